@@ -1,1 +1,49 @@
-//! placeholder
+//! The storage engine of statevault: keys mapped safely to paths, atomic durable writes,
+//! the writer lock, and the I/O seam every file-system call goes through.
+//!
+//! This layer stores bytes. It knows nothing of JSON, schemas, compression or encryption:
+//! the `statevault` facade composes those. Use it alone when all you need is a folder of
+//! files that are replaced atomically and durably.
+//!
+//! ```
+//! use statevault_core::{Durability, Key, Storage};
+//!
+//! let dir = tempfile::tempdir()?;
+//! let storage = Storage::open(dir.path())?;
+//! let key = Key::parse("settings.preferences")?;
+//! storage.write(&key, br#"{"theme":"dark"}"#, Durability::Full)?;
+//! assert_eq!(storage.read(&key)?.as_deref(), Some(&br#"{"theme":"dark"}"#[..]));
+//! assert_eq!(storage.list("settings")?, vec![key]);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! # Guarantees
+//! - A [`Key`] is validated before any path exists, and always maps strictly inside the root.
+//! - [`Storage::write`] never leaves a key torn: a new value goes to a fresh temp file that is
+//!   renamed over the old one. What survives a power loss is said by [`Durability`].
+//! - A failed folder fsync poisons the handle: further writes fail with
+//!   [`Error::Poisoned`] until the store is reopened.
+//! - One writer per store: a second [`Storage::open`] fails with [`Error::Locked`].
+//! - Files are created 0600 and folders 0700 (Unix), whatever the umask.
+//!
+//! # Limitations
+//! - Only the last component of a path is opened with `O_NOFOLLOW`: a symbolic link planted
+//!   in place of a namespace folder is followed. The store's folder belongs to its user.
+//! - On Windows the folder fsync is a no-op and renames are not write-through.
+//! - The writer lock is advisory: a process that ignores it (an editor) is not stopped.
+#![deny(missing_docs)]
+
+mod backend;
+mod error;
+mod fault;
+mod key;
+mod storage;
+
+pub use backend::{Backend, DirEntry, FileHandle, FsBackend, LockGuard, LockMode, Metadata};
+pub use error::{Error, Result};
+pub use fault::{FaultBackend, FaultError, FaultKind};
+pub use key::{Key, KeyError, MAX_KEY_LEN, MAX_SEGMENT_LEN, folder_namespace, namespace_folder};
+pub use storage::{
+    Durability, META_DIR, OpenOptions, STORE_FORMAT, Storage, StoreInfo, is_temp_name, now_ms,
+    random_hex,
+};

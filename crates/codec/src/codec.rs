@@ -1,0 +1,203 @@
+//! The public entry points: types shared by every format and the dispatch on the first byte.
+
+use crate::envelope;
+use crate::error::Error;
+use crate::json;
+use crate::keys::{KeyId, KeySet};
+
+/// Facts about a stored document that travel beside its data.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Meta {
+    /// The version of the document's schema when it was saved (a semver string, opaque to the codec).
+    pub schema_version: String,
+    /// When the file was written, in milliseconds since the Unix epoch.
+    pub saved_at_ms: u64,
+}
+
+/// Where a file lives, bound into the associated data of encrypted files: a ciphertext copied onto
+/// another key, or into another store, fails to authenticate.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Context<'a> {
+    /// The random id of the store (from `.statevault/store.json`).
+    pub store_id: &'a str,
+    /// The key the file is stored under, e.g. `layout.default`.
+    pub key_name: &'a str,
+}
+
+/// Gzip compression levels.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Compression {
+    /// Level 1: about as fast as gzip goes, for large or frequently saved documents.
+    Fast,
+    /// Level 6: zlib's default balance.
+    Default,
+    /// Level 9: smallest output, slowest.
+    Best,
+}
+
+impl Compression {
+    pub(crate) fn level(self) -> u32 {
+        match self {
+            Compression::Fast => 1,
+            Compression::Default => 6,
+            Compression::Best => 9,
+        }
+    }
+}
+
+/// How to encode one file. Neither compression nor encryption gives the plain, human-readable format;
+/// either gives the binary envelope.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct EncodeOptions {
+    /// Gzip the data (before encryption).
+    pub compression: Option<Compression>,
+    /// Encrypt the data with the key set's current key. Without a key this is [`Error::NoKey`].
+    pub encrypt: bool,
+}
+
+/// Caps that keep decoding of hostile input bounded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Limits {
+    /// The most bytes a compressed payload may inflate to; more is [`Error::TooLarge`], never a
+    /// truncated result. Decoding never holds more than this much inflated data in memory.
+    pub max_inflated_bytes: u64,
+}
+
+impl Limits {
+    /// The default cap on inflated data: 256 MiB.
+    pub const DEFAULT_MAX_INFLATED_BYTES: u64 = 256 * 1024 * 1024;
+
+    /// Limits with the given cap on inflated data.
+    pub fn with_max_inflated_bytes(max_inflated_bytes: u64) -> Self {
+        Limits { max_inflated_bytes }
+    }
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_inflated_bytes: Self::DEFAULT_MAX_INFLATED_BYTES,
+        }
+    }
+}
+
+/// Which encoding a file holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Format {
+    /// Human-readable JSON with a CRC-32C of its data.
+    Plain,
+    /// The binary envelope.
+    Envelope {
+        /// The payload is gzip.
+        compressed: bool,
+        /// The payload is AES-256-GCM-SIV ciphertext.
+        encrypted: bool,
+        /// The key it is encrypted with.
+        key_id: Option<KeyId>,
+    },
+    /// A file of the earlier TypeScript service: JSON without a checksum. Rewrite it on the next save.
+    Legacy,
+}
+
+/// A decoded file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Decoded {
+    /// The encoding the file held.
+    pub format: Format,
+    /// Its schema version and save time.
+    pub meta: Meta,
+    /// The JSON text of the document, exactly as it was given to [`encode`] (for legacy files: exactly
+    /// as it stands in the file).
+    pub data: Vec<u8>,
+}
+
+/// What can be learnt from a file without keys and without decrypting or inflating it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Inspected {
+    /// The encoding.
+    pub format: Format,
+    /// Schema version and save time, as the file declares them.
+    pub meta: Meta,
+    /// Whether the file's checksum matches its bytes; `None` for legacy files, which have none.
+    /// When it is `false` every other field may itself be damaged.
+    pub checksum_ok: Option<bool>,
+    /// The format version (1 for the plain format and envelope v1, 0 for legacy files).
+    pub format_version: u32,
+    /// The size of the stored data: the JSON text of `data` for plain and legacy files, the payload
+    /// (compressed and/or encrypted, with its tag) for envelopes.
+    pub payload_len: u64,
+}
+
+/// Encodes one document.
+///
+/// `data` must be the JSON text of the document (the caller serializes). With neither compression nor
+/// encryption the result is the plain format, which splices `data` in verbatim after checking it is a
+/// single JSON value; otherwise it is the envelope, whose payload is `data` as given. `keys` is only
+/// used for encryption, with its current key.
+pub fn encode(
+    data: &[u8],
+    meta: &Meta,
+    opts: &EncodeOptions,
+    ctx: &Context<'_>,
+    keys: Option<&KeySet>,
+) -> Result<Vec<u8>, Error> {
+    if opts.compression.is_none() && !opts.encrypt {
+        json::encode_plain(data, meta)
+    } else {
+        let key = if opts.encrypt {
+            Some(keys.ok_or(Error::NoKey)?.current())
+        } else {
+            None
+        };
+        envelope::encode(data, meta, opts.compression, key, ctx)
+    }
+}
+
+/// Decodes one file of any format, picked by its first byte.
+///
+/// Damaged bytes are [`Error::Corrupt`]; intact bytes that fail to authenticate are [`Error::Decrypt`].
+/// Decoding never panics and never allocates more than the input's size plus
+/// [`Limits::max_inflated_bytes`].
+pub fn decode(
+    bytes: &[u8],
+    ctx: &Context<'_>,
+    keys: Option<&KeySet>,
+    limits: &Limits,
+) -> Result<Decoded, Error> {
+    match classify(bytes)? {
+        Kind::Json => json::decode(bytes),
+        Kind::Envelope => envelope::decode(bytes, ctx, keys, limits),
+    }
+}
+
+/// Reads a file's header facts and verifies its checksum, without keys, decryption or inflation.
+pub fn inspect(bytes: &[u8]) -> Result<Inspected, Error> {
+    match classify(bytes)? {
+        Kind::Json => json::inspect(bytes),
+        Kind::Envelope => envelope::inspect(bytes),
+    }
+}
+
+enum Kind {
+    Json,
+    Envelope,
+}
+
+/// The first byte decides the format; the damage most often left by crashes gets a precise message.
+fn classify(bytes: &[u8]) -> Result<Kind, Error> {
+    match bytes.first() {
+        None => Err(Error::corrupt("the file is empty")),
+        Some(b'{') => Ok(Kind::Json),
+        Some(&b) if b == envelope::MAGIC[0] => Ok(Kind::Envelope),
+        Some(0) if bytes.iter().all(|&b| b == 0) => Err(Error::corrupt(format!(
+            "the file is {} NUL bytes (typical of a crash before the data reached the disk)",
+            bytes.len()
+        ))),
+        Some(&b) => Err(Error::corrupt(format!(
+            "unknown format: the first byte is 0x{b:02x}, neither `{{` nor the envelope magic"
+        ))),
+    }
+}

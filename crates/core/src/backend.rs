@@ -1,0 +1,243 @@
+//! The I/O seam: every file-system call of this crate goes through [`Backend`].
+//!
+//! The real backend is [`FsBackend`]. Tests swap in [`FaultBackend`](crate::FaultBackend),
+//! which fails the N-th operation, or a power-loss simulator that drops what was not synced.
+
+use std::fmt;
+use std::fs;
+use std::io::{self, Write};
+use std::path::Path;
+
+/// An open file being written: the temp file of an atomic replace, or an append-only log.
+pub trait FileHandle: Send {
+    /// Writes all of `buf`.
+    fn write_all(&mut self, buf: &[u8]) -> io::Result<()>;
+    /// Makes what was written durable (`fdatasync`/`F_FULLFSYNC`). After an error the handle
+    /// must not be synced again: the kernel may already have dropped the dirty pages.
+    fn sync(&mut self) -> io::Result<()>;
+}
+
+/// What [`Backend::metadata`] reports.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Metadata {
+    /// Length in bytes.
+    pub len: u64,
+    /// Whether it is a folder.
+    pub is_dir: bool,
+    /// Whether it is a symbolic link (never followed).
+    pub is_symlink: bool,
+    /// The inode number (0 where the platform has none).
+    pub inode: u64,
+    /// Modification time in nanoseconds since the Unix epoch.
+    pub modified_ns: i128,
+}
+
+/// One entry of [`Backend::read_dir`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DirEntry {
+    /// The file name (entries whose names are not UTF-8 are skipped: no key maps to them).
+    pub name: String,
+    /// Whether it is a folder (symbolic links are reported as neither folder nor file).
+    pub is_dir: bool,
+    /// Whether it is a regular file.
+    pub is_file: bool,
+}
+
+/// How a lock is taken.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LockMode {
+    /// One holder at a time.
+    Exclusive,
+    /// Any number of shared holders, no exclusive one.
+    Shared,
+}
+
+/// A held lock; dropping it releases the lock.
+pub struct LockGuard(#[allow(dead_code)] Box<dyn Send + Sync>);
+
+impl LockGuard {
+    /// Wraps whatever keeps the lock held (a locked file for the real backend).
+    pub fn new(holder: Box<dyn Send + Sync>) -> LockGuard {
+        LockGuard(holder)
+    }
+}
+
+impl fmt::Debug for LockGuard {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("LockGuard")
+    }
+}
+
+/// The file-system operations `statevault-core` needs, and nothing more.
+///
+/// Paths are absolute. Implementations must not follow a symbolic link at the last
+/// component of a path they create, and must create files 0600 and folders 0700.
+pub trait Backend: Send + Sync + fmt::Debug {
+    /// Creates a new file that must not exist yet (`O_CREAT|O_EXCL|O_NOFOLLOW`, mode 0600).
+    fn create_new(&self, path: &Path) -> io::Result<Box<dyn FileHandle>>;
+    /// Opens a file for appending, creating it (0600) if missing.
+    fn open_append(&self, path: &Path) -> io::Result<Box<dyn FileHandle>>;
+    /// Reads a whole file.
+    fn read(&self, path: &Path) -> io::Result<Vec<u8>>;
+    /// Renames `from` over `to`, replacing it atomically.
+    fn rename(&self, from: &Path, to: &Path) -> io::Result<()>;
+    /// Removes a file.
+    fn remove_file(&self, path: &Path) -> io::Result<()>;
+    /// Creates one folder (mode 0700); its parent must exist.
+    fn create_dir(&self, path: &Path) -> io::Result<()>;
+    /// Makes the entries of a folder (creations, renames, removals) durable.
+    fn sync_dir(&self, path: &Path) -> io::Result<()>;
+    /// Lists a folder.
+    fn read_dir(&self, path: &Path) -> io::Result<Vec<DirEntry>>;
+    /// Describes a path without following a symbolic link at its end.
+    fn metadata(&self, path: &Path) -> io::Result<Metadata>;
+    /// Takes an advisory lock on `path` (created 0600 if missing). With `wait` false a lock held
+    /// elsewhere is an error of kind [`io::ErrorKind::WouldBlock`].
+    fn lock(&self, path: &Path, mode: LockMode, wait: bool) -> io::Result<LockGuard>;
+}
+
+/// The real file system.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct FsBackend;
+
+struct FsFile(fs::File);
+
+impl FileHandle for FsFile {
+    fn write_all(&mut self, buf: &[u8]) -> io::Result<()> {
+        self.0.write_all(buf)
+    }
+
+    fn sync(&mut self) -> io::Result<()> {
+        // On Linux `fdatasync` is enough: it also flushes the metadata (the size) needed to
+        // read the data back. Elsewhere `sync_all` is the strongest call std offers, and on
+        // Apple platforms it is `F_FULLFSYNC`, which also flushes the drive's cache.
+        if cfg!(target_os = "linux") {
+            self.0.sync_data()
+        } else {
+            self.0.sync_all()
+        }
+    }
+}
+
+fn file_options() -> fs::OpenOptions {
+    let mut options = fs::OpenOptions::new();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options
+            .mode(0o600)
+            .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC);
+    }
+    options
+}
+
+impl Backend for FsBackend {
+    fn create_new(&self, path: &Path) -> io::Result<Box<dyn FileHandle>> {
+        let file = file_options().write(true).create_new(true).open(path)?;
+        Ok(Box::new(FsFile(file)))
+    }
+
+    fn open_append(&self, path: &Path) -> io::Result<Box<dyn FileHandle>> {
+        let file = file_options().append(true).create(true).open(path)?;
+        Ok(Box::new(FsFile(file)))
+    }
+
+    fn read(&self, path: &Path) -> io::Result<Vec<u8>> {
+        fs::read(path)
+    }
+
+    fn rename(&self, from: &Path, to: &Path) -> io::Result<()> {
+        fs::rename(from, to)
+    }
+
+    fn remove_file(&self, path: &Path) -> io::Result<()> {
+        fs::remove_file(path)
+    }
+
+    fn create_dir(&self, path: &Path) -> io::Result<()> {
+        let mut builder = fs::DirBuilder::new();
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::DirBuilderExt;
+            builder.mode(0o700);
+        }
+        builder.create(path)
+    }
+
+    fn sync_dir(&self, path: &Path) -> io::Result<()> {
+        // Windows cannot open a folder for flushing without extra flags; NTFS journals
+        // renames itself. Everywhere else an fsync of the folder makes its entries durable.
+        if cfg!(windows) {
+            return Ok(());
+        }
+        fs::File::open(path)?.sync_all()
+    }
+
+    fn read_dir(&self, path: &Path) -> io::Result<Vec<DirEntry>> {
+        let mut entries = Vec::new();
+        for entry in fs::read_dir(path)? {
+            let entry = entry?;
+            let Ok(name) = entry.file_name().into_string() else {
+                continue;
+            };
+            let file_type = entry.file_type()?;
+            entries.push(DirEntry {
+                name,
+                is_dir: file_type.is_dir(),
+                is_file: file_type.is_file(),
+            });
+        }
+        Ok(entries)
+    }
+
+    fn metadata(&self, path: &Path) -> io::Result<Metadata> {
+        let meta = fs::symlink_metadata(path)?;
+        #[cfg(unix)]
+        let (inode, modified_ns) = {
+            use std::os::unix::fs::MetadataExt;
+            (
+                meta.ino(),
+                i128::from(meta.mtime()) * 1_000_000_000 + i128::from(meta.mtime_nsec()),
+            )
+        };
+        #[cfg(not(unix))]
+        let (inode, modified_ns) = (
+            0,
+            meta.modified()
+                .ok()
+                .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+                .map_or(0, |d| d.as_nanos() as i128),
+        );
+        Ok(Metadata {
+            len: meta.len(),
+            is_dir: meta.is_dir(),
+            is_symlink: meta.file_type().is_symlink(),
+            inode,
+            modified_ns,
+        })
+    }
+
+    fn lock(&self, path: &Path, mode: LockMode, wait: bool) -> io::Result<LockGuard> {
+        let file = file_options()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(path)?;
+        let result = match (mode, wait) {
+            (LockMode::Exclusive, true) => file.lock(),
+            (LockMode::Shared, true) => file.lock_shared(),
+            (LockMode::Exclusive, false) => try_lock_result(file.try_lock()),
+            (LockMode::Shared, false) => try_lock_result(file.try_lock_shared()),
+        };
+        result.map(|()| LockGuard::new(Box::new(file)))
+    }
+}
+
+fn try_lock_result(result: Result<(), fs::TryLockError>) -> io::Result<()> {
+    match result {
+        Ok(()) => Ok(()),
+        Err(fs::TryLockError::WouldBlock) => Err(io::ErrorKind::WouldBlock.into()),
+        Err(fs::TryLockError::Error(e)) => Err(e),
+    }
+}

@@ -1,0 +1,601 @@
+//! The store folder: identity, writer lock, atomic durable replace, raw key operations.
+
+use std::io;
+use std::path::{Component, Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use serde::{Deserialize, Serialize};
+
+use crate::backend::{Backend, FsBackend, LockGuard, LockMode, Metadata};
+use crate::error::{Error, Result};
+use crate::key::{Key, folder_namespace};
+
+/// The store format this build writes and the newest it reads (`.statevault/store.json`).
+pub const STORE_FORMAT: u32 = 1;
+
+/// The folder of the store's own bookkeeping, inside the root.
+pub const META_DIR: &str = ".statevault";
+
+/// The namespace folders created with every store, from the module specification's layout.
+const LAYOUT_DIRS: &[&str] = &["layouts", "settings", "history", "config"];
+
+/// How hard a write works to survive a power loss. The guarantee is in each variant's doc.
+///
+/// Whatever the level, a key is never left torn or empty by a crash of the process: the new
+/// value is written to a fresh file that replaces the old one by a rename.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+#[non_exhaustive]
+pub enum Durability {
+    /// Survives power loss once the call returns: the file is fsynced before the rename and
+    /// its folder after it. The default.
+    #[default]
+    Full,
+    /// The file is fsynced before the rename, the folder is not: after a power loss the key
+    /// holds its old or its new value, never a torn one, but a returned save may be undone.
+    Normal,
+    /// No fsync: safe against a crash of the process, not against power loss, where the key
+    /// may come back with its old value, or (on some file systems) empty.
+    None,
+}
+
+/// The identity of a store, kept in `.statevault/store.json`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StoreInfo {
+    /// The store format (see [`STORE_FORMAT`]).
+    pub format: u32,
+    /// 128 random bits in hex; encrypted files are bound to it.
+    pub store_id: String,
+    /// When the store was created, in milliseconds since the Unix epoch.
+    pub created_at: u64,
+}
+
+/// How [`Storage::open_with`] opens a store.
+#[derive(Debug, Clone)]
+pub struct OpenOptions {
+    backend: Arc<dyn Backend>,
+    read_only: bool,
+}
+
+impl Default for OpenOptions {
+    fn default() -> OpenOptions {
+        OpenOptions {
+            backend: Arc::new(FsBackend),
+            read_only: false,
+        }
+    }
+}
+
+impl OpenOptions {
+    /// The defaults: the real file system, opened for writing.
+    pub fn new() -> OpenOptions {
+        OpenOptions::default()
+    }
+
+    /// Uses another backend (tests: fault injection, power-loss simulation).
+    pub fn backend(mut self, backend: Arc<dyn Backend>) -> OpenOptions {
+        self.backend = backend;
+        self
+    }
+
+    /// Opens without the writer lock and without creating or changing anything, for a
+    /// process that only reads a store another process may be writing.
+    pub fn read_only(mut self, read_only: bool) -> OpenOptions {
+        self.read_only = read_only;
+        self
+    }
+}
+
+/// An open store folder: the raw operations on keys, as bytes.
+///
+/// A writer holds `.statevault/lock` exclusively for as long as the `Storage` lives, so a
+/// second writer, in this process or another, is refused with [`Error::Locked`].
+#[derive(Debug)]
+pub struct Storage {
+    root: PathBuf,
+    backend: Arc<dyn Backend>,
+    info: Option<StoreInfo>,
+    writer_lock: Option<LockGuard>,
+    poisoned: AtomicBool,
+}
+
+impl Storage {
+    /// Opens (creating if needed) the store at `root` for writing.
+    pub fn open(root: impl AsRef<Path>) -> Result<Storage> {
+        Storage::open_with(root, OpenOptions::new())
+    }
+
+    /// Opens the store at `root` with `options`.
+    pub fn open_with(root: impl AsRef<Path>, options: OpenOptions) -> Result<Storage> {
+        let root = absolute(root.as_ref())?;
+        let mut storage = Storage {
+            root,
+            backend: options.backend,
+            info: None,
+            writer_lock: None,
+            poisoned: AtomicBool::new(false),
+        };
+        if options.read_only {
+            storage.open_reader()?;
+        } else {
+            storage.open_writer()?;
+        }
+        Ok(storage)
+    }
+
+    fn open_reader(&mut self) -> Result<()> {
+        match self.backend.metadata(&self.root) {
+            Ok(meta) if meta.is_dir => {}
+            Ok(_) => {
+                return Err(Error::NotAStore {
+                    dir: self.root.clone(),
+                });
+            }
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                return Err(Error::NotAStore {
+                    dir: self.root.clone(),
+                });
+            }
+            Err(e) => return Err(Error::io("open", &self.root, e)),
+        }
+        self.info = self.read_info()?;
+        Ok(())
+    }
+
+    fn open_writer(&mut self) -> Result<()> {
+        let meta_dir = self.root.join(META_DIR);
+        self.create_dirs(&meta_dir, Durability::Full)?;
+        let lock_path = meta_dir.join("lock");
+        let lock = self
+            .backend
+            .lock(&lock_path, LockMode::Exclusive, false)
+            .map_err(|e| {
+                if e.kind() == io::ErrorKind::WouldBlock {
+                    Error::Locked {
+                        dir: self.root.clone(),
+                    }
+                } else {
+                    Error::io("lock", &lock_path, e)
+                }
+            })?;
+        self.writer_lock = Some(lock);
+        self.info = match self.read_info()? {
+            Some(info) => Some(info),
+            None => Some(self.create_info()?),
+        };
+        for dir in LAYOUT_DIRS {
+            self.create_dirs(&self.root.join(dir), Durability::Full)?;
+        }
+        self.remove_stray_temp_files(&self.root.clone())?;
+        Ok(())
+    }
+
+    fn read_info(&self) -> Result<Option<StoreInfo>> {
+        let path = self.root.join(META_DIR).join("store.json");
+        let bytes = match self.backend.read(&path) {
+            Ok(bytes) => bytes,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(Error::io("read", path, e)),
+        };
+        // Read the format alone first, so a newer store whose other fields changed is
+        // reported as newer rather than as damaged.
+        #[derive(Deserialize)]
+        struct FormatOnly {
+            format: u32,
+        }
+        let corrupt = |e: serde_json::Error| Error::CorruptMetadata {
+            path: path.clone(),
+            detail: e.to_string(),
+        };
+        let format: FormatOnly = serde_json::from_slice(&bytes).map_err(corrupt)?;
+        if format.format > STORE_FORMAT {
+            return Err(Error::NewerStoreFormat {
+                dir: self.root.clone(),
+                found: format.format,
+                supported: STORE_FORMAT,
+            });
+        }
+        let info: StoreInfo = serde_json::from_slice(&bytes).map_err(corrupt)?;
+        Ok(Some(info))
+    }
+
+    fn create_info(&self) -> Result<StoreInfo> {
+        let info = StoreInfo {
+            format: STORE_FORMAT,
+            store_id: random_hex::<16>()?,
+            created_at: now_ms(),
+        };
+        let mut bytes = serde_json::to_vec_pretty(&info).expect("StoreInfo always serializes");
+        bytes.push(b'\n');
+        let path = self.root.join(META_DIR).join("store.json");
+        self.replace(&path, &bytes, Durability::Full)?;
+        Ok(info)
+    }
+
+    /// The store's root folder (absolute).
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// The store's identity; `None` only for a read-only open of a folder no statevault
+    /// writer has opened yet (one written by the legacy service alone).
+    pub fn info(&self) -> Option<&StoreInfo> {
+        self.info.as_ref()
+    }
+
+    /// The store id, or the empty string where [`Storage::info`] is `None`.
+    pub fn store_id(&self) -> &str {
+        self.info.as_ref().map_or("", |i| i.store_id.as_str())
+    }
+
+    /// Whether this handle holds the writer lock.
+    pub fn is_writer(&self) -> bool {
+        self.writer_lock.is_some()
+    }
+
+    /// The backend all I/O goes through.
+    pub fn backend(&self) -> &Arc<dyn Backend> {
+        &self.backend
+    }
+
+    /// The absolute path of a key's file.
+    pub fn path_of(&self, key: &Key) -> PathBuf {
+        self.root.join(key.relative_path())
+    }
+
+    /// Replaces the value of `key` atomically: see [`Durability`] for what survives what.
+    pub fn write(&self, key: &Key, bytes: &[u8], durability: Durability) -> Result<()> {
+        self.check_writable()?;
+        self.replace(&self.path_of(key), bytes, durability)
+    }
+
+    /// Reads the bytes of `key`, `None` if it does not exist.
+    pub fn read(&self, key: &Key) -> Result<Option<Vec<u8>>> {
+        let path = self.path_of(key);
+        match self.backend.read(&path) {
+            Ok(bytes) => Ok(Some(bytes)),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(Error::io("read", path, e)),
+        }
+    }
+
+    /// Deletes `key`; returns whether it existed.
+    pub fn delete(&self, key: &Key, durability: Durability) -> Result<bool> {
+        self.check_writable()?;
+        let path = self.path_of(key);
+        match self.backend.remove_file(&path) {
+            Ok(()) => {}
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(false),
+            Err(e) => return Err(Error::io("delete", path, e)),
+        }
+        if durability == Durability::Full {
+            let dir = path.parent().expect("a key's path has a parent");
+            self.sync_dir_or_poison(dir)?;
+        }
+        Ok(true)
+    }
+
+    /// Whether `key` exists.
+    pub fn exists(&self, key: &Key) -> Result<bool> {
+        Ok(self.metadata(key)?.is_some())
+    }
+
+    /// The file metadata of `key` (size, inode, modification time), `None` if it does not exist.
+    pub fn metadata(&self, key: &Key) -> Result<Option<Metadata>> {
+        let path = self.path_of(key);
+        match self.backend.metadata(&path) {
+            Ok(meta) if meta.is_dir => Ok(None),
+            Ok(meta) => Ok(Some(meta)),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(Error::io("stat", path, e)),
+        }
+    }
+
+    /// Every key whose text starts with `prefix`, sorted. `""` lists every key.
+    ///
+    /// Files whose names no key maps to (a stray `notes.txt`, `Upper.json`) are not listed.
+    pub fn list(&self, prefix: &str) -> Result<Vec<Key>> {
+        let mut keys = Vec::new();
+        // With a complete namespace in the prefix only that namespace's folder is walked.
+        let namespace_filter = prefix.split_once('.').map(|(ns, _)| ns);
+        for entry in self.read_dir_or_empty(&self.root)? {
+            if !entry.is_dir {
+                continue;
+            }
+            let Some(namespace) = folder_namespace(&entry.name) else {
+                continue;
+            };
+            let wanted = match namespace_filter {
+                Some(ns) => ns == namespace,
+                None => namespace.starts_with(prefix),
+            };
+            if wanted {
+                let folder = PathBuf::from(&entry.name);
+                self.collect_keys(&folder, prefix, &mut keys)?;
+            }
+        }
+        keys.sort();
+        Ok(keys)
+    }
+
+    fn collect_keys(&self, relative: &Path, prefix: &str, keys: &mut Vec<Key>) -> Result<()> {
+        for entry in self.read_dir_or_empty(&self.root.join(relative))? {
+            let path = relative.join(&entry.name);
+            if entry.is_dir {
+                self.collect_keys(&path, prefix, keys)?;
+            } else if entry.is_file
+                && let Some(key) = Key::from_relative_path(&path)
+                && key.as_str().starts_with(prefix)
+            {
+                keys.push(key);
+            }
+        }
+        Ok(())
+    }
+
+    fn read_dir_or_empty(&self, dir: &Path) -> Result<Vec<crate::backend::DirEntry>> {
+        match self.backend.read_dir(dir) {
+            Ok(entries) => Ok(entries),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(Vec::new()),
+            Err(e) => Err(Error::io("list", dir, e)),
+        }
+    }
+
+    /// Writes a file of the store that is not a key (a backup object, a manifest) atomically,
+    /// at `relative`, a path of plain components inside the root.
+    pub fn write_file(&self, relative: &Path, bytes: &[u8], durability: Durability) -> Result<()> {
+        self.check_writable()?;
+        let path = self.inside(relative)?;
+        self.replace(&path, bytes, durability)
+    }
+
+    /// Reads a file of the store that is not a key; `None` if it does not exist.
+    pub fn read_file(&self, relative: &Path) -> Result<Option<Vec<u8>>> {
+        let path = self.inside(relative)?;
+        match self.backend.read(&path) {
+            Ok(bytes) => Ok(Some(bytes)),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(Error::io("read", path, e)),
+        }
+    }
+
+    /// Removes a file of the store that is not a key; returns whether it existed.
+    pub fn remove_file(&self, relative: &Path, durability: Durability) -> Result<bool> {
+        self.check_writable()?;
+        let path = self.inside(relative)?;
+        match self.backend.remove_file(&path) {
+            Ok(()) => {}
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(false),
+            Err(e) => return Err(Error::io("remove", path, e)),
+        }
+        if durability == Durability::Full {
+            let dir = path.parent().expect("a file inside the root has a parent");
+            self.sync_dir_or_poison(dir)?;
+        }
+        Ok(true)
+    }
+
+    /// Lists a folder of the store (names, no recursion); empty if it does not exist.
+    pub fn list_dir(&self, relative: &Path) -> Result<Vec<crate::backend::DirEntry>> {
+        let path = self.inside(relative)?;
+        self.read_dir_or_empty(&path)
+    }
+
+    fn inside(&self, relative: &Path) -> Result<PathBuf> {
+        let plain = relative.components().count() > 0
+            && relative
+                .components()
+                .all(|c| matches!(c, Component::Normal(_)));
+        if !plain {
+            return Err(Error::io(
+                "use",
+                relative,
+                io::Error::new(
+                    io::ErrorKind::InvalidInput,
+                    "not a plain relative path inside the store",
+                ),
+            ));
+        }
+        Ok(self.root.join(relative))
+    }
+
+    fn check_writable(&self) -> Result<()> {
+        if self.writer_lock.is_none() {
+            return Err(Error::ReadOnly {
+                dir: self.root.clone(),
+            });
+        }
+        if self.poisoned.load(Ordering::SeqCst) {
+            return Err(Error::Poisoned {
+                dir: self.root.clone(),
+            });
+        }
+        Ok(())
+    }
+
+    /// The atomic replace of DESIGN §5: temp file, write, fsync, rename, fsync the folder.
+    fn replace(&self, path: &Path, bytes: &[u8], durability: Durability) -> Result<()> {
+        let dir = path.parent().expect("a path inside the root has a parent");
+        let temp = temp_path(path)?;
+        let mut file = match self.backend.create_new(&temp) {
+            Ok(file) => file,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                self.create_dirs(dir, durability)?;
+                self.backend
+                    .create_new(&temp)
+                    .map_err(|e| Error::io("create", &temp, e))?
+            }
+            Err(e) => return Err(Error::io("create", &temp, e)),
+        };
+        let written = file.write_all(bytes).map_err(|e| ("write", e)).and_then(|()| {
+            if durability == Durability::None {
+                Ok(())
+            } else {
+                // A failed fsync is never retried on this descriptor (the kernel may have
+                // dropped the dirty pages and would report success); the temp file goes
+                // away and the caller may write the value again from memory.
+                file.sync().map_err(|e| ("fsync", e))
+            }
+        });
+        drop(file);
+        if let Err((op, e)) = written {
+            self.discard(&temp);
+            return Err(Error::io(op, &temp, e));
+        }
+        if let Err(e) = self.backend.rename(&temp, path) {
+            self.discard(&temp);
+            return Err(Error::io("rename", path, e));
+        }
+        if durability == Durability::Full {
+            self.sync_dir_or_poison(dir)?;
+        }
+        Ok(())
+    }
+
+    /// Fsyncs a folder after a change was made in it. When that fails the change may or may
+    /// not survive a power loss and the page cache can no longer be trusted to say which, so
+    /// the store refuses further writes until it is reopened.
+    fn sync_dir_or_poison(&self, dir: &Path) -> Result<()> {
+        self.backend.sync_dir(dir).map_err(|e| {
+            self.poisoned.store(true, Ordering::SeqCst);
+            tracing::error!(dir = %dir.display(), error = %e, "folder fsync failed; the store refuses writes until reopened");
+            Error::io("fsync folder", dir, e)
+        })
+    }
+
+    /// Removes a temp file after a failure; a failure to remove it is left for the next open.
+    fn discard(&self, temp: &Path) {
+        if let Err(e) = self.backend.remove_file(temp)
+            && e.kind() != io::ErrorKind::NotFound
+        {
+            tracing::warn!(path = %temp.display(), error = %e, "could not remove a temp file; the next open removes it");
+        }
+    }
+
+    /// Creates `dir` and its missing ancestors (0700). With [`Durability::Full`] each new
+    /// folder's parent is fsynced, so the new entry survives a power loss.
+    fn create_dirs(&self, dir: &Path, durability: Durability) -> Result<()> {
+        let mut missing = Vec::new();
+        let mut current = dir;
+        loop {
+            match self.backend.metadata(current) {
+                Ok(meta) if meta.is_dir => break,
+                Ok(_) => {
+                    return Err(Error::io(
+                        "create folder",
+                        current,
+                        io::Error::new(io::ErrorKind::AlreadyExists, "a file is in the way"),
+                    ));
+                }
+                Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                    missing.push(current);
+                    match current.parent() {
+                        Some(parent) => current = parent,
+                        None => break,
+                    }
+                }
+                Err(e) => return Err(Error::io("stat", current, e)),
+            }
+        }
+        for folder in missing.into_iter().rev() {
+            match self.backend.create_dir(folder) {
+                Ok(()) => {}
+                Err(e) if e.kind() == io::ErrorKind::AlreadyExists => continue,
+                Err(e) => return Err(Error::io("create folder", folder, e)),
+            }
+            if durability == Durability::Full
+                && let Some(parent) = folder.parent()
+            {
+                self.backend
+                    .sync_dir(parent)
+                    .map_err(|e| Error::io("fsync folder", parent, e))?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Removes temp files a crash left behind, anywhere in the store. They are never a value
+    /// of a key: a value only becomes visible when its temp file is renamed into place.
+    fn remove_stray_temp_files(&self, dir: &Path) -> Result<()> {
+        for entry in self.read_dir_or_empty(dir)? {
+            let path = dir.join(&entry.name);
+            if entry.is_dir {
+                self.remove_stray_temp_files(&path)?;
+            } else if entry.is_file && is_temp_name(&entry.name) {
+                tracing::info!(path = %path.display(), "removing a temp file left by a crash");
+                match self.backend.remove_file(&path) {
+                    Ok(()) => {}
+                    Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+                    Err(e) => return Err(Error::io("remove", path, e)),
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The length of the random part of a temp file's name, in hex digits.
+const TEMP_RANDOM_LEN: usize = 16;
+
+/// `.<name>.<16 hex digits>.tmp` beside the target: a name no key maps to (keys never
+/// start with a dot) and no other writer picks.
+fn temp_path(path: &Path) -> Result<PathBuf> {
+    let name = path
+        .file_name()
+        .and_then(|n| n.to_str())
+        .expect("store paths end in a UTF-8 file name");
+    Ok(path.with_file_name(format!(".{name}.{}.tmp", random_hex::<8>()?)))
+}
+
+/// Whether `name` is a temp file of [`temp_path`]'s shape.
+pub fn is_temp_name(name: &str) -> bool {
+    let Some(rest) = name.strip_prefix('.').and_then(|n| n.strip_suffix(".tmp")) else {
+        return false;
+    };
+    let Some((_, random)) = rest.rsplit_once('.') else {
+        return false;
+    };
+    random.len() == TEMP_RANDOM_LEN && random.bytes().all(|b| b.is_ascii_hexdigit())
+}
+
+/// `N` random bytes from the operating system, in lower-case hex.
+pub fn random_hex<const N: usize>() -> Result<String> {
+    let mut bytes = [0u8; N];
+    getrandom::fill(&mut bytes).map_err(|e| {
+        Error::io(
+            "draw random bytes for",
+            "a file name",
+            io::Error::other(e.to_string()),
+        )
+    })?;
+    Ok(bytes.iter().map(|b| format!("{b:02x}")).collect())
+}
+
+/// Milliseconds since the Unix epoch.
+pub fn now_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+}
+
+fn absolute(path: &Path) -> Result<PathBuf> {
+    std::path::absolute(path).map_err(|e| Error::io("resolve", path, e))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn temp_names_are_recognised() {
+        let temp = temp_path(Path::new("/s/layouts/default.json")).unwrap();
+        let name = temp.file_name().unwrap().to_str().unwrap();
+        assert!(is_temp_name(name), "{name}");
+        assert!(!is_temp_name("default.json"));
+        assert!(!is_temp_name(".default.json.tmp"));
+        assert!(!is_temp_name(".default.json.0123456789abcdeg.tmp"));
+        assert!(!is_temp_name("x.0123456789abcdef.tmp"));
+    }
+}
