@@ -1,1 +1,65 @@
-//! placeholder
+//! statevault: the local state store of a desktop application.
+//!
+//! Grid layouts, user settings, conversation history and configuration survive restarts,
+//! crashes and power loss; stay valid against their schemas; upgrade across versions; and can
+//! be compressed and encrypted at rest with a key from the operating system's keychain.
+//!
+//! This crate is the facade: it composes the layers (`statevault-core` for atomic durable
+//! files, `statevault-codec` for the file formats and encryption, `statevault-schema` for
+//! validation, `statevault-migrate` for version upgrades) into one save path and one load path.
+//!
+//! ```
+//! use statevault::{Store, schema::UserPreferencesState};
+//!
+//! let dir = tempfile::tempdir()?;
+//! let store = Store::open(dir.path())?;
+//! let mut prefs = UserPreferencesState::default();
+//! prefs.language = "de".into();
+//! store.save("settings.preferences", &prefs)?;
+//! drop(store);
+//!
+//! let store = Store::open(dir.path())?;
+//! let loaded: UserPreferencesState = store.load_or_default("settings.preferences")?;
+//! assert_eq!(loaded.language, "de");
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! # Limitations
+//! - One process writes a store at a time; others may read ([`StoreOptions::read_only`]).
+//! - Local storage only: no synchronisation between machines or instances.
+//! - Values are held in memory whole while they are saved or loaded.
+#![deny(missing_docs)]
+
+mod error;
+mod options;
+mod store;
+
+pub use error::{Error, Result};
+pub use options::StoreOptions;
+pub use store::{KeyReport, KeyStatus, Store, UNVERSIONED};
+
+pub use statevault_codec::{
+    EnvKeyProvider, FileKeyProvider, KeyProvider, KeySet, KeychainProvider, StaticKeyProvider,
+};
+pub use statevault_core::{Durability, Key, KeyError};
+pub use statevault_schema::contract::SaveOptions;
+pub use statevault_schema::{Document, Registry, ValidationError, Violation};
+
+/// The layers, for what the facade does not re-export.
+pub mod layers {
+    pub use statevault_codec as codec;
+    pub use statevault_core as storage;
+    pub use statevault_migrate as migrate;
+    pub use statevault_schema as schema;
+}
+
+/// The built-in documents of the module specification and the contract's wire types.
+pub mod schema {
+    pub use statevault_schema::contract;
+    pub use statevault_schema::{
+        AppConfig, ConversationEntry, ConversationHistoryState, DataPaths, GridDensity,
+        GridLayoutState, HistoryMetadata, LayoutItem, LayoutMetadata, LogLevel, Message,
+        PrivacyPreferences, ResizeHandle, Role, Theme, UiPreferences, UpdateChannel,
+        UpdateSettings, UserPreferencesState, WidgetInstance, WindowBounds, WindowState,
+    };
+}

@@ -1,1 +1,484 @@
-fn main() {}
+//! `statevault`: inspect, verify, edit and repair a statevault store from the command line.
+
+use std::io::{self, Read, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use anyhow::{Context as _, Result};
+use clap::{Parser, Subcommand};
+use serde_json::{Value, json};
+use statevault::{
+    EnvKeyProvider, Error, FileKeyProvider, KeyProvider, KeyStatus, KeychainProvider, SaveOptions,
+    Store, StoreOptions,
+};
+
+mod exit;
+
+use exit::{Exit, exit_code_of};
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "statevault",
+    version,
+    about = "Inspect, verify and repair a statevault state store",
+    after_help = "Examples:\n  statevault --dir ~/.local/share/myapp ls\n  \
+                  echo '{\"theme\":\"dark\"}' | statevault set settings.theme -\n  \
+                  statevault --json get layout.default\n\n\
+                  Exit codes: 0 ok, 1 error, 2 usage, 3 key not found, 4 validation failed,\n\
+                  5 corrupt data, 6 locked by another process, 7 quota exceeded, 8 wrong key"
+)]
+struct Cli {
+    /// The store's folder.
+    #[arg(long, global = true, env = "STATEVAULT_DIR", value_name = "DIR")]
+    dir: Option<PathBuf>,
+    /// Print one JSON document on stdout instead of text.
+    #[arg(long, global = true)]
+    json: bool,
+    /// A key file (base64 of 32 bytes a line) instead of the OS keychain.
+    #[arg(long, global = true, value_name = "PATH")]
+    key_file: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Create a store (or check an existing one).
+    #[command(after_help = "Example:\n  statevault --dir ./state init")]
+    Init,
+    /// Save a JSON value under a key, from a file or standard input.
+    #[command(after_help = "Examples:\n  statevault set layout.default layout.json\n  \
+                            echo '{\"a\":1}' | statevault set plugins.demo -\n  \
+                            statevault set --encrypt --compress history.conversations history.json")]
+    Set {
+        /// The key, e.g. `settings.preferences`.
+        key: String,
+        /// A JSON file, or `-` (the default) for standard input.
+        #[arg(default_value = "-")]
+        file: String,
+        /// Encrypt the value at rest.
+        #[arg(long)]
+        encrypt: bool,
+        /// Compress the value (gzip).
+        #[arg(long)]
+        compress: bool,
+    },
+    /// Print a key's value as JSON.
+    #[command(after_help = "Example:\n  statevault get settings.preferences")]
+    Get {
+        /// The key.
+        key: String,
+    },
+    /// Delete a key.
+    #[command(after_help = "Example:\n  statevault rm layout.old")]
+    Rm {
+        /// The key.
+        key: String,
+    },
+    /// Exit 0 if a key exists, 3 if not.
+    #[command(after_help = "Example:\n  statevault exists config.app && echo configured")]
+    Exists {
+        /// The key.
+        key: String,
+    },
+    /// List keys, optionally those starting with a prefix.
+    #[command(after_help = "Example:\n  statevault ls history.")]
+    Ls {
+        /// Only keys starting with this text.
+        #[arg(default_value = "")]
+        prefix: String,
+    },
+    /// Check every file: checksum, decryption, version, schema. Exit 5 if any is corrupt.
+    #[command(after_help = "Example:\n  statevault verify")]
+    Verify,
+    /// Manage the encryption keys.
+    #[command(subcommand)]
+    Key(KeyCommand),
+    /// The documents and their schemas.
+    #[command(subcommand)]
+    Schema(SchemaCommand),
+}
+
+#[derive(Subcommand, Debug)]
+enum KeyCommand {
+    /// Create the store's data key (in the keychain or the key file) if it has none.
+    #[command(after_help = "Example:\n  statevault key init")]
+    Init,
+    /// Make a new current key; old keys stay for the files that use them.
+    #[command(after_help = "Example:\n  statevault key rotate --reencrypt")]
+    Rotate {
+        /// Rewrite every encrypted file with the new key, each atomically.
+        #[arg(long)]
+        reencrypt: bool,
+    },
+    /// Show each key id and how many files use it.
+    #[command(after_help = "Example:\n  statevault key ls")]
+    Ls,
+}
+
+#[derive(Subcommand, Debug)]
+enum SchemaCommand {
+    /// The registered key patterns and their documents.
+    #[command(after_help = "Example:\n  statevault schema ls")]
+    Ls,
+    /// Write the JSON Schemas (and with --ts the TypeScript declarations).
+    #[command(after_help = "Example:\n  statevault schema export --out schemas --ts")]
+    Export {
+        /// The folder to write into (created if missing).
+        #[arg(long, default_value = ".")]
+        out: PathBuf,
+        /// Also write the TypeScript declarations.
+        #[arg(long)]
+        ts: bool,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            return ExitCode::from(if e.use_stderr() { 2 } else { 0 });
+        }
+    };
+    match run(&cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            if is_broken_pipe(&e) {
+                return ExitCode::SUCCESS;
+            }
+            let (code, print_message) = exit_code_of(&e);
+            if print_message {
+                eprintln!("statevault: {e:#}");
+            }
+            ExitCode::from(code.code())
+        }
+    }
+}
+
+fn is_broken_pipe(e: &anyhow::Error) -> bool {
+    e.chain().any(|cause| {
+        cause
+            .downcast_ref::<io::Error>()
+            .is_some_and(|io| io.kind() == io::ErrorKind::BrokenPipe)
+    })
+}
+
+fn dir(cli: &Cli) -> Result<PathBuf> {
+    cli.dir
+        .clone()
+        .context("no store folder: pass --dir DIR or set STATEVAULT_DIR")
+        .map_err(|e| anyhow::Error::new(exit::Usage(e.to_string())))
+}
+
+fn key_provider(cli: &Cli, store_id: &str) -> Arc<dyn KeyProvider> {
+    if let Some(path) = &cli.key_file {
+        Arc::new(FileKeyProvider::new(path))
+    } else if std::env::var_os(statevault::layers::codec::KEY_ENV_VAR).is_some() {
+        Arc::new(EnvKeyProvider::new())
+    } else {
+        Arc::new(KeychainProvider::new(store_id))
+    }
+}
+
+/// Opens the store for writing, or read-only for commands that only read (so they work while
+/// the application holds the store).
+fn open(cli: &Cli, read_only: bool) -> Result<Store> {
+    let dir = dir(cli)?;
+    // The key provider of the keychain needs the store id, which needs the store open: open
+    // once to learn it (cheap), then with the provider.
+    let probe = Store::open_with(&dir, StoreOptions::new().read_only(true));
+    let store_id = match &probe {
+        Ok(store) => store.store_id().to_owned(),
+        Err(_) => String::new(),
+    };
+    drop(probe);
+    let options = StoreOptions::new().read_only(read_only);
+    let options = if store_id.is_empty() {
+        options
+    } else {
+        options.key_provider(key_provider(cli, &store_id))
+    };
+    let store = Store::open_with(&dir, options)?;
+    if store_id.is_empty() && !read_only {
+        // A new store: reopen now that it has an id, so encryption binds to it.
+        let id = store.store_id().to_owned();
+        drop(store);
+        return Ok(Store::open_with(
+            &dir,
+            StoreOptions::new().key_provider(key_provider(cli, &id)),
+        )?);
+    }
+    Ok(store)
+}
+
+fn print(cli: &Cli, value: &Value, text: impl FnOnce() -> String) -> Result<()> {
+    let mut out = io::stdout().lock();
+    if cli.json {
+        serde_json::to_writer(&mut out, value)?;
+        writeln!(out)?;
+    } else {
+        let text = text();
+        if !text.is_empty() {
+            writeln!(out, "{text}")?;
+        }
+    }
+    out.flush()?;
+    Ok(())
+}
+
+fn read_input(file: &str) -> Result<Vec<u8>> {
+    if file == "-" {
+        let mut buf = Vec::new();
+        io::stdin().read_to_end(&mut buf).context("reading standard input")?;
+        Ok(buf)
+    } else {
+        std::fs::read(file).with_context(|| format!("reading {file}"))
+    }
+}
+
+fn run(cli: &Cli) -> Result<()> {
+    match &cli.command {
+        Command::Init => {
+            let store = open(cli, false)?;
+            print(
+                cli,
+                &json!({"dir": store.dir(), "store_id": store.store_id()}),
+                || {
+                    format!(
+                        "store {} ready at {}",
+                        store.store_id(),
+                        store.dir().display()
+                    )
+                },
+            )
+        }
+        Command::Set {
+            key,
+            file,
+            encrypt,
+            compress,
+        } => {
+            let input = read_input(file)?;
+            let value: Value = serde_json::from_slice(&input).map_err(|e| {
+                anyhow::Error::new(exit::Usage(format!("the input is not valid JSON: {e}")))
+            })?;
+            let store = open(cli, false)?;
+            let options = SaveOptions {
+                encrypt: encrypt.then_some(true),
+                compress: compress.then_some(true),
+                backup: None,
+            };
+            store.save_with(key, &value, &options)?;
+            print(cli, &json!({"key": key, "saved": true}), || String::new())
+        }
+        Command::Get { key } => {
+            let store = open(cli, true)?;
+            match store.load::<Value>(key)? {
+                Some(value) => {
+                    let mut out = io::stdout().lock();
+                    if cli.json {
+                        serde_json::to_writer(&mut out, &value)?;
+                    } else {
+                        serde_json::to_writer_pretty(&mut out, &value)?;
+                    }
+                    writeln!(out)?;
+                    Ok(())
+                }
+                None => Err(exit::NotFound(key.clone()).into()),
+            }
+        }
+        Command::Rm { key } => {
+            let store = open(cli, false)?;
+            if store.delete(key)? {
+                print(cli, &json!({"key": key, "deleted": true}), String::new)
+            } else {
+                Err(exit::NotFound(key.clone()).into())
+            }
+        }
+        Command::Exists { key } => {
+            let store = open(cli, true)?;
+            let exists = store.exists(key)?;
+            print(cli, &json!({"key": key, "exists": exists}), || {
+                if exists { "yes" } else { "no" }.to_owned()
+            })?;
+            if exists {
+                Ok(())
+            } else {
+                Err(exit::Silent(Exit::NotFound).into())
+            }
+        }
+        Command::Ls { prefix } => {
+            let store = open(cli, true)?;
+            let keys: Vec<String> = store
+                .keys(prefix)?
+                .into_iter()
+                .map(|k| k.to_string())
+                .collect();
+            print(cli, &json!({"keys": keys}), || keys.join("\n"))
+        }
+        Command::Verify => verify(cli),
+        Command::Key(command) => key_command(cli, command),
+        Command::Schema(command) => schema_command(cli, command),
+    }
+}
+
+fn verify(cli: &Cli) -> Result<()> {
+    let store = open(cli, true)?;
+    let reports = store.verify()?;
+    let problems: Vec<_> = reports.iter().filter(|r| !r.status.is_ok()).collect();
+    print(
+        cli,
+        &json!({"checked": reports.len(), "problems": problems.len(), "keys": reports}),
+        || {
+            let mut lines: Vec<String> = problems
+                .iter()
+                .map(|r| format!("{}: {}", r.key, describe(&r.status)))
+                .collect();
+            lines.push(format!(
+                "{} keys checked, {} with problems",
+                reports.len(),
+                problems.len()
+            ));
+            lines.join("\n")
+        },
+    )?;
+    let worst = problems.iter().map(|r| match r.status {
+        KeyStatus::Corrupt { .. } => Exit::Corrupt,
+        KeyStatus::Undecryptable { .. } => Exit::Decrypt,
+        KeyStatus::Invalid { .. } => Exit::Validation,
+        _ => Exit::Error,
+    });
+    match worst.min_by_key(|e| e.severity()) {
+        None => Ok(()),
+        Some(code) => Err(exit::Silent(code).into()),
+    }
+}
+
+fn describe(status: &KeyStatus) -> String {
+    match status {
+        KeyStatus::Ok { format } => format!("ok ({format})"),
+        KeyStatus::NeedsMigration { stored, current } => {
+            format!("ok, version {stored} migrates to {current} on load")
+        }
+        KeyStatus::Corrupt { detail } => format!("CORRUPT: {detail}"),
+        KeyStatus::Undecryptable { detail } => format!("CANNOT DECRYPT: {detail}"),
+        KeyStatus::Invalid { detail } => format!("INVALID: {detail}"),
+        KeyStatus::Newer { stored } => format!("written by a newer version ({stored})"),
+        _ => "unknown state".to_owned(),
+    }
+}
+
+fn key_command(cli: &Cli, command: &KeyCommand) -> Result<()> {
+    let store = open(cli, !matches!(command, KeyCommand::Rotate { reencrypt: true }))?;
+    let provider = key_provider(cli, store.store_id());
+    match command {
+        KeyCommand::Init => {
+            let keys = provider.load_or_create()?;
+            let current = keys.current_id().0;
+            print(cli, &json!({"current": current}), || {
+                format!("current key: {current}")
+            })
+        }
+        KeyCommand::Rotate { reencrypt } => {
+            let keys = provider.rotate()?;
+            let current = keys.current_id().0;
+            let rewritten = if *reencrypt {
+                drop(store);
+                let store = open(cli, false)?;
+                store.reencrypt()?
+            } else {
+                0
+            };
+            print(
+                cli,
+                &json!({"current": current, "reencrypted": rewritten}),
+                || format!("current key: {current}; {rewritten} files re-encrypted"),
+            )
+        }
+        KeyCommand::Ls => {
+            let keys = provider.load()?;
+            let usage = store.key_usage()?;
+            let rows: Vec<Value> = keys
+                .iter()
+                .flat_map(|k| k.ids())
+                .map(|id| {
+                    json!({
+                        "id": id.0,
+                        "current": keys.as_ref().is_some_and(|k| k.current_id() == id),
+                        "files": usage.get(&id.0).copied().unwrap_or(0),
+                    })
+                })
+                .collect();
+            print(cli, &json!({"keys": rows}), || {
+                if rows.is_empty() {
+                    return "no keys".to_owned();
+                }
+                rows.iter()
+                    .map(|r| {
+                        format!(
+                            "key {}{}: {} files",
+                            r["id"],
+                            if r["current"] == true { " (current)" } else { "" },
+                            r["files"]
+                        )
+                    })
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            })
+        }
+    }
+}
+
+fn schema_command(cli: &Cli, command: &SchemaCommand) -> Result<()> {
+    match command {
+        SchemaCommand::Ls => {
+            let registry = statevault::Registry::builtin();
+            let rows: Vec<Value> = registry
+                .patterns()
+                .map(|(pattern, info)| {
+                    json!({"pattern": pattern, "document": info.name(), "version": info.version().to_string()})
+                })
+                .collect();
+            print(cli, &json!({"documents": rows}), || {
+                rows.iter()
+                    .map(|r| {
+                        format!(
+                            "{:<28} {} {}",
+                            r["pattern"].as_str().unwrap_or_default(),
+                            r["document"].as_str().unwrap_or_default(),
+                            r["version"].as_str().unwrap_or_default()
+                        )
+                    })
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            })
+        }
+        SchemaCommand::Export { out, ts } => {
+            let files = statevault::layers::schema::generated_files()?;
+            let mut written = Vec::new();
+            for file in files {
+                let is_ts = file.path.ends_with(".d.ts");
+                if is_ts && !ts {
+                    continue;
+                }
+                let name = std::path::Path::new(&file.path)
+                    .file_name()
+                    .context("generated file without a name")?;
+                std::fs::create_dir_all(out)
+                    .with_context(|| format!("creating {}", out.display()))?;
+                let path = out.join(name);
+                std::fs::write(&path, &file.contents)
+                    .with_context(|| format!("writing {}", path.display()))?;
+                written.push(path.display().to_string());
+            }
+            print(cli, &json!({"written": written}), || written.join("\n"))
+        }
+    }
+}
+
+/// Lets `exit_code_of` see the library's error through anyhow.
+pub(crate) fn library_error(e: &anyhow::Error) -> Option<&Error> {
+    e.chain().find_map(|cause| cause.downcast_ref::<Error>())
+}

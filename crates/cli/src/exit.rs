@@ -1,0 +1,98 @@
+//! The exit codes of DESIGN §9, and the small error types that carry them through `anyhow`.
+
+use statevault::Error;
+
+/// What the process exits with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Exit {
+    /// 1: any other error.
+    Error,
+    /// 2: bad usage (a rejected key, malformed input).
+    Usage,
+    /// 3: the key does not exist.
+    NotFound,
+    /// 4: validation failed.
+    Validation,
+    /// 5: corrupt data.
+    Corrupt,
+    /// 6: locked by another process.
+    Locked,
+    /// 7: quota exceeded.
+    Quota,
+    /// 8: wrong key or decryption failed.
+    Decrypt,
+}
+
+impl Exit {
+    pub(crate) fn code(self) -> u8 {
+        match self {
+            Exit::Error => 1,
+            Exit::Usage => 2,
+            Exit::NotFound => 3,
+            Exit::Validation => 4,
+            Exit::Corrupt => 5,
+            Exit::Locked => 6,
+            Exit::Quota => 7,
+            Exit::Decrypt => 8,
+        }
+    }
+
+    /// Lower is worse: when several keys have problems, the worst decides the exit code.
+    pub(crate) fn severity(self) -> u8 {
+        match self {
+            Exit::Corrupt => 0,
+            Exit::Decrypt => 1,
+            Exit::Validation => 2,
+            _ => 3,
+        }
+    }
+}
+
+/// A usage error with its message.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub(crate) struct Usage(pub(crate) String);
+
+/// A key that does not exist.
+#[derive(Debug, thiserror::Error)]
+#[error("key not found: {0}")]
+pub(crate) struct NotFound(pub(crate) String);
+
+/// An exit status whose explanation was already printed.
+#[derive(Debug, thiserror::Error)]
+#[error("exit {0:?}")]
+pub(crate) struct Silent(pub(crate) Exit);
+
+/// The exit code for an error, and whether its message still has to be printed.
+pub(crate) fn exit_code_of(e: &anyhow::Error) -> (Exit, bool) {
+    if let Some(Silent(code)) = e.downcast_ref::<Silent>() {
+        return (*code, false);
+    }
+    (classify(e), true)
+}
+
+fn classify(e: &anyhow::Error) -> Exit {
+    if e.downcast_ref::<Usage>().is_some() {
+        return Exit::Usage;
+    }
+    if e.downcast_ref::<NotFound>().is_some() {
+        return Exit::NotFound;
+    }
+    match crate::library_error(e) {
+        Some(error) => of_library(error),
+        None => Exit::Error,
+    }
+}
+
+fn of_library(error: &Error) -> Exit {
+    use statevault::layers::storage::Error as Core;
+    match error {
+        Error::Corrupt { .. } => Exit::Corrupt,
+        Error::Decrypt { .. } => Exit::Decrypt,
+        Error::Validation { .. } => Exit::Validation,
+        Error::QuotaExceeded { .. } => Exit::Quota,
+        Error::Core(Core::Locked { .. }) => Exit::Locked,
+        Error::Core(Core::InvalidKey { .. }) => Exit::Usage,
+        _ => Exit::Error,
+    }
+}

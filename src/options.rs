@@ -1,0 +1,189 @@
+use std::fmt;
+use std::sync::Arc;
+
+use statevault_codec::{KeyProvider, Limits};
+use statevault_core::{Backend, Durability};
+use statevault_migrate::{BoxError, Migrations, Version};
+use statevault_schema::{Document, Registry, contract::SaveOptions};
+
+use crate::error::Result;
+
+/// How a [`Store`](crate::Store) is opened. Built with chained setters:
+///
+/// ```
+/// use statevault::{Durability, SaveOptions, StoreOptions};
+///
+/// let options = StoreOptions::new()
+///     .durability(Durability::Full)
+///     .policy("history.*", SaveOptions { encrypt: Some(true), compress: Some(true), backup: None })
+///     .quota_bytes(512 * 1024 * 1024);
+/// # let _ = options;
+/// ```
+pub struct StoreOptions {
+    pub(crate) durability: Durability,
+    pub(crate) read_only: bool,
+    pub(crate) key_provider: Option<Arc<dyn KeyProvider>>,
+    pub(crate) policies: Vec<(String, SaveOptions)>,
+    pub(crate) limits: Limits,
+    pub(crate) write_back_migrations: bool,
+    pub(crate) registry: Registry,
+    pub(crate) migrations: Migrations,
+    pub(crate) backend: Option<Arc<dyn Backend>>,
+    pub(crate) quota_bytes: Option<u64>,
+}
+
+impl Default for StoreOptions {
+    fn default() -> StoreOptions {
+        StoreOptions {
+            durability: Durability::Full,
+            read_only: false,
+            key_provider: None,
+            policies: Vec::new(),
+            limits: Limits::default(),
+            write_back_migrations: true,
+            registry: Registry::builtin(),
+            migrations: Migrations::new(),
+            backend: None,
+            quota_bytes: None,
+        }
+    }
+}
+
+impl fmt::Debug for StoreOptions {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("StoreOptions")
+            .field("durability", &self.durability)
+            .field("read_only", &self.read_only)
+            .field("key_provider", &self.key_provider)
+            .field("policies", &self.policies)
+            .field("limits", &self.limits)
+            .field("write_back_migrations", &self.write_back_migrations)
+            .field("quota_bytes", &self.quota_bytes)
+            .finish_non_exhaustive()
+    }
+}
+
+impl StoreOptions {
+    /// The defaults: [`Durability::Full`], writable, the built-in documents, the OS keychain
+    /// as key provider (used only when something is encrypted), migrated documents written back.
+    pub fn new() -> StoreOptions {
+        StoreOptions::default()
+    }
+
+    /// How hard each save works to survive power loss.
+    pub fn durability(mut self, durability: Durability) -> StoreOptions {
+        self.durability = durability;
+        self
+    }
+
+    /// Opens without the writer lock, for a process that only reads (a support tool reading
+    /// the store while the application runs). Nothing is created or changed.
+    pub fn read_only(mut self, read_only: bool) -> StoreOptions {
+        self.read_only = read_only;
+        self
+    }
+
+    /// Where the encryption keys come from. Without one, the OS keychain is used, under an
+    /// account naming the store id; there is never a fallback to plaintext.
+    pub fn key_provider(mut self, provider: Arc<dyn KeyProvider>) -> StoreOptions {
+        self.key_provider = Some(provider);
+        self
+    }
+
+    /// The options applied to keys matching `pattern` (an exact key, or `prefix.*` for every
+    /// key below `prefix`) wherever a save's own options leave them unset. The first matching
+    /// policy wins.
+    pub fn policy(mut self, pattern: &str, defaults: SaveOptions) -> StoreOptions {
+        self.policies.push((pattern.to_owned(), defaults));
+        self
+    }
+
+    /// The most bytes a compressed value may inflate to when loaded (default 256 MiB);
+    /// a larger one is refused, never truncated.
+    pub fn max_inflated_bytes(mut self, bytes: u64) -> StoreOptions {
+        self.limits = Limits::with_max_inflated_bytes(bytes);
+        self
+    }
+
+    /// Whether a document migrated on load is written back in its new version (default on).
+    pub fn write_back_migrations(mut self, write_back: bool) -> StoreOptions {
+        self.write_back_migrations = write_back;
+        self
+    }
+
+    /// The most bytes the store's keys may take on disk; a save past it fails with
+    /// [`Error::QuotaExceeded`](crate::Error::QuotaExceeded) and writes nothing.
+    pub fn quota_bytes(mut self, bytes: u64) -> StoreOptions {
+        self.quota_bytes = Some(bytes);
+        self
+    }
+
+    /// Validates keys matching `pattern` as document `T`, and migrates them with the
+    /// migrations `T` declares.
+    pub fn register<T: Document>(mut self, pattern: &str) -> Result<StoreOptions> {
+        self.registry.register::<T>(pattern)?;
+        Ok(self)
+    }
+
+    /// Replaces the key-pattern registry (e.g. [`Registry::empty`] for a store of untyped JSON).
+    pub fn registry(mut self, registry: Registry) -> StoreOptions {
+        self.registry = registry;
+        self
+    }
+
+    /// Adds a migration of `document` from one version to another, beside those its type
+    /// declares.
+    pub fn migration<F, E>(
+        mut self,
+        document: &str,
+        from: Version,
+        to: Version,
+        description: &str,
+        f: F,
+    ) -> Result<StoreOptions>
+    where
+        F: Fn(serde_json::Value) -> std::result::Result<serde_json::Value, E>
+            + Send
+            + Sync
+            + 'static,
+        E: Into<BoxError>,
+    {
+        self.migrations.add(document, from, to, description, f)?;
+        Ok(self)
+    }
+
+    /// Runs all file-system calls through `backend` (tests: fault injection, power loss).
+    pub fn backend(mut self, backend: Arc<dyn Backend>) -> StoreOptions {
+        self.backend = Some(backend);
+        self
+    }
+}
+
+/// Whether `pattern` (an exact key or `prefix.*`) matches `key`.
+pub(crate) fn pattern_matches(pattern: &str, key: &str) -> bool {
+    match pattern.strip_suffix(".*") {
+        Some(prefix) => key
+            .strip_prefix(prefix)
+            .is_some_and(|rest| rest.starts_with('.') && rest.len() > 1),
+        None => pattern == key,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::pattern_matches;
+
+    #[test]
+    fn patterns() {
+        for (pattern, key, expected) in [
+            ("history.*", "history.conversations", true),
+            ("history.*", "history.conversations.ab", true),
+            ("history.*", "history", false),
+            ("history.*", "historyx.a", false),
+            ("config.app", "config.app", true),
+            ("config.app", "config.app2", false),
+        ] {
+            assert_eq!(pattern_matches(pattern, key), expected, "{pattern} {key}");
+        }
+    }
+}

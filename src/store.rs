@@ -1,0 +1,617 @@
+//! The one save path and the one load path: every layer is composed here and nowhere else.
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+use statevault_codec::{
+    self as codec, Compression, Context, Decoded, EncodeOptions, Format, KeyProvider, KeySet,
+    KeychainProvider, Limits, Meta,
+};
+use statevault_core::{Durability, Key, OpenOptions, Storage, now_ms};
+use statevault_migrate::{Migrations, Version};
+use statevault_schema::{DocumentInfo, Registry, ValidationError, contract::SaveOptions};
+
+use crate::error::{Error, Result};
+use crate::options::{StoreOptions, pattern_matches};
+
+/// The `schema_version` of a value whose key has no registered document.
+pub const UNVERSIONED: &str = "0.0.0";
+
+/// A state store: one folder, one file per key, written atomically and durably, validated,
+/// migrated, optionally compressed and encrypted.
+///
+/// A writable `Store` holds the folder's writer lock for as long as it lives.
+#[derive(Debug)]
+pub struct Store {
+    storage: Storage,
+    durability: Durability,
+    policies: Vec<(String, SaveOptions)>,
+    limits: Limits,
+    write_back_migrations: bool,
+    registry: Registry,
+    migrations: Migrations,
+    provider: Option<Arc<dyn KeyProvider>>,
+    keys: Mutex<Option<Arc<KeySet>>>,
+    #[allow(dead_code)]
+    quota_bytes: Option<u64>,
+}
+
+/// The outcome of checking one key with [`Store::verify`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct KeyReport {
+    /// The key.
+    pub key: String,
+    /// What was found.
+    pub status: KeyStatus,
+}
+
+/// The state of one key's file.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "status", rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum KeyStatus {
+    /// Intact, decodes, and (for a registered key) valid at the current version.
+    Ok {
+        /// `plain`, `compressed`, `encrypted`, `compressed+encrypted` or `legacy`.
+        format: String,
+    },
+    /// Intact, but older than the current version; the next load migrates it.
+    NeedsMigration {
+        /// The stored version.
+        stored: String,
+        /// The current version.
+        current: String,
+    },
+    /// The bytes are damaged.
+    Corrupt {
+        /// What is wrong.
+        detail: String,
+    },
+    /// Intact but does not decrypt (wrong or missing key, tampering).
+    Undecryptable {
+        /// What the codec said.
+        detail: String,
+    },
+    /// Decodes, but does not match its schema (or cannot be migrated to it).
+    Invalid {
+        /// Every violation, or the failed migration.
+        detail: String,
+    },
+    /// Written by a newer program.
+    Newer {
+        /// The stored version.
+        stored: String,
+    },
+}
+
+impl KeyStatus {
+    /// Whether the key is healthy (intact and readable now or after migration).
+    pub fn is_ok(&self) -> bool {
+        matches!(self, KeyStatus::Ok { .. } | KeyStatus::NeedsMigration { .. })
+    }
+}
+
+impl Store {
+    /// Opens (creating if needed) the store in `dir` with the default options.
+    pub fn open(dir: impl AsRef<Path>) -> Result<Store> {
+        Store::open_with(dir, StoreOptions::new())
+    }
+
+    /// Opens the store of application `app_name` in the platform's data folder
+    /// (`~/.local/share/<app>` on Linux, `~/Library/Application Support/<app>` on macOS,
+    /// `%APPDATA%\<app>\data` on Windows).
+    pub fn open_default(app_name: &str) -> Result<Store> {
+        Store::open_with(default_dir(app_name)?, StoreOptions::new())
+    }
+
+    /// Opens the store in `dir` with `options`.
+    pub fn open_with(dir: impl AsRef<Path>, options: StoreOptions) -> Result<Store> {
+        let mut open = OpenOptions::new().read_only(options.read_only);
+        if let Some(backend) = options.backend {
+            open = open.backend(backend);
+        }
+        let storage = Storage::open_with(dir, open)?;
+        let mut migrations = options.migrations;
+        for document in options.registry.documents() {
+            for step in document.migrations() {
+                let from = parse_declared_version(document, step.from)?;
+                let to = parse_declared_version(document, step.to)?;
+                let run = step.run;
+                migrations.add(document.name(), from, to, step.description, run)?;
+            }
+        }
+        Ok(Store {
+            storage,
+            durability: options.durability,
+            policies: options.policies,
+            limits: options.limits,
+            write_back_migrations: options.write_back_migrations,
+            registry: options.registry,
+            migrations,
+            provider: options.key_provider,
+            keys: Mutex::new(None),
+            quota_bytes: options.quota_bytes,
+        })
+    }
+
+    /// The store's folder.
+    pub fn dir(&self) -> &Path {
+        self.storage.root()
+    }
+
+    /// The store's random id (empty for a read-only open of a folder no writer has opened).
+    pub fn store_id(&self) -> &str {
+        self.storage.store_id()
+    }
+
+    /// The storage engine underneath, for the raw operations of `statevault-core`.
+    pub fn storage(&self) -> &Storage {
+        &self.storage
+    }
+
+    /// The key-pattern registry in force.
+    pub fn registry(&self) -> &Registry {
+        &self.registry
+    }
+
+    /// The path of the file of `key`.
+    pub fn path_of(&self, key: &str) -> Result<PathBuf> {
+        Ok(self.storage.path_of(&parse_key(key)?))
+    }
+
+    /// Saves `value` under `key` with the store's policy for that key.
+    pub fn save<T: Serialize + ?Sized>(&self, key: &str, value: &T) -> Result<()> {
+        self.save_with(key, value, &SaveOptions::default())
+    }
+
+    /// Saves `value` under `key`. A registered key is validated first; on any error nothing
+    /// is written and the old value stays.
+    pub fn save_with<T: Serialize + ?Sized>(
+        &self,
+        key: &str,
+        value: &T,
+        options: &SaveOptions,
+    ) -> Result<()> {
+        let key = parse_key(key)?;
+        let bytes = self.encode(&key, value, options)?;
+        self.storage.write(&key, &bytes, self.durability)?;
+        Ok(())
+    }
+
+    /// Loads the value of `key`, `None` if it does not exist.
+    ///
+    /// A damaged file is [`Error::Corrupt`] and stays on disk exactly as it is. An older
+    /// document is migrated to the current version (and, by default, written back after an
+    /// automatic backup); a newer one is [`Error::NewerVersion`].
+    pub fn load<T: DeserializeOwned>(&self, key: &str) -> Result<Option<T>> {
+        let key = parse_key(key)?;
+        match self.storage.read(&key)? {
+            None => Ok(None),
+            Some(bytes) => self.decode(&key, &bytes).map(Some),
+        }
+    }
+
+    /// Loads the value of `key`, or `T::default()` if it does not exist. Errors are not
+    /// replaced by the default: a damaged file is an error, never silently an empty value.
+    pub fn load_or_default<T: DeserializeOwned + Default>(&self, key: &str) -> Result<T> {
+        Ok(self.load(key)?.unwrap_or_default())
+    }
+
+    /// Deletes `key`; returns whether it existed.
+    pub fn delete(&self, key: &str) -> Result<bool> {
+        let key = parse_key(key)?;
+        Ok(self.storage.delete(&key, self.durability)?)
+    }
+
+    /// Whether `key` exists.
+    pub fn exists(&self, key: &str) -> Result<bool> {
+        Ok(self.storage.exists(&parse_key(key)?)?)
+    }
+
+    /// Every key whose text starts with `prefix`, sorted (`""` for all).
+    pub fn keys(&self, prefix: &str) -> Result<Vec<Key>> {
+        Ok(self.storage.list(prefix)?)
+    }
+
+    /// Validates `value` against the registered document called `name`.
+    pub fn validate_data(
+        &self,
+        value: &Value,
+        name: &str,
+    ) -> Result<std::result::Result<(), ValidationError>> {
+        let document = self
+            .registry
+            .get(name)
+            .ok_or_else(|| Error::UnknownDocument {
+                name: name.to_owned(),
+            })?;
+        Ok(document.validate(value))
+    }
+
+    /// Checks every key: checksum, decryption where a key is available, version, schema.
+    /// Nothing is changed.
+    pub fn verify(&self) -> Result<Vec<KeyReport>> {
+        let mut reports = Vec::new();
+        for key in self.storage.list("")? {
+            let status = match self.storage.read(&key)? {
+                None => continue,
+                Some(bytes) => self.check(&key, &bytes),
+            };
+            reports.push(KeyReport {
+                key: key.to_string(),
+                status,
+            });
+        }
+        Ok(reports)
+    }
+
+    /// How many live files use each encryption key id (from the files' headers; no key is
+    /// needed). A key must stay available while any file still uses it.
+    pub fn key_usage(&self) -> Result<std::collections::BTreeMap<u32, u64>> {
+        let mut usage = std::collections::BTreeMap::new();
+        for key in self.storage.list("")? {
+            let Some(bytes) = self.storage.read(&key)? else {
+                continue;
+            };
+            if let Ok(inspected) = codec::inspect(&bytes)
+                && let Format::Envelope {
+                    key_id: Some(id), ..
+                } = inspected.format
+            {
+                *usage.entry(id.0).or_insert(0) += 1;
+            }
+        }
+        Ok(usage)
+    }
+
+    /// Rewrites every encrypted file that is not encrypted with the current key, each
+    /// atomically, keeping its compression. Returns how many files were rewritten.
+    pub fn reencrypt(&self) -> Result<usize> {
+        let current = self.provider().load_or_create()?;
+        let current_id = current.current_id();
+        // Decrypt with every known key, encrypt with the current one.
+        *self.keys.lock().unwrap_or_else(|e| e.into_inner()) = Some(Arc::new(current));
+        let mut rewritten = 0;
+        for key in self.storage.list("")? {
+            let Some(bytes) = self.storage.read(&key)? else {
+                continue;
+            };
+            let Ok(inspected) = codec::inspect(&bytes) else {
+                continue;
+            };
+            let Format::Envelope {
+                encrypted: true,
+                key_id: Some(id),
+                ..
+            } = inspected.format
+            else {
+                continue;
+            };
+            if id == current_id {
+                continue;
+            }
+            let decoded = self.decode_bytes(&key, &bytes)?;
+            let options = options_of(&decoded.format);
+            let bytes = self.encode_data(&key, &decoded.data, decoded.meta, &options)?;
+            self.storage.write(&key, &bytes, self.durability)?;
+            rewritten += 1;
+        }
+        Ok(rewritten)
+    }
+
+    fn check(&self, key: &Key, bytes: &[u8]) -> KeyStatus {
+        let decoded = match self.decode_bytes(key, bytes) {
+            Ok(decoded) => decoded,
+            Err(Error::Corrupt { detail, .. }) => return KeyStatus::Corrupt { detail },
+            Err(e) => {
+                return KeyStatus::Undecryptable {
+                    detail: e.to_string(),
+                };
+            }
+        };
+        let format = format_name(&decoded.format).to_owned();
+        let Some(document) = self.registry.lookup(key.as_str()) else {
+            return KeyStatus::Ok { format };
+        };
+        let value: Value = match serde_json::from_slice(&decoded.data) {
+            Ok(value) => value,
+            Err(e) => {
+                return KeyStatus::Corrupt {
+                    detail: e.to_string(),
+                };
+            }
+        };
+        match self.upgrade(key, document, value, &decoded.meta) {
+            Ok((_, None)) => KeyStatus::Ok { format },
+            Ok((_, Some(stored))) => KeyStatus::NeedsMigration {
+                stored: stored.to_string(),
+                current: document.version().to_string(),
+            },
+            Err(Error::NewerVersion { stored, .. }) => KeyStatus::Newer { stored },
+            Err(e) => KeyStatus::Invalid {
+                detail: e.to_string(),
+            },
+        }
+    }
+
+    /// Serializes, validates and encodes a value: the save path.
+    fn encode<T: Serialize + ?Sized>(
+        &self,
+        key: &Key,
+        value: &T,
+        options: &SaveOptions,
+    ) -> Result<Vec<u8>> {
+        let serde_error = |source| Error::Serde {
+            key: key.to_string(),
+            source,
+        };
+        let (data, schema_version) = match self.registry.lookup(key.as_str()) {
+            Some(document) => {
+                let value = serde_json::to_value(value).map_err(serde_error)?;
+                document.validate(&value).map_err(|source| Error::Validation {
+                    key: key.to_string(),
+                    source,
+                })?;
+                let data = serde_json::to_vec(&value).map_err(serde_error)?;
+                (data, document.version().to_string())
+            }
+            None => (
+                serde_json::to_vec(value).map_err(serde_error)?,
+                UNVERSIONED.to_owned(),
+            ),
+        };
+        let meta = Meta {
+            schema_version,
+            saved_at_ms: now_ms(),
+        };
+        self.encode_data(key, &data, meta, &self.effective_options(key, options))
+    }
+
+    /// Encodes JSON text that is already validated into a file's bytes.
+    fn encode_data(
+        &self,
+        key: &Key,
+        data: &[u8],
+        meta: Meta,
+        options: &SaveOptions,
+    ) -> Result<Vec<u8>> {
+        let encode = EncodeOptions {
+            compression: options
+                .compress
+                .unwrap_or(false)
+                .then_some(Compression::Fast),
+            encrypt: options.encrypt.unwrap_or(false),
+        };
+        let keys = if encode.encrypt {
+            Some(self.keys_for_encryption()?)
+        } else {
+            None
+        };
+        let context = Context {
+            store_id: self.storage.store_id(),
+            key_name: key.as_str(),
+        };
+        Ok(codec::encode(
+            data,
+            &meta,
+            &encode,
+            &context,
+            keys.as_deref(),
+        )?)
+    }
+
+    /// Decodes, migrates, validates and deserializes a file: the load path.
+    fn decode<T: DeserializeOwned>(&self, key: &Key, bytes: &[u8]) -> Result<T> {
+        let decoded = self.decode_bytes(key, bytes)?;
+        let serde_error = |source| Error::Serde {
+            key: key.to_string(),
+            source,
+        };
+        let Some(document) = self.registry.lookup(key.as_str()) else {
+            return serde_json::from_slice(&decoded.data).map_err(serde_error);
+        };
+        let value: Value = serde_json::from_slice(&decoded.data).map_err(serde_error)?;
+        let (value, migrated_from) = self.upgrade(key, document, value, &decoded.meta)?;
+        if migrated_from.is_some() && self.write_back_migrations && self.storage.is_writer() {
+            let options = options_of(&decoded.format);
+            let bytes = self.encode(key, &value, &options)?;
+            self.storage.write(key, &bytes, self.durability)?;
+        }
+        serde_json::from_value(value).map_err(serde_error)
+    }
+
+    /// Brings a stored document to the current version and validates it there, in that order:
+    /// old data is never validated against the new schema. Returns the value and, when it was
+    /// migrated, the version it was stored at.
+    fn upgrade(
+        &self,
+        key: &Key,
+        document: &DocumentInfo,
+        value: Value,
+        meta: &Meta,
+    ) -> Result<(Value, Option<Version>)> {
+        let stored_text = document
+            .data_version(&value)
+            .unwrap_or(&meta.schema_version)
+            .to_owned();
+        let stored = Version::parse(&stored_text).map_err(|_| Error::BadVersion {
+            key: key.to_string(),
+            stored: stored_text.clone(),
+        })?;
+        let current = document.version();
+        let (value, migrated_from) = match stored.cmp(current) {
+            std::cmp::Ordering::Greater => {
+                return Err(Error::NewerVersion {
+                    key: key.to_string(),
+                    stored: stored_text,
+                    supported: current.to_string(),
+                });
+            }
+            std::cmp::Ordering::Equal => (value, None),
+            std::cmp::Ordering::Less => {
+                let value = self
+                    .migrations
+                    .apply(document.name(), value, &stored, current)
+                    .map_err(|source| Error::Migration {
+                        key: key.to_string(),
+                        source,
+                    })?;
+                (value, Some(stored))
+            }
+        };
+        document
+            .validate(&value)
+            .map_err(|source| Error::Validation {
+                key: key.to_string(),
+                source,
+            })?;
+        Ok((value, migrated_from))
+    }
+
+    /// Verifies and decodes a file's bytes, loading keys only for an encrypted file.
+    fn decode_bytes(&self, key: &Key, bytes: &[u8]) -> Result<Decoded> {
+        let context = Context {
+            store_id: self.storage.store_id(),
+            key_name: key.as_str(),
+        };
+        let mut result = codec::decode(bytes, &context, None, &self.limits);
+        if matches!(result, Err(codec::Error::NoKey)) {
+            let keys = self.keys_for_decryption()?;
+            result = codec::decode(bytes, &context, keys.as_deref(), &self.limits);
+        }
+        result.map_err(|e| self.codec_error(key, e))
+    }
+
+    /// Gives a codec error its key and path, keeping damage and failed decryption apart.
+    fn codec_error(&self, key: &Key, error: codec::Error) -> Error {
+        let path = self.storage.path_of(key);
+        match error {
+            codec::Error::Corrupt { detail } => Error::Corrupt {
+                key: key.to_string(),
+                path,
+                detail,
+            },
+            codec::Error::TooLarge { .. } | codec::Error::UnsupportedVersion { .. } => {
+                Error::Corrupt {
+                    key: key.to_string(),
+                    path,
+                    detail: error.to_string(),
+                }
+            }
+            source @ (codec::Error::Decrypt { .. }
+            | codec::Error::UnknownKey { .. }
+            | codec::Error::NoKey) => Error::Decrypt {
+                key: key.to_string(),
+                path,
+                source,
+            },
+            other => Error::Codec(other),
+        }
+    }
+
+    fn effective_options(&self, key: &Key, options: &SaveOptions) -> SaveOptions {
+        let policy = self
+            .policies
+            .iter()
+            .find(|(pattern, _)| pattern_matches(pattern, key.as_str()))
+            .map(|(_, defaults)| *defaults)
+            .unwrap_or_default();
+        SaveOptions {
+            encrypt: options.encrypt.or(policy.encrypt),
+            compress: options.compress.or(policy.compress),
+            backup: options.backup.or(policy.backup),
+        }
+    }
+
+    fn provider(&self) -> Arc<dyn KeyProvider> {
+        self.provider.clone().unwrap_or_else(|| {
+            Arc::new(KeychainProvider::new(self.storage.store_id())) as Arc<dyn KeyProvider>
+        })
+    }
+
+    fn keys_for_encryption(&self) -> Result<Arc<KeySet>> {
+        let mut cached = self.keys.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(keys) = cached.as_ref() {
+            return Ok(keys.clone());
+        }
+        let keys = Arc::new(self.provider().load_or_create()?);
+        *cached = Some(keys.clone());
+        Ok(keys)
+    }
+
+    fn keys_for_decryption(&self) -> Result<Option<Arc<KeySet>>> {
+        let mut cached = self.keys.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(keys) = cached.as_ref() {
+            return Ok(Some(keys.clone()));
+        }
+        let keys = self.provider().load()?.map(Arc::new);
+        cached.clone_from(&keys);
+        Ok(keys)
+    }
+}
+
+/// The options that reproduce a file's format when it is rewritten.
+fn options_of(format: &Format) -> SaveOptions {
+    match format {
+        Format::Envelope {
+            compressed,
+            encrypted,
+            ..
+        } => SaveOptions {
+            encrypt: Some(*encrypted),
+            compress: Some(*compressed),
+            backup: None,
+        },
+        _ => SaveOptions::default(),
+    }
+}
+
+fn format_name(format: &Format) -> &'static str {
+    match format {
+        Format::Plain => "plain",
+        Format::Legacy => "legacy",
+        Format::Envelope {
+            compressed: true,
+            encrypted: true,
+            ..
+        } => "compressed+encrypted",
+        Format::Envelope {
+            encrypted: true, ..
+        } => "encrypted",
+        Format::Envelope { .. } => "compressed",
+        _ => "unknown",
+    }
+}
+
+/// Parses a key, turning a refusal into the facade's error with the key's text.
+pub(crate) fn parse_key(key: &str) -> Result<Key> {
+    Key::parse(key).map_err(|reason| {
+        Error::Core(statevault_core::Error::InvalidKey {
+            key: key.to_owned(),
+            reason,
+        })
+    })
+}
+
+fn parse_declared_version(document: &DocumentInfo, version: &str) -> Result<Version> {
+    Version::parse(version).map_err(|source| {
+        Error::Schema(statevault_schema::Error::InvalidVersion {
+            document: document.name().to_owned(),
+            version: version.to_owned(),
+            source,
+        })
+    })
+}
+
+fn default_dir(app_name: &str) -> Result<PathBuf> {
+    directories::ProjectDirs::from("", "", app_name)
+        .map(|dirs| dirs.data_dir().to_path_buf())
+        .ok_or_else(|| {
+            Error::Core(statevault_core::Error::NotAStore {
+                dir: PathBuf::from(format!("<data folder of {app_name}: no home folder>")),
+            })
+        })
+}
