@@ -90,7 +90,10 @@ pub enum KeyStatus {
 impl KeyStatus {
     /// Whether the key is healthy (intact and readable now or after migration).
     pub fn is_ok(&self) -> bool {
-        matches!(self, KeyStatus::Ok { .. } | KeyStatus::NeedsMigration { .. })
+        matches!(
+            self,
+            KeyStatus::Ok { .. } | KeyStatus::NeedsMigration { .. }
+        )
     }
 }
 
@@ -351,10 +354,12 @@ impl Store {
         let (data, schema_version) = match self.registry.lookup(key.as_str()) {
             Some(document) => {
                 let value = serde_json::to_value(value).map_err(serde_error)?;
-                document.validate(&value).map_err(|source| Error::Validation {
-                    key: key.to_string(),
-                    source,
-                })?;
+                document
+                    .validate(&value)
+                    .map_err(|source| Error::Validation {
+                        key: key.to_string(),
+                        source,
+                    })?;
                 let data = serde_json::to_vec(&value).map_err(serde_error)?;
                 (data, document.version().to_string())
             }

@@ -1,5 +1,6 @@
 //! Project tasks: `cargo xtask <task>` (an alias in `.cargo/config.toml`).
 
+mod ci;
 mod codegen;
 
 use std::path::{Path, PathBuf};
@@ -8,6 +9,9 @@ use std::process::ExitCode;
 const USAGE: &str = "usage: cargo xtask <task>
 
 tasks:
+  ci                  what CI runs: fmt check, layer rules (cargo tree -i), clippy -D warnings,
+                      every test of the workspace, docs, codegen --check
+  layers              only the layer rules
   codegen [--check]   write schemas/*.schema.json and bindings/typescript/statevault.d.ts
                       (--check: write nothing, fail when they are stale)";
 
@@ -15,6 +19,8 @@ fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     let result = match args.as_slice() {
+        ["ci"] => ci::run(&workspace_root()),
+        ["layers"] => ci::layers(&workspace_root()),
         ["codegen"] => codegen::run(&workspace_root(), false),
         ["codegen", "--check"] => codegen::run(&workspace_root(), true),
         ["help" | "--help" | "-h"] => {

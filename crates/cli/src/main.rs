@@ -48,9 +48,11 @@ enum Command {
     #[command(after_help = "Example:\n  statevault --dir ./state init")]
     Init,
     /// Save a JSON value under a key, from a file or standard input.
-    #[command(after_help = "Examples:\n  statevault set layout.default layout.json\n  \
+    #[command(
+        after_help = "Examples:\n  statevault set layout.default layout.json\n  \
                             echo '{\"a\":1}' | statevault set plugins.demo -\n  \
-                            statevault set --encrypt --compress history.conversations history.json")]
+                            statevault set --encrypt --compress history.conversations history.json"
+    )]
     Set {
         /// The key, e.g. `settings.preferences`.
         key: String,
@@ -150,11 +152,26 @@ fn main() -> ExitCode {
             }
             let (code, print_message) = exit_code_of(&e);
             if print_message {
-                eprintln!("statevault: {e:#}");
+                eprintln!("statevault: {}", message(&e));
             }
             ExitCode::from(code.code())
         }
     }
+}
+
+/// The error and its causes, leaving out a cause whose text the message already holds (the
+/// library's errors name their source in their own message).
+fn message(e: &anyhow::Error) -> String {
+    let mut text = String::new();
+    for cause in e.chain() {
+        let cause = cause.to_string();
+        if text.is_empty() {
+            text = cause;
+        } else if !text.contains(&cause) {
+            text = format!("{text}: {cause}");
+        }
+    }
+    text
 }
 
 fn is_broken_pipe(e: &anyhow::Error) -> bool {
@@ -231,7 +248,9 @@ fn print(cli: &Cli, value: &Value, text: impl FnOnce() -> String) -> Result<()> 
 fn read_input(file: &str) -> Result<Vec<u8>> {
     if file == "-" {
         let mut buf = Vec::new();
-        io::stdin().read_to_end(&mut buf).context("reading standard input")?;
+        io::stdin()
+            .read_to_end(&mut buf)
+            .context("reading standard input")?;
         Ok(buf)
     } else {
         std::fs::read(file).with_context(|| format!("reading {file}"))
@@ -371,7 +390,10 @@ fn describe(status: &KeyStatus) -> String {
 }
 
 fn key_command(cli: &Cli, command: &KeyCommand) -> Result<()> {
-    let store = open(cli, !matches!(command, KeyCommand::Rotate { reencrypt: true }))?;
+    let store = open(
+        cli,
+        !matches!(command, KeyCommand::Rotate { reencrypt: true }),
+    )?;
     let provider = key_provider(cli, store.store_id());
     match command {
         KeyCommand::Init => {
@@ -420,7 +442,11 @@ fn key_command(cli: &Cli, command: &KeyCommand) -> Result<()> {
                         format!(
                             "key {}{}: {} files",
                             r["id"],
-                            if r["current"] == true { " (current)" } else { "" },
+                            if r["current"] == true {
+                                " (current)"
+                            } else {
+                                ""
+                            },
                             r["files"]
                         )
                     })

@@ -139,6 +139,11 @@ impl FileHandle for FaultFile {
         self.state.tick()?;
         self.inner.sync()
     }
+
+    fn start_sync(&mut self) -> io::Result<()> {
+        self.state.tick()?;
+        self.inner.start_sync()
+    }
 }
 
 impl Backend for FaultBackend {

@@ -117,7 +117,10 @@ impl Key {
 
     /// The first segment.
     pub fn namespace(&self) -> &str {
-        self.0.split('.').next().expect("a valid key has at least two segments")
+        self.0
+            .split('.')
+            .next()
+            .expect("a valid key has at least two segments")
     }
 
     /// The segments, namespace first.
@@ -128,7 +131,9 @@ impl Key {
     /// The file's path relative to the store's root, e.g. `layouts/default.json`.
     pub fn relative_path(&self) -> PathBuf {
         let mut segments = self.0.split('.');
-        let namespace = segments.next().expect("a valid key has at least two segments");
+        let namespace = segments
+            .next()
+            .expect("a valid key has at least two segments");
         let mut path = PathBuf::from(namespace_folder(namespace));
         let mut rest: Vec<&str> = segments.collect();
         let file = rest.pop().expect("a valid key has at least two segments");
@@ -340,6 +345,11 @@ mod tests {
             Key::parse("backups.x"),
             Err(KeyError::ReservedNamespace { .. })
         ));
-        assert!(Key::parse("x.con").unwrap_err().to_string().contains("device"));
+        assert!(
+            Key::parse("x.con")
+                .unwrap_err()
+                .to_string()
+                .contains("device")
+        );
     }
 }

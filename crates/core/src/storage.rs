@@ -429,16 +429,19 @@ impl Storage {
             }
             Err(e) => return Err(Error::io("create", &temp, e)),
         };
-        let written = file.write_all(bytes).map_err(|e| ("write", e)).and_then(|()| {
-            if durability == Durability::None {
-                Ok(())
-            } else {
-                // A failed fsync is never retried on this descriptor (the kernel may have
-                // dropped the dirty pages and would report success); the temp file goes
-                // away and the caller may write the value again from memory.
-                file.sync().map_err(|e| ("fsync", e))
-            }
-        });
+        let written = file
+            .write_all(bytes)
+            .map_err(|e| ("write", e))
+            .and_then(|()| {
+                if durability == Durability::None {
+                    Ok(())
+                } else {
+                    // A failed fsync is never retried on this descriptor (the kernel may have
+                    // dropped the dirty pages and would report success); the temp file goes
+                    // away and the caller may write the value again from memory.
+                    file.sync().map_err(|e| ("fsync", e))
+                }
+            });
         drop(file);
         if let Err((op, e)) = written {
             self.discard(&temp);

@@ -31,11 +31,16 @@ fn child_process_entry() {
 
 fn child(mode: &str, dir: &std::path::Path) -> Command {
     let mut cmd = Command::new(std::env::current_exe().expect("the test binary"));
-    cmd.args(["--exact", "all::child::child_process_entry", "--nocapture", "--test-threads=1"])
-        .env(CHILD_ENV, mode)
-        .env(DIR_ENV, dir)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped());
+    cmd.args([
+        "--exact",
+        "all::child::child_process_entry",
+        "--nocapture",
+        "--test-threads=1",
+    ])
+    .env(CHILD_ENV, mode)
+    .env(DIR_ENV, dir)
+    .stdin(Stdio::piped())
+    .stdout(Stdio::piped());
     cmd
 }
 
@@ -65,12 +70,18 @@ fn the_lock_dies_with_its_process() {
     let mut line = String::new();
     loop {
         line.clear();
-        assert!(reader.read_line(&mut line).unwrap() > 0, "the child ended early");
+        assert!(
+            reader.read_line(&mut line).unwrap() > 0,
+            "the child ended early"
+        );
         if line.contains("HOLDING") {
             break;
         }
     }
-    assert!(matches!(Storage::open(dir.path()), Err(Error::Locked { .. })));
+    assert!(matches!(
+        Storage::open(dir.path()),
+        Err(Error::Locked { .. })
+    ));
     holder.kill().unwrap();
     holder.wait().unwrap();
     Storage::open(dir.path()).expect("the lock is released when its holder dies");
@@ -80,7 +91,10 @@ fn the_lock_dies_with_its_process() {
 fn a_second_writer_in_the_same_process_is_refused() {
     let dir = tempfile::tempdir().unwrap();
     let first = Storage::open(dir.path()).unwrap();
-    assert!(matches!(Storage::open(dir.path()), Err(Error::Locked { .. })));
+    assert!(matches!(
+        Storage::open(dir.path()),
+        Err(Error::Locked { .. })
+    ));
     drop(first);
     Storage::open(dir.path()).unwrap();
 }

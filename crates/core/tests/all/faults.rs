@@ -38,8 +38,11 @@ fn sweep(durability: Durability, kind: FaultKind, error: FaultError) -> u32 {
             s.write(&key(), OLD, Durability::Full).unwrap();
         }
         let faults = FaultBackend::new(Arc::new(FsBackend));
-        let s = Storage::open_with(dir.path(), OpenOptions::new().backend(Arc::new(faults.clone())))
-            .unwrap();
+        let s = Storage::open_with(
+            dir.path(),
+            OpenOptions::new().backend(Arc::new(faults.clone())),
+        )
+        .unwrap();
         faults.fail_at(n, kind, error);
         let result = s.write(&key(), NEW, durability);
         let injected = faults.injected() > 0;
@@ -56,12 +59,18 @@ fn sweep(durability: Durability, kind: FaultKind, error: FaultError) -> u32 {
         }
         drop(s);
         let reopened = Storage::open(dir.path()).expect("reopen succeeds");
-        let value = reopened.read(&key()).unwrap().expect("the key never disappears");
+        let value = reopened
+            .read(&key())
+            .unwrap()
+            .expect("the key never disappears");
         assert!(
             value == OLD || value == NEW,
             "n={n} {durability:?} {kind:?}: torn value {value:?}"
         );
-        assert!(temp_files(dir.path()).is_empty(), "n={n}: a temp file survived a reopen");
+        assert!(
+            temp_files(dir.path()).is_empty(),
+            "n={n}: a temp file survived a reopen"
+        );
     }
     unreachable!("the loop returns once no failure is injected")
 }
@@ -71,14 +80,24 @@ fn a_failed_file_fsync_is_never_followed_by_the_rename() {
     // Operations of a write to an existing folder: create, write, sync, rename, sync folder.
     let dir = tempfile::tempdir().unwrap();
     let faults = FaultBackend::new(Arc::new(FsBackend));
-    let s = Storage::open_with(dir.path(), OpenOptions::new().backend(Arc::new(faults.clone())))
-        .unwrap();
+    let s = Storage::open_with(
+        dir.path(),
+        OpenOptions::new().backend(Arc::new(faults.clone())),
+    )
+    .unwrap();
     s.write(&key(), OLD, Durability::Full).unwrap();
     faults.fail_at(2, FaultKind::Transient, FaultError::Io);
     let err = s.write(&key(), NEW, Durability::Full).unwrap_err();
     assert!(err.to_string().contains("fsync"), "{err}");
-    assert_eq!(s.read(&key()).unwrap().unwrap(), OLD, "the rename did not happen");
-    assert!(temp_files(dir.path()).is_empty(), "the temp file was removed");
+    assert_eq!(
+        s.read(&key()).unwrap().unwrap(),
+        OLD,
+        "the rename did not happen"
+    );
+    assert!(
+        temp_files(dir.path()).is_empty(),
+        "the temp file was removed"
+    );
     // Not poisoned: the value was never published, so writing it again from memory is safe.
     s.write(&key(), NEW, Durability::Full).unwrap();
     assert_eq!(s.read(&key()).unwrap().unwrap(), NEW);
@@ -88,8 +107,11 @@ fn a_failed_file_fsync_is_never_followed_by_the_rename() {
 fn a_failed_folder_fsync_poisons_the_store_until_reopened() {
     let dir = tempfile::tempdir().unwrap();
     let faults = FaultBackend::new(Arc::new(FsBackend));
-    let s = Storage::open_with(dir.path(), OpenOptions::new().backend(Arc::new(faults.clone())))
-        .unwrap();
+    let s = Storage::open_with(
+        dir.path(),
+        OpenOptions::new().backend(Arc::new(faults.clone())),
+    )
+    .unwrap();
     s.write(&key(), OLD, Durability::Full).unwrap();
     faults.fail_at(4, FaultKind::Transient, FaultError::Io);
     let err = s.write(&key(), NEW, Durability::Full).unwrap_err();

@@ -49,7 +49,11 @@ fn a_newer_store_format_is_refused() {
         other => panic!("{other:?}"),
     }
     // Nothing was rewritten.
-    assert!(std::fs::read_to_string(&path).unwrap().contains("new_field"));
+    assert!(
+        std::fs::read_to_string(&path)
+            .unwrap()
+            .contains("new_field")
+    );
 }
 
 #[test]
@@ -81,7 +85,10 @@ fn write_read_delete_exists_list() {
     assert_eq!(s.read(&key("layout.mobile")).unwrap().unwrap(), b"2");
     assert_eq!(s.read(&key("layout.none")).unwrap(), None);
     assert!(s.exists(&key("plugins.x.y")).unwrap());
-    assert!(!s.exists(&key("plugins.x")).unwrap(), "a folder is not a key");
+    assert!(
+        !s.exists(&key("plugins.x")).unwrap(),
+        "a folder is not a key"
+    );
     let all: Vec<String> = s.list("").unwrap().iter().map(|k| k.to_string()).collect();
     assert_eq!(
         all,
@@ -129,7 +136,10 @@ fn every_durability_level_writes_the_value() {
     {
         let value = format!("value {i}");
         s.write(&key("settings.x"), value.as_bytes(), d).unwrap();
-        assert_eq!(s.read(&key("settings.x")).unwrap().unwrap(), value.as_bytes());
+        assert_eq!(
+            s.read(&key("settings.x")).unwrap().unwrap(),
+            value.as_bytes()
+        );
     }
 }
 
@@ -137,7 +147,9 @@ fn every_durability_level_writes_the_value() {
 fn stray_temp_files_are_removed_at_open_and_only_they() {
     let dir = tempfile::tempdir().unwrap();
     drop(Storage::open(dir.path()).unwrap());
-    let stray = dir.path().join("layouts/.default.json.0123456789abcdef.tmp");
+    let stray = dir
+        .path()
+        .join("layouts/.default.json.0123456789abcdef.tmp");
     let nested = dir.path().join("history/conversations");
     std::fs::create_dir_all(&nested).unwrap();
     let stray2 = nested.join(".ab.json.fedcba9876543210.tmp");
@@ -179,8 +191,12 @@ fn no_temp_file_is_left_after_writes() {
     let dir = tempfile::tempdir().unwrap();
     let s = Storage::open(dir.path()).unwrap();
     for i in 0..20 {
-        s.write(&key("history.conversations.a"), format!("{i}").as_bytes(), Durability::Full)
-            .unwrap();
+        s.write(
+            &key("history.conversations.a"),
+            format!("{i}").as_bytes(),
+            Durability::Full,
+        )
+        .unwrap();
     }
     assert_eq!(temp_files(dir.path()), Vec::<String>::new());
 }
@@ -215,7 +231,8 @@ fn permissions_are_0600_and_0700_under_umask_000() {
     let s = Storage::open(&root).unwrap();
     s.write(&key("history.conversations.ab"), b"{}", Durability::Full)
         .unwrap();
-    s.write(&key("layout.default"), b"{}", Durability::None).unwrap();
+    s.write(&key("layout.default"), b"{}", Durability::None)
+        .unwrap();
     // SAFETY: as above.
     unsafe { libc::umask(old) };
     let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;

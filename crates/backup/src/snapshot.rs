@@ -1,0 +1,828 @@
+//! Snapshots: create, list, read, verify, delete; the object store they share.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::fmt;
+use std::io;
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+use statevault_core::{Durability, Key, LockGuard, LockMode, Metadata, Storage};
+
+use crate::error::{BoxError, Error, Result};
+use crate::id::{BackupId, BackupKind};
+use crate::index::Index;
+use crate::legacy;
+use crate::manifest::{ContentHash, Entry, EntryFlags, Manifest};
+use crate::{AUTO_DIR, BACKUPS_DIR, LOCK_FILE, MANUAL_DIR, OBJECTS_DIR};
+
+/// The suffix of a manifest file.
+pub(crate) const MANIFEST_SUFFIX: &str = ".manifest.json";
+
+/// A classifier that says nothing about any file (no compression, no encryption): the
+/// default of the options structs, for stores without a codec.
+pub fn no_flags(_bytes: &[u8]) -> EntryFlags {
+    EntryFlags::default()
+}
+
+/// How far a long operation has come, in files.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Progress {
+    /// Files done.
+    pub done: u64,
+    /// Files in all.
+    pub total: u64,
+}
+
+/// What [`Backups::create`] snapshots, and how. Construct with `..CreateOptions::default()`.
+#[derive(Clone, Copy)]
+pub struct CreateOptions<'a> {
+    /// A name for the snapshot (shown in listings; need not be unique).
+    pub name: Option<&'a str>,
+    /// Manual (the default) or automatic.
+    pub kind: BackupKind,
+    /// Why the snapshot is taken, for automatic ones (`before migration of …`).
+    pub reason: Option<&'a str>,
+    /// `None` (the default) snapshots the whole store; `Some(keys)` only those keys (an
+    /// automatic backup of one key before it is overwritten). Keys that do not exist are
+    /// recorded in the snapshot's scope, so restoring it deletes them again.
+    pub keys: Option<&'a [Key]>,
+    /// Says whether a file's bytes are compressed or encrypted (the facade passes the
+    /// codec's view); called once per file whose content changed since the last snapshot.
+    pub classify: &'a dyn Fn(&[u8]) -> EntryFlags,
+    /// Called after each file.
+    pub progress: Option<&'a dyn Fn(Progress)>,
+}
+
+impl Default for CreateOptions<'_> {
+    fn default() -> Self {
+        CreateOptions {
+            name: None,
+            kind: BackupKind::Manual,
+            reason: None,
+            keys: None,
+            classify: &no_flags,
+            progress: None,
+        }
+    }
+}
+
+impl fmt::Debug for CreateOptions<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("CreateOptions")
+            .field("name", &self.name)
+            .field("kind", &self.kind)
+            .field("reason", &self.reason)
+            .field("keys", &self.keys)
+            .finish_non_exhaustive()
+    }
+}
+
+/// One backup as a listing shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
+pub struct BackupInfo {
+    /// The id.
+    pub id: BackupId,
+    /// The user's name for it, if any.
+    pub name: Option<String>,
+    /// Manual, automatic or legacy.
+    pub kind: BackupKind,
+    /// Why an automatic snapshot was taken.
+    pub reason: Option<String>,
+    /// When it was taken, in milliseconds since the Unix epoch.
+    pub timestamp: u64,
+    /// The sum of its files' sizes in bytes (for a legacy backup: its file's size).
+    pub size: u64,
+    /// How many keys it holds.
+    pub file_count: usize,
+    /// Whether any of its files is compressed.
+    pub compressed: bool,
+    /// Whether any of its files is encrypted.
+    pub encrypted: bool,
+    /// Why its manifest cannot be used, if it cannot; the other fields are then what the
+    /// file name says (id, kind, the id's time) and zero.
+    pub damaged: Option<String>,
+}
+
+impl BackupInfo {
+    pub(crate) fn from_manifest(m: &Manifest) -> BackupInfo {
+        BackupInfo {
+            id: m.id.clone(),
+            name: m.name.clone(),
+            kind: m.kind,
+            reason: m.reason.clone(),
+            timestamp: m.created_at,
+            size: m.total_size(),
+            file_count: m.entries.len(),
+            compressed: m.entries.iter().any(|e| e.flags.compressed),
+            encrypted: m.entries.iter().any(|e| e.flags.encrypted),
+            damaged: None,
+        }
+    }
+
+    fn damaged(id: BackupId, kind: BackupKind, error: &Error) -> BackupInfo {
+        BackupInfo {
+            timestamp: id.timestamp_ms().unwrap_or(0),
+            id,
+            name: None,
+            kind,
+            reason: None,
+            size: 0,
+            file_count: 0,
+            compressed: false,
+            encrypted: false,
+            damaged: Some(error.to_string()),
+        }
+    }
+}
+
+/// What [`Backups::verify`] found.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
+pub struct VerifyReport {
+    /// The backup.
+    pub id: BackupId,
+    /// Its kind.
+    pub kind: BackupKind,
+    /// Keys checked.
+    pub files: usize,
+    /// Bytes read and hashed.
+    pub bytes: u64,
+    /// Every entry whose object is missing or holds other bytes.
+    pub problems: Vec<Problem>,
+}
+
+impl VerifyReport {
+    /// Whether every object was there and intact.
+    pub fn is_ok(&self) -> bool {
+        self.problems.is_empty()
+    }
+}
+
+/// One damaged entry of a snapshot.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
+pub struct Problem {
+    /// The key.
+    #[serde(serialize_with = "crate::ser_display")]
+    pub key: Key,
+    /// The hash the manifest records.
+    #[serde(serialize_with = "crate::ser_display")]
+    pub expected: ContentHash,
+    /// The size the manifest records.
+    pub size: u64,
+    /// What the object store holds instead.
+    pub found: Found,
+}
+
+/// What an object holds when it is not what a manifest expects.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+#[non_exhaustive]
+pub enum Found {
+    /// No object with that hash.
+    Missing,
+    /// Other bytes.
+    Different {
+        /// Their hash.
+        #[serde(serialize_with = "crate::ser_display")]
+        hash: ContentHash,
+        /// Their size.
+        size: u64,
+    },
+}
+
+impl fmt::Display for Found {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Found::Missing => f.write_str("missing"),
+            Found::Different { hash, size } => write!(f, "{hash} ({size} bytes)"),
+        }
+    }
+}
+
+/// Where a backup's file is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Location {
+    Native(BackupKind),
+    Legacy,
+}
+
+/// One file found in the manifest folders.
+#[derive(Debug)]
+pub(crate) struct Scanned {
+    pub id: BackupId,
+    pub location: Location,
+}
+
+/// The backups of one store.
+///
+/// Reading (list, get, verify, export, read_legacy) works on any [`Storage`]; changing
+/// anything (create, restore, delete, prune, import) needs the writer's handle
+/// ([`Storage::is_writer`]), which is what makes a snapshot consistent: no other process
+/// writes the store meanwhile. Within the process, changes are serialised by
+/// `backups/lock`.
+#[derive(Debug, Clone, Copy)]
+pub struct Backups<'s> {
+    pub(crate) storage: &'s Storage,
+}
+
+impl<'s> Backups<'s> {
+    /// The backups of `storage`.
+    pub fn new(storage: &'s Storage) -> Backups<'s> {
+        Backups { storage }
+    }
+
+    /// The store.
+    pub fn storage(&self) -> &'s Storage {
+        self.storage
+    }
+
+    /// Takes a snapshot: copies each file whose content is not yet in the object store,
+    /// then writes the manifest (the commit point). An unchanged file costs a `stat`.
+    pub fn create(&self, options: &CreateOptions<'_>) -> Result<BackupInfo> {
+        let _lock = self.begin_write()?;
+        self.create_locked(options)
+    }
+
+    pub(crate) fn create_locked(&self, options: &CreateOptions<'_>) -> Result<BackupInfo> {
+        if options.kind == BackupKind::Legacy {
+            return Err(Error::InvalidId {
+                id: String::new(),
+                reason: "legacy backups are written by the earlier service only",
+            });
+        }
+        let keys: Vec<Key> = match options.keys {
+            None => self.storage.list("")?,
+            Some(keys) => {
+                let set: BTreeSet<&Key> = keys.iter().collect();
+                set.into_iter().cloned().collect()
+            }
+        };
+        let old_index = Index::load(self.storage);
+        // A partial snapshot updates the index; a full one rebuilds it, dropping deleted keys.
+        let mut index = match options.keys {
+            Some(_) => old_index.carry_over(),
+            None => Index::default(),
+        };
+        let mut writer = ObjectWriter::new(self);
+        let mut entries = Vec::with_capacity(keys.len());
+        let total = keys.len() as u64;
+        for (n, key) in keys.iter().enumerate() {
+            if let Some(entry) = self.snapshot_file(key, &old_index, &mut index, &mut writer, options)? {
+                entries.push(entry);
+            }
+            if let Some(progress) = options.progress {
+                progress(Progress {
+                    done: n as u64 + 1,
+                    total,
+                });
+            }
+        }
+        let manifest = Manifest {
+            id: self.next_id()?,
+            name: options.name.map(str::to_owned),
+            kind: options.kind,
+            reason: options.reason.map(str::to_owned),
+            created_at: 0,
+            scope: options.keys.map(|_| keys),
+            entries,
+        };
+        let info = self.commit(manifest, writer)?;
+        index.save(self.storage);
+        tracing::info!(id = %info.id, kind = %info.kind, files = info.file_count, bytes = info.size, "snapshot taken");
+        Ok(info)
+    }
+
+    /// One key of a new snapshot: its entry, or `None` when the key does not exist (or is
+    /// not a regular file).
+    fn snapshot_file(
+        &self,
+        key: &Key,
+        old_index: &Index,
+        index: &mut Index,
+        writer: &mut ObjectWriter<'_, '_>,
+        options: &CreateOptions<'_>,
+    ) -> Result<Option<Entry>> {
+        let Some(meta) = self.storage.metadata(key)? else {
+            return Ok(None);
+        };
+        if meta.is_symlink {
+            tracing::warn!(%key, "not backing up a symbolic link planted in place of a key");
+            return Ok(None);
+        }
+        if let Some((hash, flags)) = old_index.lookup(key, &meta)
+            && writer.has(&hash, meta.len)?
+        {
+            index.insert(key, &meta, &hash, flags);
+            return Ok(Some(Entry {
+                key: key.clone(),
+                size: meta.len,
+                hash,
+                flags,
+            }));
+        }
+        let Some(bytes) = self.storage.read(key)? else {
+            return Ok(None);
+        };
+        let hash = ContentHash::of(&bytes);
+        let flags = (options.classify)(&bytes);
+        writer.put(&hash, &bytes)?;
+        // Index the file only if it did not change while it was read (an editor writing in
+        // place): otherwise the index would tie the new stat to the old content.
+        if self.storage.metadata(key)?.as_ref() == Some(&meta) && meta.len == bytes.len() as u64 {
+            index.insert(key, &meta, &hash, flags);
+        }
+        Ok(Some(Entry {
+            key: key.clone(),
+            size: bytes.len() as u64,
+            hash,
+            flags,
+        }))
+    }
+
+    /// Writes a snapshot whose files are given as bytes (an import).
+    pub(crate) fn write_snapshot(
+        &self,
+        files: Vec<(Key, Vec<u8>, EntryFlags)>,
+        kind: BackupKind,
+        name: Option<String>,
+        reason: Option<String>,
+        scope: Option<Vec<Key>>,
+    ) -> Result<BackupInfo> {
+        let mut writer = ObjectWriter::new(self);
+        let mut entries = Vec::with_capacity(files.len());
+        for (key, bytes, flags) in files {
+            let hash = ContentHash::of(&bytes);
+            writer.put(&hash, &bytes)?;
+            entries.push(Entry {
+                key,
+                size: bytes.len() as u64,
+                hash,
+                flags,
+            });
+        }
+        entries.sort_by(|a, b| a.key.cmp(&b.key));
+        let manifest = Manifest {
+            id: self.next_id()?,
+            name,
+            kind,
+            reason,
+            created_at: 0,
+            scope,
+            entries,
+        };
+        self.commit(manifest, writer)
+    }
+
+    /// Makes the new objects durable, then writes the manifest: after a crash either the
+    /// whole snapshot exists or no manifest names its objects (which the next gc removes).
+    fn commit(&self, mut manifest: Manifest, writer: ObjectWriter<'_, '_>) -> Result<BackupInfo> {
+        writer.sync()?;
+        manifest.created_at = manifest.id.timestamp_ms().expect("new ids are native");
+        let path = manifest_path(manifest.kind, &manifest.id);
+        self.storage
+            .write_file(&path, &manifest.to_json(), Durability::Full)?;
+        Ok(BackupInfo::from_manifest(&manifest))
+    }
+
+    /// A new native id, later than every existing snapshot's unless the clock went back by
+    /// more than a second (so snapshots taken in quick succession keep their order), and
+    /// not in use.
+    fn next_id(&self) -> Result<BackupId> {
+        let newest = self
+            .scan()?
+            .iter()
+            .filter_map(|s| s.id.timestamp_ms())
+            .max();
+        let now = statevault_core::now_ms();
+        let time = match newest {
+            Some(t) if t >= now && t - now < 1000 => t + 1,
+            _ => now,
+        };
+        loop {
+            let random = u32::from_str_radix(&statevault_core::random_hex::<3>()?, 16)
+                .expect("random_hex gives hex digits");
+            let id = BackupId::from_parts(time, random);
+            if self.locate_opt(&id)?.is_none() {
+                return Ok(id);
+            }
+        }
+    }
+
+    /// Every backup, newest first (damaged ones included, with [`BackupInfo::damaged`] set).
+    pub fn list(&self) -> Result<Vec<BackupInfo>> {
+        let mut infos = Vec::new();
+        for scanned in self.scan()? {
+            let info = match scanned.location {
+                Location::Native(kind) => match self.load_manifest(&scanned.id, kind) {
+                    Ok(m) => BackupInfo::from_manifest(&m),
+                    Err(e) => BackupInfo::damaged(scanned.id, kind, &e),
+                },
+                Location::Legacy => match self.legacy_info(&scanned.id) {
+                    Ok(info) => info,
+                    Err(e) => BackupInfo::damaged(scanned.id, BackupKind::Legacy, &e),
+                },
+            };
+            infos.push(info);
+        }
+        infos.sort_by(|a, b| b.timestamp.cmp(&a.timestamp).then_with(|| b.id.cmp(&a.id)));
+        Ok(infos)
+    }
+
+    /// The manifest of a snapshot, checked ([`Error::Damaged`] if its checksum fails).
+    pub fn get(&self, id: &BackupId) -> Result<Manifest> {
+        match self.locate(id)? {
+            Location::Native(kind) => self.load_manifest(id, kind),
+            Location::Legacy => Err(Error::LegacyNeedsEncoding { id: id.to_string() }),
+        }
+    }
+
+    /// Re-hashes every object of a snapshot. A damaged manifest is an error; damaged or
+    /// missing objects are listed in the report. A legacy backup is checked to parse.
+    pub fn verify(&self, id: &BackupId) -> Result<VerifyReport> {
+        self.verify_with_progress(id, &|_| {})
+    }
+
+    /// [`Backups::verify`], calling `progress` after each object.
+    pub fn verify_with_progress(
+        &self,
+        id: &BackupId,
+        progress: &dyn Fn(Progress),
+    ) -> Result<VerifyReport> {
+        let manifest = match self.locate(id)? {
+            Location::Native(kind) => self.load_manifest(id, kind)?,
+            Location::Legacy => {
+                let bytes = self.read_legacy_bytes(id)?;
+                let backup = legacy::parse(id.as_str(), &bytes)?;
+                return Ok(VerifyReport {
+                    id: id.clone(),
+                    kind: BackupKind::Legacy,
+                    files: backup.entries.len(),
+                    bytes: bytes.len() as u64,
+                    problems: Vec::new(),
+                });
+            }
+        };
+        let mut checked: HashMap<ContentHash, Option<Found>> = HashMap::new();
+        let mut problems = Vec::new();
+        let mut bytes = 0;
+        let total = manifest.entries.len() as u64;
+        for (n, entry) in manifest.entries.iter().enumerate() {
+            let found = match checked.get(&entry.hash) {
+                Some(found) => found.clone(),
+                None => {
+                    let found = match self.read_object(&entry.hash, entry.size)? {
+                        Ok(data) => {
+                            bytes += data.len() as u64;
+                            None
+                        }
+                        Err(found) => Some(found),
+                    };
+                    checked.insert(entry.hash, found.clone());
+                    found
+                }
+            };
+            if let Some(found) = found {
+                problems.push(Problem {
+                    key: entry.key.clone(),
+                    expected: entry.hash,
+                    size: entry.size,
+                    found,
+                });
+            }
+            progress(Progress {
+                done: n as u64 + 1,
+                total,
+            });
+        }
+        Ok(VerifyReport {
+            id: id.clone(),
+            kind: manifest.kind,
+            files: manifest.entries.len(),
+            bytes,
+            problems,
+        })
+    }
+
+    /// Reads every object of `manifest` and checks it, refusing at the first damaged one.
+    pub(crate) fn read_verified(
+        &self,
+        manifest: &Manifest,
+    ) -> Result<HashMap<ContentHash, Vec<u8>>> {
+        let mut objects = HashMap::new();
+        for entry in &manifest.entries {
+            if objects.contains_key(&entry.hash) {
+                continue;
+            }
+            match self.read_object(&entry.hash, entry.size)? {
+                Ok(bytes) => {
+                    objects.insert(entry.hash, bytes);
+                }
+                Err(found) => {
+                    return Err(Error::ObjectMismatch {
+                        id: manifest.id.to_string(),
+                        key: entry.key.to_string(),
+                        expected: format!("{} ({} bytes)", entry.hash, entry.size),
+                        found: found.to_string(),
+                    });
+                }
+            }
+        }
+        Ok(objects)
+    }
+
+    /// An object's bytes if it holds what its name says, else what it holds.
+    fn read_object(
+        &self,
+        hash: &ContentHash,
+        size: u64,
+    ) -> Result<std::result::Result<Vec<u8>, Found>> {
+        let Some(bytes) = self.storage.read_file(&hash.object_path())? else {
+            return Ok(Err(Found::Missing));
+        };
+        let found = ContentHash::of(&bytes);
+        if found == *hash && bytes.len() as u64 == size {
+            Ok(Ok(bytes))
+        } else {
+            Ok(Err(Found::Different {
+                hash: found,
+                size: bytes.len() as u64,
+            }))
+        }
+    }
+
+    /// Removes a backup (its manifest or legacy file), then the objects no other snapshot
+    /// references. A damaged backup can be deleted too.
+    pub fn delete(&self, id: &BackupId) -> Result<crate::prune::GcReport> {
+        let _lock = self.begin_write()?;
+        let path = match self.locate(id)? {
+            Location::Native(kind) => manifest_path(kind, id),
+            Location::Legacy => legacy_path(id),
+        };
+        self.storage.remove_file(&path, Durability::Full)?;
+        tracing::info!(%id, "backup deleted");
+        self.gc_locked(false)
+    }
+
+    /// The values of a legacy backup (`backups/manual/<id>.json`), sorted by key, for the
+    /// facade to encode; see [`Backups::import_legacy`].
+    pub fn read_legacy(&self, id: &BackupId) -> Result<Vec<(Key, serde_json::Value)>> {
+        if self.locate(id)? != Location::Legacy {
+            return Err(Error::NotFound { id: id.to_string() });
+        }
+        let bytes = self.read_legacy_bytes(id)?;
+        Ok(legacy::parse(id.as_str(), &bytes)?.entries)
+    }
+
+    /// Turns a legacy backup into a manual snapshot (whole-store scope) that
+    /// [`Backups::restore`] and [`Backups::export`] then handle like any other. `encode`
+    /// makes a key's file from its value (the facade's codec); `classify` flags the result.
+    /// The legacy file is left as it is.
+    pub fn import_legacy(
+        &self,
+        id: &BackupId,
+        encode: &dyn Fn(&Key, &serde_json::Value) -> std::result::Result<Vec<u8>, BoxError>,
+        classify: &dyn Fn(&[u8]) -> EntryFlags,
+    ) -> Result<BackupInfo> {
+        let _lock = self.begin_write()?;
+        let values = self.read_legacy(id)?;
+        let mut files = Vec::with_capacity(values.len());
+        for (key, value) in values {
+            let bytes = encode(&key, &value).map_err(|source| Error::Transform {
+                key: key.to_string(),
+                source,
+            })?;
+            let flags = classify(&bytes);
+            files.push((key, bytes, flags));
+        }
+        self.write_snapshot(
+            files,
+            BackupKind::Manual,
+            Some(id.to_string()),
+            Some(format!("imported from legacy backup {id}")),
+            None,
+        )
+    }
+
+    fn legacy_info(&self, id: &BackupId) -> Result<BackupInfo> {
+        let bytes = self.read_legacy_bytes(id)?;
+        let backup = legacy::parse(id.as_str(), &bytes)?;
+        Ok(BackupInfo {
+            id: id.clone(),
+            name: None,
+            kind: BackupKind::Legacy,
+            reason: None,
+            timestamp: backup.timestamp,
+            size: bytes.len() as u64,
+            file_count: backup.entries.len(),
+            compressed: false,
+            encrypted: false,
+            damaged: None,
+        })
+    }
+
+    fn read_legacy_bytes(&self, id: &BackupId) -> Result<Vec<u8>> {
+        self.storage
+            .read_file(&legacy_path(id))?
+            .ok_or_else(|| Error::NotFound { id: id.to_string() })
+    }
+
+    /// Reads and checks a manifest, which must name itself and live in its kind's folder.
+    pub(crate) fn load_manifest(&self, id: &BackupId, kind: BackupKind) -> Result<Manifest> {
+        let bytes = self
+            .storage
+            .read_file(&manifest_path(kind, id))?
+            .ok_or_else(|| Error::NotFound { id: id.to_string() })?;
+        let manifest = Manifest::from_json(id.as_str(), &bytes)?;
+        if manifest.id != *id {
+            return Err(Error::damaged(
+                id.as_str(),
+                format!("the manifest says it is backup {}", manifest.id),
+            ));
+        }
+        if manifest.kind != kind {
+            return Err(Error::damaged(
+                id.as_str(),
+                format!("a {} manifest in the {kind} folder", manifest.kind),
+            ));
+        }
+        Ok(manifest)
+    }
+
+    /// Every manifest and legacy file in the two folders, unsorted. Temp files and names
+    /// that are not ids are skipped.
+    pub(crate) fn scan(&self) -> Result<Vec<Scanned>> {
+        let mut found = Vec::new();
+        for (dir, kind) in [(MANUAL_DIR, BackupKind::Manual), (AUTO_DIR, BackupKind::Auto)] {
+            for entry in self.storage.list_dir(Path::new(dir))? {
+                if !entry.is_file {
+                    continue;
+                }
+                let (stem, location) = if let Some(stem) = entry.name.strip_suffix(MANIFEST_SUFFIX)
+                {
+                    (stem, Location::Native(kind))
+                } else if let Some(stem) = entry.name.strip_suffix(".json")
+                    && kind == BackupKind::Manual
+                {
+                    (stem, Location::Legacy)
+                } else {
+                    continue;
+                };
+                match BackupId::parse(stem) {
+                    Ok(id) => found.push(Scanned { id, location }),
+                    Err(_) if statevault_core::is_temp_name(&entry.name) => {}
+                    Err(e) => {
+                        tracing::warn!(file = %entry.name, error = %e, "ignoring a file whose name is not a backup id");
+                    }
+                }
+            }
+        }
+        Ok(found)
+    }
+
+    /// Where the backup `id` is: a manual manifest, an automatic one, or a legacy file.
+    pub(crate) fn locate(&self, id: &BackupId) -> Result<Location> {
+        self.locate_opt(id)?
+            .ok_or_else(|| Error::NotFound { id: id.to_string() })
+    }
+
+    fn locate_opt(&self, id: &BackupId) -> Result<Option<Location>> {
+        let candidates = [
+            (manifest_path(BackupKind::Manual, id), Location::Native(BackupKind::Manual)),
+            (manifest_path(BackupKind::Auto, id), Location::Native(BackupKind::Auto)),
+            (legacy_path(id), Location::Legacy),
+        ];
+        for (path, location) in candidates {
+            if self.file_meta(&path)?.is_some_and(|m| !m.is_dir) {
+                return Ok(Some(location));
+            }
+        }
+        Ok(None)
+    }
+
+    /// The metadata of a file of the store, `None` if it does not exist.
+    pub(crate) fn file_meta(&self, relative: &Path) -> Result<Option<Metadata>> {
+        let path = self.storage.root().join(relative);
+        match self.storage.backend().metadata(&path) {
+            Ok(meta) => Ok(Some(meta)),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(io_error("stat", path, e)),
+        }
+    }
+
+    /// Checks that this handle may write, and takes `backups/lock` (waiting for another
+    /// thread of this process that holds it).
+    pub(crate) fn begin_write(&self) -> Result<LockGuard> {
+        if !self.storage.is_writer() {
+            return Err(Error::NotWriter);
+        }
+        let backend = self.storage.backend();
+        let dir = self.storage.root().join(BACKUPS_DIR);
+        match backend.create_dir(&dir) {
+            Ok(()) => {
+                // The new folder must survive a power loss before anything is put in it.
+                backend
+                    .sync_dir(self.storage.root())
+                    .map_err(|e| io_error("fsync folder", self.storage.root(), e))?;
+            }
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
+            Err(e) => return Err(io_error("create folder", dir, e)),
+        }
+        let lock = self.storage.root().join(LOCK_FILE);
+        backend
+            .lock(&lock, LockMode::Exclusive, true)
+            .map_err(|e| io_error("lock", lock, e))
+    }
+}
+
+/// Writes objects for one snapshot and remembers which folders must be synced before its
+/// manifest is written.
+pub(crate) struct ObjectWriter<'b, 's> {
+    backups: &'b Backups<'s>,
+    /// The two-hex-digit folders that received a new object.
+    dirs: BTreeSet<String>,
+    /// Objects already checked or written by this snapshot, with their sizes.
+    known: BTreeMap<ContentHash, u64>,
+}
+
+impl<'b, 's> ObjectWriter<'b, 's> {
+    pub(crate) fn new(backups: &'b Backups<'s>) -> Self {
+        ObjectWriter {
+            backups,
+            dirs: BTreeSet::new(),
+            known: BTreeMap::new(),
+        }
+    }
+
+    /// Whether the object exists with the right size. (Its content is not re-hashed here:
+    /// `verify` and `restore` do that.)
+    pub(crate) fn has(&mut self, hash: &ContentHash, size: u64) -> Result<bool> {
+        if self.known.get(hash) == Some(&size) {
+            return Ok(true);
+        }
+        let exists = self
+            .backups
+            .file_meta(&hash.object_path())?
+            .is_some_and(|m| !m.is_dir && m.len == size);
+        if exists {
+            self.known.insert(*hash, size);
+        }
+        Ok(exists)
+    }
+
+    /// Stores `bytes` as object `hash` unless an object of that size is already there. A copy,
+    /// never a link: a live file edited in place must not change a snapshot.
+    pub(crate) fn put(&mut self, hash: &ContentHash, bytes: &[u8]) -> Result<()> {
+        if self.has(hash, bytes.len() as u64)? {
+            return Ok(());
+        }
+        // Durability::Normal: the file is fsynced before its rename; the folders are synced
+        // once for the whole snapshot in `sync`, before the manifest.
+        self.backups
+            .storage
+            .write_file(&hash.object_path(), bytes, Durability::Normal)?;
+        self.dirs.insert(hash.to_hex()[..2].to_owned());
+        self.known.insert(*hash, bytes.len() as u64);
+        Ok(())
+    }
+
+    /// Fsyncs every folder that gained an object, and their parents (which may have gained
+    /// the folders), so every object is durable before a manifest names it.
+    pub(crate) fn sync(self) -> Result<()> {
+        if self.dirs.is_empty() {
+            return Ok(());
+        }
+        let storage = self.backups.storage;
+        let objects = storage.root().join(OBJECTS_DIR);
+        let mut dirs: Vec<PathBuf> = self.dirs.iter().map(|d| objects.join(d)).collect();
+        dirs.push(objects);
+        dirs.push(storage.root().join(BACKUPS_DIR));
+        for dir in dirs {
+            storage
+                .backend()
+                .sync_dir(&dir)
+                .map_err(|e| io_error("fsync folder", dir, e))?;
+        }
+        Ok(())
+    }
+}
+
+/// `backups/<manual|auto>/<id>.manifest.json`.
+pub(crate) fn manifest_path(kind: BackupKind, id: &BackupId) -> PathBuf {
+    Path::new(kind.folder()).join(format!("{id}{MANIFEST_SUFFIX}"))
+}
+
+/// `backups/manual/<id>.json`.
+pub(crate) fn legacy_path(id: &BackupId) -> PathBuf {
+    Path::new(MANUAL_DIR).join(format!("{id}.json"))
+}
+
+pub(crate) fn io_error(op: &'static str, path: impl Into<PathBuf>, source: io::Error) -> Error {
+    Error::Core(statevault_core::Error::Io {
+        op,
+        path: path.into(),
+        source,
+    })
+}

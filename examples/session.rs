@@ -1,0 +1,266 @@
+//! A realistic session of a desktop application with statevault: save the module
+//! specification's state kinds, reopen the store, load them back, verify, back up, break
+//! something, restore, and print a readable summary.
+//!
+//! ```text
+//! cargo run --example session [-- DIR]
+//! ```
+//! Without DIR the store lives in a fresh temporary folder that is removed at the end.
+
+use std::error::Error;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Instant;
+
+use serde_json::json;
+use statevault::layers::codec::{DataKey, KeyId, KeySet, Zeroizing};
+use statevault::schema::{
+    AppConfig, ConversationHistoryState, GridLayoutState, UserPreferencesState,
+};
+use statevault::{SaveOptions, StaticKeyProvider, Store, StoreOptions};
+
+type Result<T> = std::result::Result<T, Box<dyn Error>>;
+
+fn main() -> Result<()> {
+    let temp;
+    let dir: PathBuf = match std::env::args_os().nth(1) {
+        Some(dir) => dir.into(),
+        None => {
+            temp = tempfile::tempdir()?;
+            temp.path().join("app-state")
+        }
+    };
+    println!("statevault session in {}\n", dir.display());
+
+    // The application supplies the data key here (as an Electron app would after unwrapping it
+    // with safeStorage); a default store uses the OS keychain instead.
+    let key = Zeroizing::new(*b"session-demo-key-32-bytes-long!!");
+    let keys = Arc::new(StaticKeyProvider::new(KeySet::single(DataKey::new(
+        KeyId(1),
+        key,
+    )?)));
+    let options = || {
+        StoreOptions::new().key_provider(keys.clone()).policy(
+            "history.*",
+            SaveOptions {
+                encrypt: Some(true),
+                compress: Some(true),
+                backup: None,
+            },
+        )
+    };
+
+    let layout = sample_layout()?;
+    let preferences = sample_preferences()?;
+    let history = sample_history(200)?;
+    let config = AppConfig::default();
+
+    let mut rows = Vec::new();
+    {
+        let store = Store::open_with(&dir, options())?;
+        rows.push(timed("save", "layout.default", || {
+            store.save("layout.default", &layout)
+        })?);
+        rows.push(timed("save", "settings.preferences", || {
+            store.save("settings.preferences", &preferences)
+        })?);
+        rows.push(timed("save", "history.conversations", || {
+            store.save("history.conversations", &history)
+        })?);
+        rows.push(timed("save", "config.app", || {
+            store.save("config.app", &config)
+        })?);
+    }
+
+    // A new process would do exactly this: open the folder again and load.
+    let store = Store::open_with(&dir, options())?;
+    let loaded_layout: GridLayoutState = must_load(&store, "layout.default", &mut rows)?;
+    let loaded_preferences: UserPreferencesState =
+        must_load(&store, "settings.preferences", &mut rows)?;
+    let loaded_history: ConversationHistoryState =
+        must_load(&store, "history.conversations", &mut rows)?;
+    let loaded_config: AppConfig = must_load(&store, "config.app", &mut rows)?;
+    check(loaded_layout == layout, "layout round trip")?;
+    check(loaded_preferences == preferences, "preferences round trip")?;
+    check(loaded_history == history, "history round trip")?;
+    check(loaded_config == config, "config round trip")?;
+
+    let reports = store.verify()?;
+    let healthy = reports.iter().filter(|r| r.status.is_ok()).count();
+    check(healthy == reports.len(), "every key verifies")?;
+
+    println!(
+        "{:<8} {:<24} {:>10} {:>10}  format",
+        "op", "key", "ms", "bytes"
+    );
+    for row in &rows {
+        let path = store.path_of(&row.key)?;
+        let size = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
+        let format = reports
+            .iter()
+            .find(|r| r.key == row.key)
+            .map(|r| format!("{:?}", r.status))
+            .unwrap_or_default();
+        println!(
+            "{:<8} {:<24} {:>10.2} {:>10}  {}",
+            row.op, row.key, row.ms, size, format
+        );
+    }
+    println!();
+    println!(
+        "layout: {} widgets in \"{}\"; preferences: theme {:?}, language {}; history: {} conversations, {} messages, {} tokens (encrypted + compressed)",
+        loaded_layout.instances.len(),
+        loaded_layout.metadata.name,
+        loaded_preferences.theme,
+        loaded_preferences.language,
+        loaded_history.conversations.len(),
+        loaded_history
+            .conversations
+            .iter()
+            .map(|c| c.messages.len())
+            .sum::<usize>(),
+        loaded_history.metadata.total_tokens,
+    );
+    println!(
+        "verify: {healthy}/{} keys healthy; history file holds no plaintext: {}",
+        reports.len(),
+        !contains(
+            &std::fs::read(store.path_of("history.conversations")?)?,
+            b"Plan the week"
+        )
+    );
+    println!("\nsession ok: {}", summary_line(store.dir()));
+    Ok(())
+}
+
+struct Row {
+    op: &'static str,
+    key: String,
+    ms: f64,
+}
+
+fn timed(op: &'static str, key: &str, f: impl FnOnce() -> statevault::Result<()>) -> Result<Row> {
+    let start = Instant::now();
+    f()?;
+    Ok(Row {
+        op,
+        key: key.to_owned(),
+        ms: start.elapsed().as_secs_f64() * 1e3,
+    })
+}
+
+fn must_load<T: serde::de::DeserializeOwned>(
+    store: &Store,
+    key: &str,
+    rows: &mut Vec<Row>,
+) -> Result<T> {
+    let start = Instant::now();
+    let value = store
+        .load::<T>(key)?
+        .ok_or_else(|| format!("{key} is missing after a reopen"))?;
+    rows.push(Row {
+        op: "load",
+        key: key.to_owned(),
+        ms: start.elapsed().as_secs_f64() * 1e3,
+    });
+    Ok(value)
+}
+
+fn check(ok: bool, what: &str) -> Result<()> {
+    if ok {
+        Ok(())
+    } else {
+        Err(format!("check failed: {what}").into())
+    }
+}
+
+fn contains(haystack: &[u8], needle: &[u8]) -> bool {
+    haystack.windows(needle.len()).any(|w| w == needle)
+}
+
+fn summary_line(dir: &Path) -> String {
+    let mut files = 0;
+    let mut bytes = 0;
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for entry in std::fs::read_dir(&d).into_iter().flatten().flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                stack.push(path);
+            } else if path.extension().is_some_and(|e| e == "json") {
+                files += 1;
+                bytes += entry.metadata().map(|m| m.len()).unwrap_or(0);
+            }
+        }
+    }
+    format!("{files} JSON files, {bytes} bytes under {}", dir.display())
+}
+
+fn sample_layout() -> Result<GridLayoutState> {
+    Ok(serde_json::from_value(json!({
+        "version": "1.0.0",
+        "timestamp": 1_764_126_784_000u64,
+        "layout": {
+            "chat": { "i": "chat", "x": 0, "y": 0, "w": 6, "h": 8, "minW": 3 },
+            "editor": { "i": "editor", "x": 6, "y": 0, "w": 6, "h": 5 },
+            "terminal": { "i": "terminal", "x": 6, "y": 5, "w": 6, "h": 3 },
+            "status": { "i": "status", "x": 0, "y": 8, "w": 12, "h": 1, "static": true }
+        },
+        "instances": {
+            "chat": { "id": "chat", "widgetType": "chat", "title": "Assistant",
+                      "config": { "model": "local-7b" }, "state": { "draft": "" } },
+            "editor": { "id": "editor", "widgetType": "editor",
+                        "config": { "tabSize": 4 }, "state": { "open": ["notes.md"] } },
+            "terminal": { "id": "terminal", "widgetType": "terminal",
+                          "config": {}, "state": { "cwd": "/home/ada" } },
+            "status": { "id": "status", "widgetType": "status-bar", "config": {}, "state": {} }
+        },
+        "metadata": { "name": "Default", "description": "Chat beside editor and terminal",
+                      "tags": ["work", "default"] }
+    }))?)
+}
+
+fn sample_preferences() -> Result<UserPreferencesState> {
+    Ok(serde_json::from_value(json!({
+        "version": "1.0.0",
+        "theme": "dark",
+        "language": "en-GB",
+        "keyBindings": { "palette.open": "CmdOrCtrl+K", "layout.save": "CmdOrCtrl+S" },
+        "ui": { "sidebarCollapsed": false, "gridDensity": "compact", "showGridLines": true },
+        "privacy": { "telemetryEnabled": false, "crashReportingEnabled": true }
+    }))?)
+}
+
+fn sample_history(conversations: u64) -> Result<ConversationHistoryState> {
+    let start = 1_764_000_000_000u64;
+    let mut list = Vec::new();
+    let mut tokens = 0;
+    for c in 0..conversations {
+        let mut messages = Vec::new();
+        for m in 0..6u64 {
+            let role = ["user", "assistant"][usize::from(m % 2 == 1)];
+            let t = 20 + (c * 7 + m * 13) % 200;
+            tokens += t;
+            messages.push(json!({
+                "id": format!("c{c}-m{m}"),
+                "role": role,
+                "content": format!("Plan the week, item {m} of conversation {c}: review the grid layout and the notes."),
+                "timestamp": start + c * 60_000 + m * 1_000,
+                "tokens": t
+            }));
+        }
+        list.push(json!({
+            "id": format!("c{c}"),
+            "title": format!("Conversation {c}"),
+            "createdAt": start + c * 60_000,
+            "updatedAt": start + c * 60_000 + 5_000,
+            "messages": messages,
+            "tags": ["demo"]
+        }));
+    }
+    Ok(serde_json::from_value(json!({
+        "version": "1.0.0",
+        "conversations": list,
+        "metadata": { "totalCount": conversations, "lastUpdated": start + conversations * 60_000, "totalTokens": tokens }
+    }))?)
+}
