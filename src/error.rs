@@ -67,7 +67,7 @@ pub enum Error {
         key: String,
         /// The failed step or missing path.
         #[source]
-        source: statevault_migrate::Error,
+        source: Box<statevault_migrate::Error>,
     },
     /// The JSON in the file is well formed but is not the type asked for, or a value could not
     /// be serialized.
@@ -106,7 +106,13 @@ pub enum Error {
     Schema(#[from] statevault_schema::Error),
     /// Registering a migration failed.
     #[error(transparent)]
-    Migrate(#[from] statevault_migrate::Error),
+    Migrate(Box<statevault_migrate::Error>),
+}
+
+impl From<statevault_migrate::Error> for Error {
+    fn from(error: statevault_migrate::Error) -> Error {
+        Error::Migrate(Box::new(error))
+    }
 }
 
 /// The result type of this crate.

@@ -462,7 +462,7 @@ impl Store {
                     .apply(document.name(), value, &stored, current)
                     .map_err(|source| Error::Migration {
                         key: key.to_string(),
-                        source,
+                        source: Box::new(source),
                     })?;
                 (value, Some(stored))
             }

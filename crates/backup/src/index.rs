@@ -184,18 +184,21 @@ mod tests {
             ..Index::default()
         };
         index.insert(&key, &meta(7, 1, 500), &hash, EntryFlags::default());
-        let check = |m: Metadata, trusted: bool| {
+        let check = |index: &Index, m: Metadata, trusted: bool| {
             assert_eq!(index.lookup(&key, &m).is_some(), trusted, "{m:?}");
         };
-        check(meta(7, 1, 500), true);
-        check(meta(8, 1, 500), false); // replaced by a rename: a new inode
-        check(meta(7, 2, 500), false); // edited in place, size changed
-        check(meta(7, 1, 501), false); // edited in place, same size
+        check(&index, meta(7, 1, 500), true);
+        check(&index, meta(8, 1, 500), false); // replaced by a rename: a new inode
+        check(&index, meta(7, 2, 500), false); // edited in place, size changed
+        check(&index, meta(7, 1, 501), false); // edited in place, same size
         let other = Key::parse("settings.other").unwrap();
         assert!(index.lookup(&other, &meta(7, 1, 500)).is_none());
         // Written in the same tick as the index: racy, never trusted.
         index.insert(&key, &meta(7, 1, 1_000), &hash, EntryFlags::default());
-        check(meta(7, 1, 1_000), false);
+        check(&index, meta(7, 1, 1_000), false);
+        // A racy entry is not carried into the next index; a trusted one is.
+        let carried = index.carry_over();
+        assert!(carried.entries.is_empty());
     }
 
     #[test]

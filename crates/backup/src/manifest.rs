@@ -395,7 +395,7 @@ pub(crate) mod tests {
         check_damaged(&good.replace("\"size\": 3", "\"size\": 4").into_bytes(), "checksum mismatch");
         check_damaged(&good.replace("ab12", "ab13").into_bytes(), "path");
         check_damaged(&good.replace("\"manual\"", "\"legacy\"").into_bytes(), "unknown kind");
-        check_damaged(&good[..good.len() / 2].as_bytes(), "manifest:");
+        check_damaged(&good.as_bytes()[..good.len() / 2], "manifest:");
         check_damaged(b"", "manifest:");
         check_damaged(&[0u8; 64], "manifest:");
         check_damaged(b"{\"format\":1}", "manifest:");

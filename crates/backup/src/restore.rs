@@ -4,7 +4,30 @@ use std::collections::BTreeSet;
 use std::fmt;
 
 use serde::Serialize;
-use statevault_core::{BatchOp, Durability, Key};
+use statevault_core::{Durability, Key};
+
+// TEMP-SHIM: stands in for core's commit_batch until it lands; removed before delivery.
+#[derive(Debug)]
+enum BatchOp {
+    Put { key: Key, bytes: Vec<u8> },
+    Delete { key: Key },
+}
+trait CommitBatch {
+    fn commit_batch(&self, ops: Vec<BatchOp>, d: Durability) -> statevault_core::Result<()>;
+}
+impl CommitBatch for statevault_core::Storage {
+    fn commit_batch(&self, ops: Vec<BatchOp>, d: Durability) -> statevault_core::Result<()> {
+        for op in ops {
+            match op {
+                BatchOp::Put { key, bytes } => self.write(&key, &bytes, d)?,
+                BatchOp::Delete { key } => {
+                    self.delete(&key, d)?;
+                }
+            }
+        }
+        Ok(())
+    }
+}
 
 use crate::error::{Error, Result};
 use crate::id::{BackupId, BackupKind};

@@ -24,6 +24,10 @@ pub fn no_flags(_bytes: &[u8]) -> EntryFlags {
     EntryFlags::default()
 }
 
+/// Makes a key's file from a legacy backup's value (the facade's codec).
+pub type Encode<'a> =
+    &'a dyn Fn(&Key, &serde_json::Value) -> std::result::Result<Vec<u8>, BoxError>;
+
 /// How far a long operation has come, in files.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
@@ -583,7 +587,7 @@ impl<'s> Backups<'s> {
     pub fn import_legacy(
         &self,
         id: &BackupId,
-        encode: &dyn Fn(&Key, &serde_json::Value) -> std::result::Result<Vec<u8>, BoxError>,
+        encode: Encode<'_>,
         classify: &dyn Fn(&[u8]) -> EntryFlags,
     ) -> Result<BackupInfo> {
         let _lock = self.begin_write()?;

@@ -290,7 +290,7 @@ fn run(cli: &Cli) -> Result<()> {
                 backup: None,
             };
             store.save_with(key, &value, &options)?;
-            print(cli, &json!({"key": key, "saved": true}), || String::new())
+            print(cli, &json!({"key": key, "saved": true}), String::new)
         }
         Command::Get { key } => {
             let store = open(cli, true)?;

@@ -1,7 +1,7 @@
 use std::io;
 use std::path::PathBuf;
 
-use crate::key::KeyError;
+use crate::key::{Key, KeyError};
 
 /// Everything that can go wrong in `statevault-core`.
 #[derive(Debug, thiserror::Error)]
@@ -80,6 +80,12 @@ pub enum Error {
     ReadOnly {
         /// The store's folder.
         dir: PathBuf,
+    },
+    /// A key appears more than once in one batch; nothing was written.
+    #[error("key {key} appears more than once in the batch")]
+    DuplicateInBatch {
+        /// The repeated key.
+        key: Key,
     },
     /// There is no store at the path (read-only opens never create one).
     #[error("no statevault store at {}", dir.display())]

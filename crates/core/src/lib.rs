@@ -34,14 +34,19 @@
 #![deny(missing_docs)]
 
 mod backend;
+mod batch;
 mod error;
 mod fault;
+mod journal;
 mod key;
+mod sim;
 mod storage;
 
 pub use backend::{Backend, DirEntry, FileHandle, FsBackend, LockGuard, LockMode, Metadata};
+pub use batch::{BatchOp, Recovery};
 pub use error::{Error, Result};
 pub use fault::{FaultBackend, FaultError, FaultKind};
+pub use sim::{CrashMode, SimBackend};
 pub use key::{Key, KeyError, MAX_KEY_LEN, MAX_SEGMENT_LEN, folder_namespace, namespace_folder};
 pub use storage::{
     Durability, META_DIR, OpenOptions, STORE_FORMAT, Storage, StoreInfo, is_temp_name, now_ms,

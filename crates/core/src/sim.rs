@@ -636,7 +636,8 @@ mod tests {
     #[test]
     fn the_crash_point_stops_every_later_operation() {
         let sim = SimBackend::new();
-        sim.crash_at(1);
+        // Operations 0 and 1 (create, write) happen; operation 2 is the crash.
+        sim.crash_at(2);
         write(&sim, "/a", b"", false);
         assert!(sim.create_new(Path::new("/b")).is_err());
         assert!(sim.read(Path::new("/a")).is_err());

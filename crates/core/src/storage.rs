@@ -2,13 +2,14 @@
 
 use std::io;
 use std::path::{Component, Path, PathBuf};
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, RwLock};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use serde::{Deserialize, Serialize};
 
-use crate::backend::{Backend, FsBackend, LockGuard, LockMode, Metadata};
+use crate::backend::{Backend, FileHandle, FsBackend, LockGuard, LockMode, Metadata};
+use crate::batch::{APPLY_LOCK, JOURNAL_DIR, Recovery};
 use crate::error::{Error, Result};
 use crate::key::{Key, folder_namespace};
 
@@ -94,11 +95,21 @@ impl OpenOptions {
 /// second writer, in this process or another, is refused with [`Error::Locked`].
 #[derive(Debug)]
 pub struct Storage {
-    root: PathBuf,
-    backend: Arc<dyn Backend>,
+    pub(crate) root: PathBuf,
+    pub(crate) backend: Arc<dyn Backend>,
     info: Option<StoreInfo>,
     writer_lock: Option<LockGuard>,
-    poisoned: AtomicBool,
+    pub(crate) poisoned: AtomicBool,
+    /// Held for writing while this handle applies a batch, for reading by `read_many`: the
+    /// in-process half of reader isolation (other processes use `apply.lock`).
+    pub(crate) apply: RwLock<()>,
+    /// Set when a journal record was removed without syncing the journal folder. Before the
+    /// next change that could overwrite one of its targets the folder is synced, so a power
+    /// loss never brings back a record whose targets were changed since (see `batch.rs`).
+    pub(crate) journal_unsynced: AtomicBool,
+    /// The sequence number of the next journal record.
+    pub(crate) next_sequence: AtomicU64,
+    pub(crate) recovery: Recovery,
 }
 
 impl Storage {
@@ -116,6 +127,10 @@ impl Storage {
             info: None,
             writer_lock: None,
             poisoned: AtomicBool::new(false),
+            apply: RwLock::new(()),
+            journal_unsynced: AtomicBool::new(false),
+            next_sequence: AtomicU64::new(0),
+            recovery: Recovery::default(),
         };
         if options.read_only {
             storage.open_reader()?;
@@ -168,8 +183,31 @@ impl Storage {
         for dir in LAYOUT_DIRS {
             self.create_dirs(&self.root.join(dir), Durability::Full)?;
         }
+        // Batches a crash interrupted are finished (or, before their commit point, forgotten)
+        // before the stray temp files go: a complete record names temp files still needed.
+        self.create_dirs(&self.journal_dir(), Durability::Full)?;
+        self.recovery = self.recover_at_open()?;
         self.remove_stray_temp_files(&self.root.clone())?;
         Ok(())
+    }
+
+    /// `.statevault/journal/`.
+    pub(crate) fn journal_dir(&self) -> PathBuf {
+        self.root.join(META_DIR).join(JOURNAL_DIR)
+    }
+
+    /// Takes `.statevault/apply.lock`, waiting for its holders.
+    pub(crate) fn lock_apply(&self, mode: LockMode) -> Result<LockGuard> {
+        let path = self.root.join(META_DIR).join(APPLY_LOCK);
+        self.backend
+            .lock(&path, mode, true)
+            .map_err(|e| Error::io("lock", path, e))
+    }
+
+    /// Takes `.statevault/lock` without waiting (for a reader that recovers a crashed batch).
+    pub(crate) fn try_lock_writer(&self) -> io::Result<LockGuard> {
+        self.backend
+            .lock(&self.root.join(META_DIR).join("lock"), LockMode::Exclusive, false)
     }
 
     fn read_info(&self) -> Result<Option<StoreInfo>> {
@@ -247,12 +285,28 @@ impl Storage {
 
     /// Replaces the value of `key` atomically: see [`Durability`] for what survives what.
     pub fn write(&self, key: &Key, bytes: &[u8], durability: Durability) -> Result<()> {
-        self.check_writable()?;
+        self.before_change(durability)?;
         self.replace(&self.path_of(key), bytes, durability)
     }
 
     /// Reads the bytes of `key`, `None` if it does not exist.
+    ///
+    /// Never part of a batch half applied: a read-only handle reads under `apply.lock` and
+    /// through a journal record a crash left (see [`Storage::read_many`]). On the writer this
+    /// is one `read` call: a single key is replaced by an atomic rename, and the writer
+    /// recovered every record when it opened.
     pub fn read(&self, key: &Key) -> Result<Option<Vec<u8>>> {
+        if self.is_writer() && !self.poisoned.load(Ordering::Relaxed) {
+            return self.read_direct(key);
+        }
+        Ok(self
+            .read_many(std::slice::from_ref(key))?
+            .pop()
+            .expect("one value per key"))
+    }
+
+    /// Reads the file of `key` as it stands.
+    pub(crate) fn read_direct(&self, key: &Key) -> Result<Option<Vec<u8>>> {
         let path = self.path_of(key);
         match self.backend.read(&path) {
             Ok(bytes) => Ok(Some(bytes)),
@@ -263,7 +317,7 @@ impl Storage {
 
     /// Deletes `key`; returns whether it existed.
     pub fn delete(&self, key: &Key, durability: Durability) -> Result<bool> {
-        self.check_writable()?;
+        self.before_change(durability)?;
         let path = self.path_of(key);
         match self.backend.remove_file(&path) {
             Ok(()) => {}
@@ -335,7 +389,7 @@ impl Storage {
         Ok(())
     }
 
-    fn read_dir_or_empty(&self, dir: &Path) -> Result<Vec<crate::backend::DirEntry>> {
+    pub(crate) fn read_dir_or_empty(&self, dir: &Path) -> Result<Vec<crate::backend::DirEntry>> {
         match self.backend.read_dir(dir) {
             Ok(entries) => Ok(entries),
             Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(Vec::new()),
@@ -346,7 +400,7 @@ impl Storage {
     /// Writes a file of the store that is not a key (a backup object, a manifest) atomically,
     /// at `relative`, a path of plain components inside the root.
     pub fn write_file(&self, relative: &Path, bytes: &[u8], durability: Durability) -> Result<()> {
-        self.check_writable()?;
+        self.before_change(durability)?;
         let path = self.inside(relative)?;
         self.replace(&path, bytes, durability)
     }
@@ -363,7 +417,7 @@ impl Storage {
 
     /// Removes a file of the store that is not a key; returns whether it existed.
     pub fn remove_file(&self, relative: &Path, durability: Durability) -> Result<bool> {
-        self.check_writable()?;
+        self.before_change(durability)?;
         let path = self.inside(relative)?;
         match self.backend.remove_file(&path) {
             Ok(()) => {}
@@ -401,7 +455,17 @@ impl Storage {
         Ok(self.root.join(relative))
     }
 
-    fn check_writable(&self) -> Result<()> {
+    /// [`Storage::check_writable`], then makes the removal of the last batch's journal record
+    /// durable if it is not yet, before a change that could overwrite one of its targets.
+    fn before_change(&self, durability: Durability) -> Result<()> {
+        self.check_writable()?;
+        if durability != Durability::None && self.journal_unsynced.swap(false, Ordering::SeqCst) {
+            self.sync_dir_or_poison(&self.journal_dir())?;
+        }
+        Ok(())
+    }
+
+    pub(crate) fn check_writable(&self) -> Result<()> {
         if self.writer_lock.is_none() {
             return Err(Error::ReadOnly {
                 dir: self.root.clone(),
@@ -419,16 +483,7 @@ impl Storage {
     fn replace(&self, path: &Path, bytes: &[u8], durability: Durability) -> Result<()> {
         let dir = path.parent().expect("a path inside the root has a parent");
         let temp = temp_path(path)?;
-        let mut file = match self.backend.create_new(&temp) {
-            Ok(file) => file,
-            Err(e) if e.kind() == io::ErrorKind::NotFound => {
-                self.create_dirs(dir, durability)?;
-                self.backend
-                    .create_new(&temp)
-                    .map_err(|e| Error::io("create", &temp, e))?
-            }
-            Err(e) => return Err(Error::io("create", &temp, e)),
-        };
+        let mut file = self.create_temp(&temp, durability)?;
         let written = file
             .write_all(bytes)
             .map_err(|e| ("write", e))
@@ -457,10 +512,29 @@ impl Storage {
         Ok(())
     }
 
+    /// Creates the temp file `temp`, and its folder if missing.
+    pub(crate) fn create_temp(
+        &self,
+        temp: &Path,
+        durability: Durability,
+    ) -> Result<Box<dyn FileHandle>> {
+        match self.backend.create_new(temp) {
+            Ok(file) => Ok(file),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                let dir = temp.parent().expect("a path inside the root has a parent");
+                self.create_dirs(dir, durability)?;
+                self.backend
+                    .create_new(temp)
+                    .map_err(|e| Error::io("create", temp, e))
+            }
+            Err(e) => Err(Error::io("create", temp, e)),
+        }
+    }
+
     /// Fsyncs a folder after a change was made in it. When that fails the change may or may
     /// not survive a power loss and the page cache can no longer be trusted to say which, so
     /// the store refuses further writes until it is reopened.
-    fn sync_dir_or_poison(&self, dir: &Path) -> Result<()> {
+    pub(crate) fn sync_dir_or_poison(&self, dir: &Path) -> Result<()> {
         self.backend.sync_dir(dir).map_err(|e| {
             self.poisoned.store(true, Ordering::SeqCst);
             tracing::error!(dir = %dir.display(), error = %e, "folder fsync failed; the store refuses writes until reopened");
@@ -469,7 +543,7 @@ impl Storage {
     }
 
     /// Removes a temp file after a failure; a failure to remove it is left for the next open.
-    fn discard(&self, temp: &Path) {
+    pub(crate) fn discard(&self, temp: &Path) {
         if let Err(e) = self.backend.remove_file(temp)
             && e.kind() != io::ErrorKind::NotFound
         {
@@ -544,7 +618,7 @@ const TEMP_RANDOM_LEN: usize = 16;
 
 /// `.<name>.<16 hex digits>.tmp` beside the target: a name no key maps to (keys never
 /// start with a dot) and no other writer picks.
-fn temp_path(path: &Path) -> Result<PathBuf> {
+pub(crate) fn temp_path(path: &Path) -> Result<PathBuf> {
     let name = path
         .file_name()
         .and_then(|n| n.to_str())
