@@ -30,13 +30,15 @@
 //! - Values are held in memory whole while they are saved or loaded.
 #![deny(missing_docs)]
 
+mod audit;
 mod error;
 mod options;
 mod store;
 
+pub use audit::{AuditEntry, AuditProblem, AuditReport};
 pub use error::{Error, Result};
 pub use options::StoreOptions;
-pub use store::{KeyReport, KeyStatus, Store, UNVERSIONED};
+pub use store::{KeyReport, KeyStatus, Store, UNVERSIONED, metric};
 
 pub use statevault_codec::{
     EnvKeyProvider, FileKeyProvider, KeyProvider, KeySet, KeychainProvider, StaticKeyProvider,

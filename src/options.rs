@@ -30,6 +30,8 @@ pub struct StoreOptions {
     pub(crate) migrations: Migrations,
     pub(crate) backend: Option<Arc<dyn Backend>>,
     pub(crate) quota_bytes: Option<u64>,
+    pub(crate) audit_log: bool,
+    pub(crate) audit_rotate_bytes: u64,
 }
 
 impl Default for StoreOptions {
@@ -45,6 +47,8 @@ impl Default for StoreOptions {
             migrations: Migrations::new(),
             backend: None,
             quota_bytes: None,
+            audit_log: true,
+            audit_rotate_bytes: 4 * 1024 * 1024,
         }
     }
 }
@@ -115,6 +119,19 @@ impl StoreOptions {
     /// [`Error::QuotaExceeded`](crate::Error::QuotaExceeded) and writes nothing.
     pub fn quota_bytes(mut self, bytes: u64) -> StoreOptions {
         self.quota_bytes = Some(bytes);
+        self
+    }
+
+    /// Whether every change is recorded in `.statevault/audit.log` (default on).
+    pub fn audit_log(mut self, enabled: bool) -> StoreOptions {
+        self.audit_log = enabled;
+        self
+    }
+
+    /// The size past which the audit log is rotated (default 4 MiB); the hash chain continues
+    /// into the new file.
+    pub fn audit_rotate_bytes(mut self, bytes: u64) -> StoreOptions {
+        self.audit_rotate_bytes = bytes;
         self
     }
 

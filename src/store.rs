@@ -1,7 +1,9 @@
 //! The one save path and the one load path: every layer is composed here and nowhere else.
 
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
+use std::time::Instant;
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -14,6 +16,7 @@ use statevault_core::{Durability, Key, OpenOptions, Storage, now_ms};
 use statevault_migrate::{Migrations, Version};
 use statevault_schema::{DocumentInfo, Registry, ValidationError, contract::SaveOptions};
 
+use crate::audit::{self, AuditLog, AuditReport};
 use crate::error::{Error, Result};
 use crate::options::{StoreOptions, pattern_matches};
 
@@ -35,8 +38,24 @@ pub struct Store {
     migrations: Migrations,
     provider: Option<Arc<dyn KeyProvider>>,
     keys: Mutex<Option<Arc<KeySet>>>,
-    #[allow(dead_code)]
     quota_bytes: Option<u64>,
+    /// Bytes of every key's file, kept current by each write (scanned once at open).
+    size_bytes: AtomicU64,
+    audit: Option<Mutex<AuditLog>>,
+}
+
+/// The metric names the application's dashboards use.
+pub mod metric {
+    /// Histogram: milliseconds per save.
+    pub const SAVE_DURATION_MS: &str = "state_persistence.save.duration_ms";
+    /// Histogram: milliseconds per load.
+    pub const LOAD_DURATION_MS: &str = "state_persistence.load.duration_ms";
+    /// Gauge: bytes of every key's file.
+    pub const STORAGE_SIZE_BYTES: &str = "state_persistence.storage.size_bytes";
+    /// Counter (alert): a damaged file was found.
+    pub const CORRUPTION_DETECTED: &str = "state_persistence.corruption_detected";
+    /// Counter (alert): a save was refused by the quota.
+    pub const QUOTA_EXCEEDED: &str = "state_persistence.quota_exceeded";
 }
 
 /// The outcome of checking one key with [`Store::verify`].
@@ -126,6 +145,24 @@ impl Store {
                 migrations.add(document.name(), from, to, step.description, run)?;
             }
         }
+        let audit = if storage.is_writer() && options.audit_log {
+            Some(Mutex::new(AuditLog::open(
+                &storage,
+                options.audit_rotate_bytes,
+            )?))
+        } else {
+            None
+        };
+        let size_bytes = if storage.is_writer() {
+            let mut total = 0;
+            for key in storage.list("")? {
+                total += storage.metadata(&key)?.map_or(0, |m| m.len);
+            }
+            metrics::gauge!(metric::STORAGE_SIZE_BYTES).set(total as f64);
+            total
+        } else {
+            0
+        };
         Ok(Store {
             storage,
             durability: options.durability,
@@ -137,6 +174,8 @@ impl Store {
             provider: options.key_provider,
             keys: Mutex::new(None),
             quota_bytes: options.quota_bytes,
+            size_bytes: AtomicU64::new(size_bytes),
+            audit,
         })
     }
 
@@ -178,10 +217,13 @@ impl Store {
         value: &T,
         options: &SaveOptions,
     ) -> Result<()> {
+        let start = Instant::now();
         let key = parse_key(key)?;
-        let bytes = self.encode(&key, value, options)?;
-        self.storage.write(&key, &bytes, self.durability)?;
-        Ok(())
+        let result = self
+            .encode(&key, value, options)
+            .and_then(|bytes| self.write_key(&key, &bytes, "save"));
+        metrics::histogram!(metric::SAVE_DURATION_MS).record(start.elapsed().as_secs_f64() * 1e3);
+        result
     }
 
     /// Loads the value of `key`, `None` if it does not exist.
@@ -190,11 +232,14 @@ impl Store {
     /// document is migrated to the current version (and, by default, written back after an
     /// automatic backup); a newer one is [`Error::NewerVersion`].
     pub fn load<T: DeserializeOwned>(&self, key: &str) -> Result<Option<T>> {
+        let start = Instant::now();
         let key = parse_key(key)?;
-        match self.storage.read(&key)? {
+        let result = match self.storage.read(&key)? {
             None => Ok(None),
             Some(bytes) => self.decode(&key, &bytes).map(Some),
-        }
+        };
+        metrics::histogram!(metric::LOAD_DURATION_MS).record(start.elapsed().as_secs_f64() * 1e3);
+        result
     }
 
     /// Loads the value of `key`, or `T::default()` if it does not exist. Errors are not
@@ -206,7 +251,65 @@ impl Store {
     /// Deletes `key`; returns whether it existed.
     pub fn delete(&self, key: &str) -> Result<bool> {
         let key = parse_key(key)?;
-        Ok(self.storage.delete(&key, self.durability)?)
+        let old = self.storage.metadata(&key)?.map_or(0, |m| m.len);
+        let existed = self.storage.delete(&key, self.durability)?;
+        if existed {
+            self.account(old, 0);
+            self.audit("delete", &key, None)?;
+        }
+        Ok(existed)
+    }
+
+    /// Checks the audit log's hash chain and returns every entry and every break.
+    pub fn verify_audit(&self) -> Result<AuditReport> {
+        audit::verify(&self.storage)
+    }
+
+    /// The bytes of every key's file, as kept by this writer (0 for a read-only store).
+    pub fn size_bytes(&self) -> u64 {
+        self.size_bytes.load(Ordering::SeqCst)
+    }
+
+    /// Writes a key's encoded bytes: quota, atomic write, size accounting, audit. Every write of
+    /// a key's file goes through here.
+    fn write_key(&self, key: &Key, bytes: &[u8], op: &str) -> Result<()> {
+        let old = self.storage.metadata(key)?.map_or(0, |m| m.len);
+        if let Some(quota) = self.quota_bytes {
+            let needed = self.size_bytes().saturating_sub(old) + bytes.len() as u64;
+            if needed > quota {
+                metrics::counter!(metric::QUOTA_EXCEEDED).increment(1);
+                tracing::warn!(key = %key, path = %self.storage.path_of(key).display(), needed, quota, "quota exceeded; nothing written");
+                return Err(Error::QuotaExceeded {
+                    key: key.to_string(),
+                    needed,
+                    quota,
+                });
+            }
+        }
+        self.storage.write(key, bytes, self.durability)?;
+        self.account(old, bytes.len() as u64);
+        self.audit(op, key, Some(bytes))
+    }
+
+    fn account(&self, old: u64, new: u64) {
+        let total = if new >= old {
+            self.size_bytes.fetch_add(new - old, Ordering::SeqCst) + (new - old)
+        } else {
+            self.size_bytes.fetch_sub(old - new, Ordering::SeqCst) - (old - new)
+        };
+        metrics::gauge!(metric::STORAGE_SIZE_BYTES).set(total as f64);
+    }
+
+    fn audit(&self, op: &str, key: &Key, bytes: Option<&[u8]>) -> Result<()> {
+        if let Some(log) = &self.audit {
+            log.lock().unwrap_or_else(|e| e.into_inner()).append(
+                &self.storage,
+                op,
+                key.as_str(),
+                bytes,
+            )?;
+        }
+        Ok(())
     }
 
     /// Whether `key` exists.
@@ -299,7 +402,7 @@ impl Store {
             let decoded = self.decode_bytes(&key, &bytes)?;
             let options = options_of(&decoded.format);
             let bytes = self.encode_data(&key, &decoded.data, decoded.meta, &options)?;
-            self.storage.write(&key, &bytes, self.durability)?;
+            self.write_key(&key, &bytes, "reencrypt")?;
             rewritten += 1;
         }
         Ok(rewritten)
@@ -423,7 +526,7 @@ impl Store {
         if migrated_from.is_some() && self.write_back_migrations && self.storage.is_writer() {
             let options = options_of(&decoded.format);
             let bytes = self.encode(key, &value, &options)?;
-            self.storage.write(key, &bytes, self.durability)?;
+            self.write_key(key, &bytes, "migrate")?;
         }
         serde_json::from_value(value).map_err(serde_error)
     }
@@ -493,6 +596,13 @@ impl Store {
     /// Gives a codec error its key and path, keeping damage and failed decryption apart.
     fn codec_error(&self, key: &Key, error: codec::Error) -> Error {
         let path = self.storage.path_of(key);
+        if matches!(
+            error,
+            codec::Error::Corrupt { .. } | codec::Error::TooLarge { .. }
+        ) {
+            metrics::counter!(metric::CORRUPTION_DETECTED).increment(1);
+            tracing::error!(key = %key, path = %path.display(), error = %error, "corruption detected; the file is left as it is");
+        }
         match error {
             codec::Error::Corrupt { detail } => Error::Corrupt {
                 key: key.to_string(),
@@ -619,4 +729,99 @@ fn default_dir(app_name: &str) -> Result<PathBuf> {
                 dir: PathBuf::from(format!("<data folder of {app_name}: no home folder>")),
             })
         })
+}
+
+#[cfg(test)]
+mod tests {
+    use metrics_util::debugging::{DebugValue, DebuggingRecorder};
+    use serde_json::json;
+
+    use super::metric;
+    use crate::{Error, Store, StoreOptions};
+
+    #[test]
+    fn metrics_carry_the_dashboard_names_and_values() {
+        let recorder = DebuggingRecorder::new();
+        let snapshotter = recorder.snapshotter();
+        let dir = tempfile::tempdir().unwrap();
+        metrics::with_local_recorder(&recorder, || {
+            let store = Store::open_with(dir.path(), StoreOptions::new().quota_bytes(400)).unwrap();
+            store.save("plugins.a", &json!({"x": "y"})).unwrap();
+            store.save("plugins.b", &json!({"x": "z"})).unwrap();
+            let _: Option<serde_json::Value> = store.load("plugins.a").unwrap();
+            let big = "x".repeat(500);
+            assert!(matches!(
+                store.save("plugins.c", &json!({ "big": big })),
+                Err(Error::QuotaExceeded { .. })
+            ));
+            assert!(!store.exists("plugins.c").unwrap(), "nothing written");
+            let path = store.path_of("plugins.a").unwrap();
+            let mut bytes = std::fs::read(&path).unwrap();
+            let at = bytes.len() - 3;
+            bytes[at] ^= 0x01;
+            std::fs::write(&path, &bytes).unwrap();
+            assert!(matches!(
+                store.load::<serde_json::Value>("plugins.a"),
+                Err(Error::Corrupt { .. })
+            ));
+            let expected: u64 = ["plugins.a", "plugins.b"]
+                .iter()
+                .map(|k| std::fs::metadata(store.path_of(k).unwrap()).unwrap().len())
+                .sum();
+            assert_eq!(store.size_bytes(), expected);
+        });
+        let snapshot = snapshotter.snapshot().into_hashmap();
+        let find = |name: &str| {
+            snapshot
+                .iter()
+                .find(|(key, _)| key.key().name() == name)
+                .map(|(_, (_, _, value))| value)
+                .unwrap_or_else(|| panic!("metric {name} was not recorded"))
+        };
+        match find(metric::SAVE_DURATION_MS) {
+            DebugValue::Histogram(values) => assert_eq!(values.len(), 3, "three saves timed"),
+            other => panic!("{other:?}"),
+        }
+        match find(metric::LOAD_DURATION_MS) {
+            DebugValue::Histogram(values) => assert_eq!(values.len(), 2),
+            other => panic!("{other:?}"),
+        }
+        match find(metric::STORAGE_SIZE_BYTES) {
+            DebugValue::Gauge(value) => {
+                let value = *value;
+                let files: u64 = ["plugins/a.json", "plugins/b.json"]
+                    .iter()
+                    .map(|p| std::fs::metadata(dir.path().join(p)).unwrap().len())
+                    .sum();
+                assert_eq!(value.into_inner(), files as f64);
+            }
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(
+            find(metric::QUOTA_EXCEEDED),
+            &DebugValue::Counter(1),
+            "one refused save"
+        );
+        assert_eq!(find(metric::CORRUPTION_DETECTED), &DebugValue::Counter(1));
+    }
+
+    #[test]
+    fn the_size_is_scanned_once_at_open_and_kept_by_deletes() {
+        let dir = tempfile::tempdir().unwrap();
+        {
+            let store = Store::open(dir.path()).unwrap();
+            store.save("plugins.a", &json!([1, 2, 3])).unwrap();
+            store.save("plugins.b", &json!([4])).unwrap();
+        }
+        let store = Store::open(dir.path()).unwrap();
+        let b = std::fs::metadata(dir.path().join("plugins/b.json"))
+            .unwrap()
+            .len();
+        let a = std::fs::metadata(dir.path().join("plugins/a.json"))
+            .unwrap()
+            .len();
+        assert_eq!(store.size_bytes(), a + b);
+        store.delete("plugins.a").unwrap();
+        assert_eq!(store.size_bytes(), b);
+    }
 }

@@ -1,0 +1,412 @@
+//! The audit log: one hash-chained JSON line per change, never values.
+//!
+//! `.statevault/audit.log` holds the newest lines; when it passes the rotation size it is
+//! renamed to `.statevault/audit.<first seq>.log` and a new file continues the chain (its first
+//! line's `prev` is the hash of the last line of the rotated file).
+
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+use statevault_core::{FileHandle, META_DIR, Storage, now_ms};
+
+use crate::error::{Error, Result};
+
+/// The file name of the live log inside `.statevault/`.
+const LOG_NAME: &str = "audit.log";
+/// The `prev` of the very first line.
+const GENESIS: &str = "blake3:0000000000000000000000000000000000000000000000000000000000000000";
+
+/// One line of the audit log.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditEntry {
+    /// 1, 2, 3, … across rotations.
+    pub seq: u64,
+    /// When, in milliseconds since the Unix epoch.
+    pub time: u64,
+    /// `save`, `delete`, `batch-save`, `batch-delete`, `restore-save`, `restore-delete`, …
+    pub op: String,
+    /// The key changed.
+    pub key: String,
+    /// Size of the new bytes (0 for a delete).
+    pub size: u64,
+    /// BLAKE3 of the new bytes as stored (empty for a delete). Never the value itself.
+    pub checksum: String,
+    /// The `hash` of the previous line.
+    pub prev: String,
+    /// BLAKE3 of this line's other fields, in this order, as compact JSON.
+    pub hash: String,
+}
+
+/// The fields hashed into [`AuditEntry::hash`], in a fixed order.
+#[derive(Serialize)]
+struct Hashed<'a> {
+    seq: u64,
+    time: u64,
+    op: &'a str,
+    key: &'a str,
+    size: u64,
+    checksum: &'a str,
+    prev: &'a str,
+}
+
+fn hash_of(entry: &AuditEntry) -> String {
+    let hashed = Hashed {
+        seq: entry.seq,
+        time: entry.time,
+        op: &entry.op,
+        key: &entry.key,
+        size: entry.size,
+        checksum: &entry.checksum,
+        prev: &entry.prev,
+    };
+    let bytes = serde_json::to_vec(&hashed).expect("plain fields always serialize");
+    format!("blake3:{}", blake3::hash(&bytes).to_hex())
+}
+
+/// The writer's end of the log.
+pub(crate) struct AuditLog {
+    dir: PathBuf,
+    file: Option<Box<dyn FileHandle>>,
+    next_seq: u64,
+    last_hash: String,
+    live_bytes: u64,
+    rotate_bytes: u64,
+}
+
+impl std::fmt::Debug for AuditLog {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AuditLog")
+            .field("next_seq", &self.next_seq)
+            .finish_non_exhaustive()
+    }
+}
+
+impl AuditLog {
+    /// Opens the log of `storage` (a writer), reading where the chain stands.
+    pub(crate) fn open(storage: &Storage, rotate_bytes: u64) -> Result<AuditLog> {
+        let dir = storage.root().join(META_DIR);
+        let (next_seq, last_hash, live_bytes) = match last_entry(storage)? {
+            Some((entry, live_bytes)) => (entry.seq + 1, entry.hash, live_bytes),
+            None => (1, GENESIS.to_owned(), 0),
+        };
+        Ok(AuditLog {
+            dir,
+            file: None,
+            next_seq,
+            last_hash,
+            live_bytes,
+            rotate_bytes,
+        })
+    }
+
+    /// Appends one line. The line is written but not fsynced: the log must not double the cost
+    /// of a durable save, and a power loss can only cut lines off its end, which `verify`
+    /// reports as an incomplete tail rather than as tampering.
+    pub(crate) fn append(
+        &mut self,
+        storage: &Storage,
+        op: &str,
+        key: &str,
+        new_bytes: Option<&[u8]>,
+    ) -> Result<()> {
+        if self.live_bytes >= self.rotate_bytes {
+            self.rotate(storage)?;
+        }
+        let mut entry = AuditEntry {
+            seq: self.next_seq,
+            time: now_ms(),
+            op: op.to_owned(),
+            key: key.to_owned(),
+            size: new_bytes.map_or(0, |b| b.len() as u64),
+            checksum: new_bytes.map_or_else(String::new, |b| {
+                format!("blake3:{}", blake3::hash(b).to_hex())
+            }),
+            prev: self.last_hash.clone(),
+            hash: String::new(),
+        };
+        entry.hash = hash_of(&entry);
+        let mut line = serde_json::to_vec(&entry).expect("plain fields always serialize");
+        line.push(b'\n');
+        let path = self.dir.join(LOG_NAME);
+        if self.file.is_none() {
+            let file = storage
+                .backend()
+                .open_append(&path)
+                .map_err(|e| io_error("open", &path, e))?;
+            self.file = Some(file);
+        }
+        let file = self.file.as_mut().expect("opened above");
+        file.write_all(&line)
+            .map_err(|e| io_error("append to", &path, e))?;
+        self.next_seq += 1;
+        self.last_hash = entry.hash;
+        self.live_bytes += line.len() as u64;
+        Ok(())
+    }
+
+    fn rotate(&mut self, storage: &Storage) -> Result<()> {
+        self.file = None;
+        let first = first_seq_of_live(storage)?.unwrap_or(self.next_seq);
+        let from = self.dir.join(LOG_NAME);
+        let to = self.dir.join(format!("audit.{first:020}.log"));
+        storage
+            .backend()
+            .rename(&from, &to)
+            .map_err(|e| io_error("rotate", &from, e))?;
+        self.live_bytes = 0;
+        Ok(())
+    }
+}
+
+fn io_error(op: &'static str, path: &Path, source: std::io::Error) -> Error {
+    Error::Core(statevault_core::Error::Io {
+        op,
+        path: path.to_path_buf(),
+        source,
+    })
+}
+
+/// The log files in chain order: rotated ones by their first sequence number, then the live one.
+fn log_files(storage: &Storage) -> Result<Vec<PathBuf>> {
+    let mut rotated: Vec<String> = storage
+        .list_dir(Path::new(META_DIR))?
+        .into_iter()
+        .filter(|e| e.is_file && e.name.starts_with("audit.") && e.name != LOG_NAME)
+        .filter(|e| e.name.ends_with(".log"))
+        .map(|e| e.name)
+        .collect();
+    rotated.sort();
+    let mut files: Vec<PathBuf> = rotated
+        .into_iter()
+        .map(|n| Path::new(META_DIR).join(n))
+        .collect();
+    files.push(Path::new(META_DIR).join(LOG_NAME));
+    Ok(files)
+}
+
+fn read_lines(storage: &Storage, relative: &Path) -> Result<Vec<String>> {
+    Ok(match storage.read_file(relative)? {
+        None => Vec::new(),
+        Some(bytes) => String::from_utf8_lossy(&bytes)
+            .split_inclusive('\n')
+            .map(str::to_owned)
+            .collect(),
+    })
+}
+
+fn last_entry(storage: &Storage) -> Result<Option<(AuditEntry, u64)>> {
+    let files = log_files(storage)?;
+    let live = files.last().expect("the live log is always listed");
+    let live_lines = read_lines(storage, live)?;
+    let live_bytes = live_lines.iter().map(|l| l.len() as u64).sum();
+    for file in files.iter().rev() {
+        let lines = if file == live {
+            live_lines.clone()
+        } else {
+            read_lines(storage, file)?
+        };
+        // A torn last line (power loss) is skipped; the chain continues from the last whole one.
+        if let Some(entry) = lines
+            .iter()
+            .rev()
+            .find_map(|l| serde_json::from_str::<AuditEntry>(l.trim_end()).ok())
+        {
+            return Ok(Some((entry, live_bytes)));
+        }
+    }
+    Ok(None)
+}
+
+fn first_seq_of_live(storage: &Storage) -> Result<Option<u64>> {
+    Ok(read_lines(storage, &Path::new(META_DIR).join(LOG_NAME))?
+        .first()
+        .and_then(|l| serde_json::from_str::<AuditEntry>(l.trim_end()).ok())
+        .map(|e| e.seq))
+}
+
+/// A break in the chain found by [`verify`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct AuditProblem {
+    /// The sequence number of the line where the chain breaks (of the line found there, or the
+    /// one expected where a line is missing or unreadable).
+    pub seq: u64,
+    /// The file.
+    pub file: String,
+    /// What is wrong.
+    pub detail: String,
+}
+
+/// What [`verify`] found.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct AuditReport {
+    /// Every line read, in order.
+    pub entries: Vec<AuditEntry>,
+    /// Breaks of the chain; empty when the log is intact.
+    pub problems: Vec<AuditProblem>,
+}
+
+/// Reads every log file and checks the chain: contiguous sequence numbers, each line's hash,
+/// each `prev` equal to the previous line's hash.
+pub fn verify(storage: &Storage) -> Result<AuditReport> {
+    let mut entries = Vec::new();
+    let mut problems = Vec::new();
+    let mut expected_seq = 1;
+    let mut prev_hash = GENESIS.to_owned();
+    let files = log_files(storage)?;
+    let count = files.len();
+    for (index, file) in files.iter().enumerate() {
+        let lines = read_lines(storage, file)?;
+        let name = file.display().to_string();
+        let line_count = lines.len();
+        for (line_no, line) in lines.into_iter().enumerate() {
+            let last_of_all = index + 1 == count && line_no + 1 == line_count;
+            let entry = match serde_json::from_str::<AuditEntry>(line.trim_end()) {
+                Ok(entry) => entry,
+                Err(e) => {
+                    let detail = if last_of_all && !line.ends_with('\n') {
+                        "incomplete last line (cut off by a crash)".to_owned()
+                    } else {
+                        format!("unreadable line {}: {e}", line_no + 1)
+                    };
+                    problems.push(AuditProblem {
+                        seq: expected_seq,
+                        file: name.clone(),
+                        detail,
+                    });
+                    continue;
+                }
+            };
+            let mut detail = Vec::new();
+            if entry.seq != expected_seq {
+                detail.push(format!(
+                    "sequence {} where {expected_seq} was expected (a line removed or reordered)",
+                    entry.seq
+                ));
+            }
+            if entry.prev != prev_hash {
+                detail.push("does not chain to the line before it".to_owned());
+            }
+            if hash_of(&entry) != entry.hash {
+                detail.push("its content does not match its hash (edited)".to_owned());
+            }
+            if !detail.is_empty() {
+                problems.push(AuditProblem {
+                    seq: entry.seq,
+                    file: name.clone(),
+                    detail: detail.join("; "),
+                });
+            }
+            expected_seq = entry.seq + 1;
+            prev_hash = entry.hash.clone();
+            entries.push(entry);
+        }
+    }
+    Ok(AuditReport { entries, problems })
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use crate::{Store, StoreOptions};
+
+    fn store_with_changes(dir: &std::path::Path, rotate: u64) -> Store {
+        let store = Store::open_with(dir, StoreOptions::new().audit_rotate_bytes(rotate)).unwrap();
+        for i in 0..12 {
+            store.save("plugins.a", &json!({ "i": i })).unwrap();
+        }
+        store.delete("plugins.a").unwrap();
+        store
+    }
+
+    fn live_log(dir: &std::path::Path) -> std::path::PathBuf {
+        dir.join(".statevault/audit.log")
+    }
+
+    fn problems_after(edit: impl FnOnce(&mut Vec<String>)) -> Vec<(u64, String)> {
+        let dir = tempfile::tempdir().unwrap();
+        let store = store_with_changes(dir.path(), u64::MAX);
+        let text = std::fs::read_to_string(live_log(dir.path())).unwrap();
+        let mut lines: Vec<String> = text.lines().map(str::to_owned).collect();
+        edit(&mut lines);
+        std::fs::write(live_log(dir.path()), lines.join("\n") + "\n").unwrap();
+        store
+            .verify_audit()
+            .unwrap()
+            .problems
+            .into_iter()
+            .map(|p| (p.seq, p.detail))
+            .collect()
+    }
+
+    #[test]
+    fn an_intact_log_verifies_and_holds_no_values() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = store_with_changes(dir.path(), u64::MAX);
+        let report = store.verify_audit().unwrap();
+        assert_eq!(report.entries.len(), 13);
+        assert!(report.problems.is_empty(), "{:?}", report.problems);
+        assert_eq!(report.entries[12].op, "delete");
+        let text = std::fs::read_to_string(live_log(dir.path())).unwrap();
+        assert!(!text.contains("\"i\""), "values never enter the log");
+    }
+
+    #[test]
+    fn an_edited_line_is_reported_with_its_sequence_number() {
+        let problems = problems_after(|lines| {
+            lines[4] = lines[4].replace("\"op\":\"save\"", "\"op\":\"delete\"");
+        });
+        assert_eq!(problems.len(), 1, "{problems:?}");
+        assert_eq!(problems[0].0, 5);
+        assert!(problems[0].1.contains("edited"), "{problems:?}");
+    }
+
+    #[test]
+    fn a_removed_line_is_reported() {
+        let problems = problems_after(|lines| {
+            lines.remove(6);
+        });
+        assert_eq!(problems[0].0, 8, "{problems:?}");
+        assert!(problems[0].1.contains("7 was expected"), "{problems:?}");
+    }
+
+    #[test]
+    fn reordered_lines_are_reported() {
+        let problems = problems_after(|lines| lines.swap(2, 3));
+        assert!(problems.iter().any(|p| p.0 == 4), "{problems:?}");
+    }
+
+    #[test]
+    fn the_chain_continues_across_rotated_files_and_reopens() {
+        let dir = tempfile::tempdir().unwrap();
+        drop(store_with_changes(dir.path(), 600));
+        let store = store_with_changes(dir.path(), 600);
+        let rotated = std::fs::read_dir(dir.path().join(".statevault"))
+            .unwrap()
+            .filter(|e| {
+                let name = e.as_ref().unwrap().file_name().into_string().unwrap();
+                name.starts_with("audit.0")
+            })
+            .count();
+        assert!(rotated >= 2, "{rotated} rotated files");
+        let report = store.verify_audit().unwrap();
+        assert_eq!(report.entries.len(), 26);
+        assert!(report.problems.is_empty(), "{:?}", report.problems);
+        let seqs: Vec<u64> = report.entries.iter().map(|e| e.seq).collect();
+        assert_eq!(seqs, (1..=26).collect::<Vec<_>>());
+    }
+
+    #[test]
+    fn a_torn_last_line_is_an_incomplete_tail_and_the_chain_goes_on() {
+        let dir = tempfile::tempdir().unwrap();
+        drop(store_with_changes(dir.path(), u64::MAX));
+        let path = live_log(dir.path());
+        let mut bytes = std::fs::read(&path).unwrap();
+        bytes.truncate(bytes.len() - 20);
+        std::fs::write(&path, &bytes).unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let report = store.verify_audit().unwrap();
+        assert_eq!(report.problems.len(), 1);
+        assert!(report.problems[0].detail.contains("incomplete"));
+    }
+}
