@@ -63,6 +63,22 @@ fn hash_of(entry: &AuditEntry) -> String {
     format!("blake3:{}", blake3::hash(&bytes).to_hex())
 }
 
+/// What the log records of a new value: its size and hash, never the value.
+#[derive(Debug, Clone)]
+pub(crate) struct Fingerprint {
+    size: u64,
+    checksum: String,
+}
+
+impl Fingerprint {
+    pub(crate) fn of(bytes: &[u8]) -> Fingerprint {
+        Fingerprint {
+            size: bytes.len() as u64,
+            checksum: format!("blake3:{}", blake3::hash(bytes).to_hex()),
+        }
+    }
+}
+
 /// The writer's end of the log.
 pub(crate) struct AuditLog {
     dir: PathBuf,
@@ -107,7 +123,7 @@ impl AuditLog {
         storage: &Storage,
         op: &str,
         key: &str,
-        new_bytes: Option<&[u8]>,
+        new_bytes: Option<&Fingerprint>,
     ) -> Result<()> {
         if self.live_bytes >= self.rotate_bytes {
             self.rotate(storage)?;
@@ -117,10 +133,8 @@ impl AuditLog {
             time: now_ms(),
             op: op.to_owned(),
             key: key.to_owned(),
-            size: new_bytes.map_or(0, |b| b.len() as u64),
-            checksum: new_bytes.map_or_else(String::new, |b| {
-                format!("blake3:{}", blake3::hash(b).to_hex())
-            }),
+            size: new_bytes.map_or(0, |f| f.size),
+            checksum: new_bytes.map_or_else(String::new, |f| f.checksum.clone()),
             prev: self.last_hash.clone(),
             hash: String::new(),
         };

@@ -31,11 +31,13 @@
 #![deny(missing_docs)]
 
 mod audit;
+mod batch;
 mod error;
 mod options;
 mod store;
 
 pub use audit::{AuditEntry, AuditProblem, AuditReport};
+pub use batch::Batch;
 pub use error::{Error, Result};
 pub use options::StoreOptions;
 pub use store::{KeyReport, KeyStatus, Store, UNVERSIONED, metric};

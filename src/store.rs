@@ -12,11 +12,12 @@ use statevault_codec::{
     self as codec, Compression, Context, Decoded, EncodeOptions, Format, KeyProvider, KeySet,
     KeychainProvider, Limits, Meta,
 };
-use statevault_core::{Durability, Key, OpenOptions, Storage, now_ms};
+use statevault_core::{BatchOp, Durability, Key, OpenOptions, Storage, now_ms};
 use statevault_migrate::{Migrations, Version};
 use statevault_schema::{DocumentInfo, Registry, ValidationError, contract::SaveOptions};
 
-use crate::audit::{self, AuditLog, AuditReport};
+use crate::audit::{self, AuditLog, AuditReport, Fingerprint};
+use crate::batch::{Batch, Op};
 use crate::error::{Error, Result};
 use crate::options::{StoreOptions, pattern_matches};
 
@@ -288,7 +289,7 @@ impl Store {
         }
         self.storage.write(key, bytes, self.durability)?;
         self.account(old, bytes.len() as u64);
-        self.audit(op, key, Some(bytes))
+        self.audit(op, key, Some(&Fingerprint::of(bytes)))
     }
 
     fn account(&self, old: u64, new: u64) {
@@ -300,16 +301,104 @@ impl Store {
         metrics::gauge!(metric::STORAGE_SIZE_BYTES).set(total as f64);
     }
 
-    fn audit(&self, op: &str, key: &Key, bytes: Option<&[u8]>) -> Result<()> {
+    fn audit(&self, op: &str, key: &Key, new: Option<&Fingerprint>) -> Result<()> {
         if let Some(log) = &self.audit {
             log.lock().unwrap_or_else(|e| e.into_inner()).append(
                 &self.storage,
                 op,
                 key.as_str(),
-                bytes,
+                new,
             )?;
         }
         Ok(())
+    }
+
+    /// Applies `batch` all-or-nothing. Every save is validated and encoded first, and the quota
+    /// checked, so an invalid value rejects the whole batch before anything is written; then
+    /// the batch is committed through the journal of `statevault-core`: after a crash at any
+    /// point every operation is visible or none is.
+    pub fn save_batch(&self, batch: Batch) -> Result<()> {
+        let start = Instant::now();
+        let result = self.save_batch_inner(batch);
+        metrics::histogram!(metric::SAVE_DURATION_MS).record(start.elapsed().as_secs_f64() * 1e3);
+        result
+    }
+
+    fn save_batch_inner(&self, batch: Batch) -> Result<()> {
+        let mut ops = Vec::with_capacity(batch.ops.len());
+        let mut changes = Vec::with_capacity(batch.ops.len());
+        let (mut old_total, mut new_total) = (0u64, 0u64);
+        for op in batch.ops {
+            let (key, new) = match op {
+                Op::Save {
+                    key,
+                    value,
+                    options,
+                } => {
+                    let bytes = self.encode(&key, &value, &options)?;
+                    let fingerprint = Fingerprint::of(&bytes);
+                    new_total += bytes.len() as u64;
+                    ops.push(BatchOp::Put {
+                        key: key.clone(),
+                        bytes,
+                    });
+                    (key, Some(fingerprint))
+                }
+                Op::Delete { key } => {
+                    ops.push(BatchOp::Delete { key: key.clone() });
+                    (key, None)
+                }
+            };
+            old_total += self.storage.metadata(&key)?.map_or(0, |m| m.len);
+            changes.push((key, new));
+        }
+        if let Some(quota) = self.quota_bytes {
+            let needed = self.size_bytes().saturating_sub(old_total) + new_total;
+            if needed > quota {
+                metrics::counter!(metric::QUOTA_EXCEEDED).increment(1);
+                let keys: Vec<&str> = changes.iter().map(|(k, _)| k.as_str()).collect();
+                tracing::warn!(keys = ?keys, needed, quota, "quota exceeded; nothing of the batch written");
+                return Err(Error::QuotaExceeded {
+                    key: keys.join(", "),
+                    needed,
+                    quota,
+                });
+            }
+        }
+        self.storage.commit_batch(ops, self.durability)?;
+        self.account(old_total, new_total);
+        for (key, new) in &changes {
+            let op = if new.is_some() {
+                "batch-save"
+            } else {
+                "batch-delete"
+            };
+            self.audit(op, key, new.as_ref())?;
+        }
+        Ok(())
+    }
+
+    /// Loads several keys as one consistent view (no batch half applied in between); missing
+    /// keys are absent from the map.
+    pub fn load_batch<T: DeserializeOwned>(
+        &self,
+        keys: &[&str],
+    ) -> Result<std::collections::HashMap<Key, T>> {
+        let start = Instant::now();
+        let keys = keys
+            .iter()
+            .map(|k| parse_key(k))
+            .collect::<Result<Vec<Key>>>()?;
+        let values = self.storage.read_many(&keys)?;
+        let mut loaded = std::collections::HashMap::with_capacity(keys.len());
+        for (key, bytes) in keys.into_iter().zip(values) {
+            if let Some(bytes) = bytes {
+                let value = self.decode(&key, &bytes)?;
+                loaded.insert(key, value);
+            }
+        }
+        metrics::histogram!(metric::LOAD_DURATION_MS).record(start.elapsed().as_secs_f64() * 1e3);
+        Ok(loaded)
     }
 
     /// Whether `key` exists.
@@ -823,5 +912,38 @@ mod tests {
         assert_eq!(store.size_bytes(), a + b);
         store.delete("plugins.a").unwrap();
         assert_eq!(store.size_bytes(), b);
+    }
+
+    #[test]
+    fn a_batch_is_applied_whole_and_an_invalid_value_rejects_all_of_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        store.save("plugins.old", &json!(1)).unwrap();
+        let mut batch = crate::Batch::new();
+        batch.save("plugins.a", &json!({"a": 1})).unwrap();
+        batch.save("plugins.b", &json!([2])).unwrap();
+        batch.delete("plugins.old").unwrap();
+        store.save_batch(batch).unwrap();
+        let loaded = store
+            .load_batch::<serde_json::Value>(&["plugins.a", "plugins.b", "plugins.old"])
+            .unwrap();
+        assert_eq!(loaded.len(), 2, "a missing key is absent from the map");
+        assert_eq!(loaded[&"plugins.a".parse().unwrap()], json!({"a": 1}));
+
+        let mut bad = crate::Batch::new();
+        bad.save("plugins.c", &json!("c")).unwrap();
+        bad.save("settings.preferences", &json!({"theme": "neon"}))
+            .unwrap();
+        assert!(matches!(
+            store.save_batch(bad),
+            Err(Error::Validation { .. })
+        ));
+        assert!(
+            !store.exists("plugins.c").unwrap(),
+            "nothing of the batch was written"
+        );
+        let report = store.verify_audit().unwrap();
+        let ops: Vec<&str> = report.entries.iter().map(|e| e.op.as_str()).collect();
+        assert_eq!(ops, ["save", "batch-save", "batch-save", "batch-delete"]);
     }
 }

@@ -1,0 +1,107 @@
+//! All-or-nothing batches of saves and deletes (the module specification's `saveBatch`).
+
+use serde::Serialize;
+use serde_json::Value;
+use statevault_core::Key;
+use statevault_schema::contract::{BatchOperation, SaveOptions};
+
+use crate::error::{Error, Result};
+use crate::store::parse_key;
+
+/// Saves and deletes applied together by [`Store::save_batch`](crate::Store::save_batch): after
+/// a crash at any point either all of them are visible or none is.
+///
+/// ```
+/// use serde_json::json;
+/// use statevault::{Batch, Store};
+///
+/// let dir = tempfile::tempdir()?;
+/// let store = Store::open(dir.path())?;
+/// let mut batch = Batch::new();
+/// batch.save("plugins.a", &json!({"enabled": true}))?;
+/// batch.delete("plugins.old")?;
+/// store.save_batch(batch)?;
+/// # Ok::<(), statevault::Error>(())
+/// ```
+#[derive(Debug, Clone, Default)]
+pub struct Batch {
+    pub(crate) ops: Vec<Op>,
+}
+
+#[derive(Debug, Clone)]
+pub(crate) enum Op {
+    Save {
+        key: Key,
+        value: Value,
+        options: SaveOptions,
+    },
+    Delete {
+        key: Key,
+    },
+}
+
+impl Batch {
+    /// An empty batch.
+    pub fn new() -> Batch {
+        Batch::default()
+    }
+
+    /// Adds a save of `value` under `key` with the store's policy for the key.
+    pub fn save<T: Serialize + ?Sized>(&mut self, key: &str, value: &T) -> Result<&mut Batch> {
+        self.save_with(key, value, &SaveOptions::default())
+    }
+
+    /// Adds a save of `value` under `key` with `options`.
+    pub fn save_with<T: Serialize + ?Sized>(
+        &mut self,
+        key: &str,
+        value: &T,
+        options: &SaveOptions,
+    ) -> Result<&mut Batch> {
+        let key = parse_key(key)?;
+        let value = serde_json::to_value(value).map_err(|source| Error::Serde {
+            key: key.to_string(),
+            source,
+        })?;
+        self.ops.push(Op::Save {
+            key,
+            value,
+            options: *options,
+        });
+        Ok(self)
+    }
+
+    /// Adds a delete of `key` (nothing happens if it does not exist).
+    pub fn delete(&mut self, key: &str) -> Result<&mut Batch> {
+        let key = parse_key(key)?;
+        self.ops.push(Op::Delete { key });
+        Ok(self)
+    }
+
+    /// A batch from the module specification's `BatchOperation`s. Every key is checked before
+    /// the batch exists, so a malformed operation rejects the whole batch.
+    pub fn from_operations(operations: Vec<BatchOperation>) -> Result<Batch> {
+        let mut batch = Batch::new();
+        for operation in operations {
+            match operation {
+                BatchOperation::Save { key, data, options } => {
+                    batch.save_with(&key, &data, &options.unwrap_or_default())?;
+                }
+                BatchOperation::Delete { key } => {
+                    batch.delete(&key)?;
+                }
+            }
+        }
+        Ok(batch)
+    }
+
+    /// How many operations the batch holds.
+    pub fn len(&self) -> usize {
+        self.ops.len()
+    }
+
+    /// Whether the batch holds no operation.
+    pub fn is_empty(&self) -> bool {
+        self.ops.is_empty()
+    }
+}
