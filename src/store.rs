@@ -59,6 +59,25 @@ pub mod metric {
     pub const QUOTA_EXCEEDED: &str = "state_persistence.quota_exceeded";
 }
 
+/// A key's file as [`Store::inspect`] describes it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct KeyInfo {
+    /// The key.
+    pub key: String,
+    /// Bytes on disk.
+    pub size: u64,
+    /// `plain`, `compressed`, `encrypted`, `compressed+encrypted`, `legacy` or `unreadable`.
+    pub format: String,
+    /// The schema version the file declares.
+    pub schema_version: Option<String>,
+    /// When it was saved (milliseconds since the Unix epoch), as the file declares.
+    pub saved_at: Option<u64>,
+    /// The encryption key id, for an encrypted file.
+    pub key_id: Option<u32>,
+    /// Whether the checksum matches (legacy files have none and count as intact).
+    pub intact: bool,
+}
+
 /// The outcome of checking one key with [`Store::verify`].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct KeyReport {
@@ -441,6 +460,41 @@ impl Store {
             });
         }
         Ok(reports)
+    }
+
+    /// What a key's file says about itself, read from its header without keys: format, size,
+    /// schema version, save time, key id. `None` if the key does not exist.
+    pub fn inspect(&self, key: &str) -> Result<Option<KeyInfo>> {
+        let key = parse_key(key)?;
+        let Some(bytes) = self.storage.read(&key)? else {
+            return Ok(None);
+        };
+        let size = bytes.len() as u64;
+        Ok(Some(match codec::inspect(&bytes) {
+            Ok(inspected) => KeyInfo {
+                key: key.to_string(),
+                size,
+                format: format_name(&inspected.format).to_owned(),
+                schema_version: Some(inspected.meta.schema_version),
+                saved_at: Some(inspected.meta.saved_at_ms),
+                key_id: match inspected.format {
+                    Format::Envelope {
+                        key_id: Some(id), ..
+                    } => Some(id.0),
+                    _ => None,
+                },
+                intact: inspected.checksum_ok != Some(false),
+            },
+            Err(_) => KeyInfo {
+                key: key.to_string(),
+                size,
+                format: "unreadable".to_owned(),
+                schema_version: None,
+                saved_at: None,
+                key_id: None,
+                intact: false,
+            },
+        }))
     }
 
     /// How many live files use each encryption key id (from the files' headers; no key is

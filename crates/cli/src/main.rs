@@ -13,6 +13,7 @@ use statevault::{
     Store, StoreOptions,
 };
 
+mod commands;
 mod exit;
 
 use exit::{Exit, exit_code_of};
@@ -28,16 +29,19 @@ use exit::{Exit, exit_code_of};
                   Exit codes: 0 ok, 1 error, 2 usage, 3 key not found, 4 validation failed,\n\
                   5 corrupt data, 6 locked by another process, 7 quota exceeded, 8 wrong key"
 )]
-struct Cli {
+pub(crate) struct Cli {
     /// The store's folder.
     #[arg(long, global = true, env = "STATEVAULT_DIR", value_name = "DIR")]
     dir: Option<PathBuf>,
     /// Print one JSON document on stdout instead of text.
     #[arg(long, global = true)]
-    json: bool,
+    pub(crate) json: bool,
     /// A key file (base64 of 32 bytes a line) instead of the OS keychain.
     #[arg(long, global = true, value_name = "PATH")]
     key_file: Option<PathBuf>,
+    /// Refuse saves that would take the store past this many bytes (exit 7).
+    #[arg(long, global = true, value_name = "N")]
+    quota_bytes: Option<u64>,
     #[command(subcommand)]
     command: Command,
 }
@@ -94,12 +98,57 @@ enum Command {
     /// Check every file: checksum, decryption, version, schema. Exit 5 if any is corrupt.
     #[command(after_help = "Example:\n  statevault verify")]
     Verify,
+    /// Apply saves and deletes from JSON Lines, all or nothing.
+    #[command(after_help = "Each line is one operation:\n  \
+                            {\"op\":\"save\",\"key\":\"layout.default\",\"data\":{...}}\n  \
+                            {\"op\":\"delete\",\"key\":\"settings.old\"}\n\
+                            A malformed line rejects the whole batch before anything is written.\n\n\
+                            Example:\n  statevault batch changes.jsonl")]
+    Batch {
+        /// A JSON Lines file, or `-` (the default) for standard input.
+        #[arg(default_value = "-")]
+        file: String,
+    },
+    /// Edit a key's value in $EDITOR; saved only when valid.
+    #[command(after_help = "Example:\n  EDITOR=nano statevault edit settings.preferences")]
+    Edit {
+        /// The key.
+        key: String,
+    },
+    /// Print the audit log; with --verify, check its hash chain.
+    #[command(after_help = "Example:\n  statevault audit --verify")]
+    Audit {
+        /// Check the chain and report every break with its sequence number.
+        #[arg(long)]
+        verify: bool,
+    },
+    /// Keys and bytes per namespace, formats, last save.
+    #[command(after_help = "Examples:\n  statevault stats\n  statevault stats --format prometheus")]
+    Stats {
+        /// `text` (default) or `prometheus`.
+        #[arg(long, default_value = "text")]
+        format: StatsFormat,
+    },
+    /// Print a shell completion script.
+    #[command(
+        after_help = "Example:\n  statevault completions bash > /etc/bash_completion.d/statevault"
+    )]
+    Completions {
+        /// The shell.
+        shell: clap_complete::Shell,
+    },
     /// Manage the encryption keys.
     #[command(subcommand)]
     Key(KeyCommand),
     /// The documents and their schemas.
     #[command(subcommand)]
     Schema(SchemaCommand),
+}
+
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+enum StatsFormat {
+    Text,
+    Prometheus,
 }
 
 #[derive(Subcommand, Debug)]
@@ -201,7 +250,7 @@ fn key_provider(cli: &Cli, store_id: &str) -> Arc<dyn KeyProvider> {
 
 /// Opens the store for writing, or read-only for commands that only read (so they work while
 /// the application holds the store).
-fn open(cli: &Cli, read_only: bool) -> Result<Store> {
+pub(crate) fn open(cli: &Cli, read_only: bool) -> Result<Store> {
     let dir = dir(cli)?;
     // The key provider of the keychain needs the store id, which needs the store open: open
     // once to learn it (cheap), then with the provider.
@@ -211,7 +260,10 @@ fn open(cli: &Cli, read_only: bool) -> Result<Store> {
         Err(_) => String::new(),
     };
     drop(probe);
-    let options = StoreOptions::new().read_only(read_only);
+    let mut options = StoreOptions::new().read_only(read_only);
+    if let Some(quota) = cli.quota_bytes {
+        options = options.quota_bytes(quota);
+    }
     let options = if store_id.is_empty() {
         options
     } else {
@@ -222,15 +274,16 @@ fn open(cli: &Cli, read_only: bool) -> Result<Store> {
         // A new store: reopen now that it has an id, so encryption binds to it.
         let id = store.store_id().to_owned();
         drop(store);
-        return Ok(Store::open_with(
-            &dir,
-            StoreOptions::new().key_provider(key_provider(cli, &id)),
-        )?);
+        let mut options = StoreOptions::new().key_provider(key_provider(cli, &id));
+        if let Some(quota) = cli.quota_bytes {
+            options = options.quota_bytes(quota);
+        }
+        return Ok(Store::open_with(&dir, options)?);
     }
     Ok(store)
 }
 
-fn print(cli: &Cli, value: &Value, text: impl FnOnce() -> String) -> Result<()> {
+pub(crate) fn print(cli: &Cli, value: &Value, text: impl FnOnce() -> String) -> Result<()> {
     let mut out = io::stdout().lock();
     if cli.json {
         serde_json::to_writer(&mut out, value)?;
@@ -245,7 +298,7 @@ fn print(cli: &Cli, value: &Value, text: impl FnOnce() -> String) -> Result<()> 
     Ok(())
 }
 
-fn read_input(file: &str) -> Result<Vec<u8>> {
+pub(crate) fn read_input(file: &str) -> Result<Vec<u8>> {
     if file == "-" {
         let mut buf = Vec::new();
         io::stdin()
@@ -338,6 +391,20 @@ fn run(cli: &Cli) -> Result<()> {
             print(cli, &json!({"keys": keys}), || keys.join("\n"))
         }
         Command::Verify => verify(cli),
+        Command::Batch { file } => commands::batch(cli, file),
+        Command::Edit { key } => commands::edit(cli, key),
+        Command::Audit { verify } => commands::audit(cli, *verify),
+        Command::Stats { format } => commands::stats(cli, *format == StatsFormat::Prometheus),
+        Command::Completions { shell } => {
+            let mut command = <Cli as clap::CommandFactory>::command();
+            // Into a buffer first: clap_complete panics on a write error such as a closed pipe.
+            let mut script = Vec::new();
+            clap_complete::generate(*shell, &mut command, "statevault", &mut script);
+            let mut out = io::stdout().lock();
+            out.write_all(&script)?;
+            out.flush()?;
+            Ok(())
+        }
         Command::Key(command) => key_command(cli, command),
         Command::Schema(command) => schema_command(cli, command),
     }

@@ -1,0 +1,313 @@
+//! The commands beyond plain get/set: batch, edit, audit, stats.
+
+use std::collections::BTreeMap;
+use std::io::Write;
+
+use anyhow::{Context as _, Result, bail};
+use serde::Deserialize;
+use serde_json::{Value, json};
+use statevault::{Batch, Error, SaveOptions};
+
+use crate::exit::{self, Exit};
+use crate::{Cli, open, print, read_input};
+
+/// One line of `statevault batch`.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Line {
+    #[serde(alias = "type")]
+    op: String,
+    key: String,
+    #[serde(default)]
+    data: Option<Value>,
+    #[serde(default)]
+    options: Option<SaveOptions>,
+}
+
+pub(crate) fn batch(cli: &Cli, file: &str) -> Result<()> {
+    let input = read_input(file)?;
+    let text = String::from_utf8(input).map_err(|_| usage("the input is not UTF-8"))?;
+    let mut batch = Batch::new();
+    let mut lines_of_keys = BTreeMap::new();
+    for (index, raw) in text.lines().enumerate() {
+        let number = index + 1;
+        if raw.trim().is_empty() {
+            continue;
+        }
+        let line: Line = serde_json::from_str(raw)
+            .map_err(|e| usage(&format!("line {number}: not a batch operation: {e}")))?;
+        let added = match (line.op.as_str(), line.data) {
+            ("save", Some(data)) => {
+                batch.save_with(&line.key, &data, &line.options.unwrap_or_default())
+            }
+            ("save", None) => return Err(usage(&format!("line {number}: a save needs `data`"))),
+            ("delete", None) => batch.delete(&line.key),
+            ("delete", Some(_)) => {
+                return Err(usage(&format!("line {number}: a delete takes no `data`")));
+            }
+            (other, _) => {
+                return Err(usage(&format!(
+                    "line {number}: unknown op {other:?} (save or delete)"
+                )));
+            }
+        };
+        added.map_err(|e| usage(&format!("line {number}: {e}")))?;
+        lines_of_keys.insert(line.key, number);
+    }
+    let count = batch.len();
+    let store = open(cli, false)?;
+    if let Err(e) = store.save_batch(batch) {
+        let line = match &e {
+            Error::Validation { key, .. } => lines_of_keys.get(key).copied(),
+            _ => None,
+        };
+        return Err(match line {
+            Some(line) => anyhow::Error::new(e).context(format!("line {line}")),
+            None => e.into(),
+        });
+    }
+    print(cli, &json!({"applied": count}), || {
+        format!("{count} operations applied")
+    })
+}
+
+fn usage(message: &str) -> anyhow::Error {
+    anyhow::Error::new(exit::Usage(message.to_owned()))
+}
+
+/// Lines starting with this are the editor's instructions and errors, dropped before parsing.
+const COMMENT: &str = "//";
+
+pub(crate) fn edit(cli: &Cli, key: &str) -> Result<()> {
+    let store = open(cli, false)?;
+    let current: Value = store.load(key)?.unwrap_or(Value::Null);
+    let original = serde_json::to_string_pretty(&current)?;
+    let editor = std::env::var("VISUAL")
+        .or_else(|_| std::env::var("EDITOR"))
+        .unwrap_or_else(|_| "vi".to_owned());
+    let mut error: Option<String> = None;
+    let mut text = original.clone();
+    loop {
+        let mut file = tempfile::Builder::new()
+            .prefix("statevault-edit-")
+            .suffix(".json")
+            .tempfile()?;
+        let mut header = format!(
+            "{COMMENT} Editing {key}. Lines starting with {COMMENT} are ignored. \
+             Save and quit to apply; leave it unchanged or empty to cancel.\n"
+        );
+        if let Some(message) = &error {
+            for line in message.lines() {
+                header.push_str(&format!("{COMMENT} ERROR: {line}\n"));
+            }
+        }
+        file.write_all(header.as_bytes())?;
+        file.write_all(text.as_bytes())?;
+        file.write_all(b"\n")?;
+        file.flush()?;
+        // The editor may be "code --wait" or similar: split it like a shell would, simply.
+        let mut parts = editor.split_whitespace();
+        let program = parts.next().context("$EDITOR is empty")?;
+        let status = std::process::Command::new(program)
+            .args(parts)
+            .arg(file.path())
+            .status()
+            .with_context(|| format!("starting the editor {editor:?}"))?;
+        if !status.success() {
+            bail!("the editor exited with {status}; nothing saved");
+        }
+        let edited = std::fs::read_to_string(file.path())?;
+        let body: String = edited
+            .lines()
+            .filter(|l| !l.trim_start().starts_with(COMMENT))
+            .collect::<Vec<_>>()
+            .join("\n");
+        if body.trim().is_empty() || body.trim() == original.trim() {
+            return print(cli, &json!({"key": key, "saved": false}), || {
+                "no changes; nothing saved".to_owned()
+            });
+        }
+        let value: Value = match serde_json::from_str(&body) {
+            Ok(value) => value,
+            Err(e) => {
+                error = Some(format!("not valid JSON: {e}"));
+                text = body;
+                continue;
+            }
+        };
+        match store.save(key, &value) {
+            Ok(()) => {
+                return print(cli, &json!({"key": key, "saved": true}), || {
+                    format!("{key} saved")
+                });
+            }
+            Err(Error::Validation { source, .. }) => {
+                error = Some(
+                    source
+                        .violations
+                        .iter()
+                        .map(|v| format!("{}: {}", pointer(&v.pointer), v.message))
+                        .collect::<Vec<_>>()
+                        .join("\n"),
+                );
+                text = body;
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+}
+
+fn pointer(p: &str) -> &str {
+    if p.is_empty() { "/" } else { p }
+}
+
+pub(crate) fn audit(cli: &Cli, verify: bool) -> Result<()> {
+    let store = open(cli, true)?;
+    let report = store.verify_audit()?;
+    if cli.json {
+        let value = if verify {
+            json!({"entries": report.entries.len(), "problems": report.problems})
+        } else {
+            json!({"entries": report.entries})
+        };
+        print(cli, &value, String::new)?;
+    } else {
+        let mut out = std::io::stdout().lock();
+        if !verify {
+            for e in &report.entries {
+                writeln!(
+                    out,
+                    "{:>6} {} {:<14} {:<32} {:>9} {}",
+                    e.seq, e.time, e.op, e.key, e.size, e.checksum
+                )?;
+            }
+        }
+        for p in &report.problems {
+            writeln!(
+                out,
+                "BROKEN at sequence {} ({}): {}",
+                p.seq, p.file, p.detail
+            )?;
+        }
+        if verify {
+            writeln!(
+                out,
+                "{} entries, {} problems",
+                report.entries.len(),
+                report.problems.len()
+            )?;
+        }
+    }
+    if verify && !report.problems.is_empty() {
+        return Err(exit::Silent(Exit::Corrupt).into());
+    }
+    Ok(())
+}
+
+#[derive(Default, serde::Serialize)]
+struct Namespace {
+    keys: u64,
+    bytes: u64,
+}
+
+pub(crate) fn stats(cli: &Cli, prometheus: bool) -> Result<()> {
+    let store = open(cli, true)?;
+    let mut namespaces: BTreeMap<String, Namespace> = BTreeMap::new();
+    let (mut keys, mut bytes, mut encrypted, mut compressed, mut legacy, mut damaged) =
+        (0u64, 0u64, 0u64, 0u64, 0u64, 0u64);
+    let mut last_save: Option<u64> = None;
+    for key in store.keys("")? {
+        let Some(info) = store.inspect(key.as_str())? else {
+            continue;
+        };
+        let entry = namespaces.entry(key.namespace().to_owned()).or_default();
+        entry.keys += 1;
+        entry.bytes += info.size;
+        keys += 1;
+        bytes += info.size;
+        encrypted += u64::from(info.format.contains("encrypted"));
+        compressed += u64::from(info.format.contains("compressed"));
+        legacy += u64::from(info.format == "legacy");
+        damaged += u64::from(!info.intact);
+        if info.intact {
+            last_save = last_save.max(info.saved_at);
+        }
+    }
+    if prometheus {
+        let mut text = String::new();
+        let mut metric = |name: &str, kind: &str, help: &str, rows: Vec<(String, u64)>| {
+            text.push_str(&format!("# HELP {name} {help}\n# TYPE {name} {kind}\n"));
+            for (labels, value) in rows {
+                text.push_str(&format!("{name}{labels} {value}\n"));
+            }
+        };
+        metric(
+            "state_persistence_storage_size_bytes",
+            "gauge",
+            "Bytes of every key's file.",
+            vec![(String::new(), bytes)],
+        );
+        metric(
+            "state_persistence_keys",
+            "gauge",
+            "Keys per namespace.",
+            namespaces
+                .iter()
+                .map(|(ns, n)| (format!("{{namespace=\"{ns}\"}}"), n.keys))
+                .collect(),
+        );
+        metric(
+            "state_persistence_namespace_size_bytes",
+            "gauge",
+            "Bytes per namespace.",
+            namespaces
+                .iter()
+                .map(|(ns, n)| (format!("{{namespace=\"{ns}\"}}"), n.bytes))
+                .collect(),
+        );
+        metric(
+            "state_persistence_files",
+            "gauge",
+            "Files by format.",
+            vec![
+                ("{format=\"encrypted\"}".to_owned(), encrypted),
+                ("{format=\"compressed\"}".to_owned(), compressed),
+                ("{format=\"legacy\"}".to_owned(), legacy),
+            ],
+        );
+        metric(
+            "state_persistence_damaged_files",
+            "gauge",
+            "Files whose checksum fails.",
+            vec![(String::new(), damaged)],
+        );
+        if let Some(last) = last_save {
+            metric(
+                "state_persistence_last_save_timestamp_seconds",
+                "gauge",
+                "When the newest file was saved.",
+                vec![(String::new(), last / 1000)],
+            );
+        }
+        print!("{text}");
+        return Ok(());
+    }
+    let value = json!({
+        "keys": keys, "bytes": bytes, "encrypted": encrypted, "compressed": compressed,
+        "legacy": legacy, "damaged": damaged, "last_save": last_save, "namespaces": namespaces,
+    });
+    print(cli, &value, || {
+        let mut lines = vec![format!("{:<20} {:>8} {:>12}", "namespace", "keys", "bytes")];
+        for (ns, n) in &namespaces {
+            lines.push(format!("{ns:<20} {:>8} {:>12}", n.keys, n.bytes));
+        }
+        lines.push(format!("{:<20} {keys:>8} {bytes:>12}", "total"));
+        lines.push(format!(
+            "encrypted {encrypted}, compressed {compressed}, legacy {legacy}, damaged {damaged}"
+        ));
+        if let Some(last) = last_save {
+            lines.push(format!("last save: {last} ms since the Unix epoch"));
+        }
+        lines.join("\n")
+    })
+}
