@@ -40,7 +40,9 @@ pub use audit::{AuditEntry, AuditProblem, AuditReport};
 pub use batch::Batch;
 pub use error::{Error, Result};
 pub use options::StoreOptions;
-pub use store::{KeyInfo, KeyReport, KeyStatus, Store, UNVERSIONED, metric};
+pub use store::{
+    KeyInfo, KeyReport, KeyStatus, MigrationOutcome, MigrationReport, Store, UNVERSIONED, metric,
+};
 
 pub use statevault_codec::{
     EnvKeyProvider, FileKeyProvider, KeyProvider, KeySet, KeychainProvider, StaticKeyProvider,

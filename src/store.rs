@@ -59,6 +59,41 @@ pub mod metric {
     pub const QUOTA_EXCEEDED: &str = "state_persistence.quota_exceeded";
 }
 
+/// What [`Store::migrate_all`] did (or would do) to one key.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct MigrationReport {
+    /// The key.
+    pub key: String,
+    /// The file's format before (`legacy` for a file of the TypeScript service).
+    pub format: String,
+    /// The stored version, for a registered document.
+    pub from: Option<String>,
+    /// The current version, for a registered document.
+    pub to: Option<String>,
+    /// The migration steps on the way, `from -> to: description`.
+    pub steps: Vec<String>,
+    /// What happened.
+    pub outcome: MigrationOutcome,
+}
+
+/// The outcome of migrating one key.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "outcome", rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum MigrationOutcome {
+    /// Already current: nothing to do.
+    UpToDate,
+    /// Dry run: it would be migrated.
+    WouldMigrate,
+    /// Migrated (or rewritten from the legacy format) and written atomically.
+    Migrated,
+    /// Left as it was.
+    Failed {
+        /// Why.
+        error: String,
+    },
+}
+
 /// A key's file as [`Store::inspect`] describes it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct KeyInfo {
@@ -495,6 +530,97 @@ impl Store {
                 intact: false,
             },
         }))
+    }
+
+    /// Brings every stored document (or only `key`) to the current version and the current
+    /// file format: documents at an older version are migrated, validated and rewritten, and
+    /// files of the legacy TypeScript service are rewritten in the current format. With
+    /// `dry_run` nothing is written and the report says what would be done.
+    ///
+    /// Each rewrite is atomic; a key that fails is reported and left exactly as it was, and
+    /// the others go on.
+    pub fn migrate_all(&self, key: Option<&str>, dry_run: bool) -> Result<Vec<MigrationReport>> {
+        let keys = match key {
+            Some(key) => vec![parse_key(key)?],
+            None => self.storage.list("")?,
+        };
+        let mut reports = Vec::new();
+        for key in keys {
+            let Some(bytes) = self.storage.read(&key)? else {
+                continue;
+            };
+            reports.push(self.migrate_one(&key, &bytes, dry_run));
+        }
+        Ok(reports)
+    }
+
+    fn migrate_one(&self, key: &Key, bytes: &[u8], dry_run: bool) -> MigrationReport {
+        let mut report = MigrationReport {
+            key: key.to_string(),
+            format: String::new(),
+            from: None,
+            to: None,
+            steps: Vec::new(),
+            outcome: MigrationOutcome::UpToDate,
+        };
+        let result = (|| -> Result<MigrationOutcome> {
+            let decoded = self.decode_bytes(key, bytes)?;
+            report.format = format_name(&decoded.format).to_owned();
+            let legacy = decoded.format == Format::Legacy;
+            let document = self.registry.lookup(key.as_str());
+            let mut value: Value =
+                serde_json::from_slice(&decoded.data).map_err(|source| Error::Serde {
+                    key: key.to_string(),
+                    source,
+                })?;
+            let mut meta = decoded.meta.clone();
+            if let Some(document) = document {
+                let stored = document
+                    .data_version(&value)
+                    .unwrap_or(&decoded.meta.schema_version)
+                    .to_owned();
+                report.from = Some(stored.clone());
+                report.to = Some(document.version().to_string());
+                if let Ok(from) = Version::parse(&stored)
+                    && from < *document.version()
+                {
+                    let plan = self
+                        .migrations
+                        .plan(document.name(), &from, document.version())
+                        .map_err(|source| Error::Migration {
+                            key: key.to_string(),
+                            source: Box::new(source),
+                        })?;
+                    report.steps = plan
+                        .steps()
+                        .iter()
+                        .map(|s| format!("{} -> {}: {}", s.from(), s.to(), s.description()))
+                        .collect();
+                }
+            }
+            if report.steps.is_empty() && !legacy {
+                return Ok(MigrationOutcome::UpToDate);
+            }
+            if dry_run {
+                return Ok(MigrationOutcome::WouldMigrate);
+            }
+            if let Some(document) = document {
+                value = self.upgrade(key, document, value, &decoded.meta)?.0;
+                meta.schema_version = document.version().to_string();
+            }
+            let data = serde_json::to_vec(&value).map_err(|source| Error::Serde {
+                key: key.to_string(),
+                source,
+            })?;
+            meta.saved_at_ms = now_ms();
+            let bytes = self.encode_data(key, &data, meta, &options_of(&decoded.format))?;
+            self.write_key(key, &bytes, "migrate")?;
+            Ok(MigrationOutcome::Migrated)
+        })();
+        report.outcome = result.unwrap_or_else(|e| MigrationOutcome::Failed {
+            error: e.to_string(),
+        });
+        report
     }
 
     /// How many live files use each encryption key id (from the files' headers; no key is

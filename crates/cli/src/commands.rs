@@ -6,7 +6,7 @@ use std::io::Write;
 use anyhow::{Context as _, Result, bail};
 use serde::Deserialize;
 use serde_json::{Value, json};
-use statevault::{Batch, Error, SaveOptions};
+use statevault::{Batch, Error, MigrationOutcome, SaveOptions};
 
 use crate::exit::{self, Exit};
 use crate::{Cli, open, print, read_input};
@@ -310,4 +310,44 @@ pub(crate) fn stats(cli: &Cli, prometheus: bool) -> Result<()> {
         }
         lines.join("\n")
     })
+}
+
+pub(crate) fn migrate(cli: &Cli, key: Option<&str>, dry_run: bool) -> Result<()> {
+    let store = open(cli, dry_run)?;
+    let reports = store.migrate_all(key, dry_run)?;
+    if let Some(key) = key
+        && reports.is_empty()
+    {
+        return Err(exit::NotFound(key.to_owned()).into());
+    }
+    let failed = reports
+        .iter()
+        .filter(|r| matches!(r.outcome, MigrationOutcome::Failed { .. }))
+        .count();
+    print(cli, &json!({"dry_run": dry_run, "keys": reports}), || {
+        let mut lines = Vec::new();
+        for r in &reports {
+            let versions = match (&r.from, &r.to) {
+                (Some(from), Some(to)) => format!(" {from} -> {to}"),
+                _ => String::new(),
+            };
+            let outcome = match &r.outcome {
+                MigrationOutcome::UpToDate => "up to date".to_owned(),
+                MigrationOutcome::WouldMigrate => "would migrate".to_owned(),
+                MigrationOutcome::Migrated => "migrated".to_owned(),
+                MigrationOutcome::Failed { error } => format!("FAILED: {error}"),
+                _ => "unknown".to_owned(),
+            };
+            lines.push(format!("{} ({}){versions}: {outcome}", r.key, r.format));
+            for step in &r.steps {
+                lines.push(format!("    {step}"));
+            }
+        }
+        lines.push(format!("{} keys, {failed} failed", reports.len()));
+        lines.join("\n")
+    })?;
+    if failed > 0 {
+        return Err(exit::Silent(Exit::Error).into());
+    }
+    Ok(())
 }

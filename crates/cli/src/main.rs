@@ -115,6 +115,17 @@ enum Command {
         /// The key.
         key: String,
     },
+    /// Bring stored documents (and files of the legacy service) to the current version.
+    #[command(
+        after_help = "Examples:\n  statevault migrate --dry-run\n  statevault migrate layout.default"
+    )]
+    Migrate {
+        /// Only this key (default: every key).
+        key: Option<String>,
+        /// Show the plan per key; write nothing.
+        #[arg(long)]
+        dry_run: bool,
+    },
     /// Print the audit log; with --verify, check its hash chain.
     #[command(after_help = "Example:\n  statevault audit --verify")]
     Audit {
@@ -393,6 +404,7 @@ fn run(cli: &Cli) -> Result<()> {
         Command::Verify => verify(cli),
         Command::Batch { file } => commands::batch(cli, file),
         Command::Edit { key } => commands::edit(cli, key),
+        Command::Migrate { key, dry_run } => commands::migrate(cli, key.as_deref(), *dry_run),
         Command::Audit { verify } => commands::audit(cli, *verify),
         Command::Stats { format } => commands::stats(cli, *format == StatsFormat::Prometheus),
         Command::Completions { shell } => {

@@ -1,0 +1,10 @@
+//! Acceptance tests of the `statevault` command line, one binary: the real executable, run as a
+//! support engineer would run it.
+
+mod all {
+    mod common;
+
+    mod commands;
+    mod exit_codes;
+    mod keys;
+}
