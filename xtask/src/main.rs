@@ -2,6 +2,7 @@
 
 mod ci;
 mod codegen;
+mod release;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -12,6 +13,9 @@ tasks:
   ci                  what CI runs: fmt check, layer rules (cargo tree -i), clippy -D warnings,
                       every test of the workspace, docs, codegen --check
   layers              only the layer rules
+  release VERSION [--dry-run]
+                      bump the workspace version (needs a CHANGELOG.md entry), run ci and
+                      codegen --check, package every crate leaves first, print the publish order
   codegen [--check]   write schemas/*.schema.json and bindings/typescript/statevault.d.ts
                       (--check: write nothing, fail when they are stale)";
 
@@ -21,6 +25,10 @@ fn main() -> ExitCode {
     let result = match args.as_slice() {
         ["ci"] => ci::run(&workspace_root()),
         ["layers"] => ci::layers(&workspace_root()),
+        ["release", version] => release::run(&workspace_root(), version, false),
+        ["release", version, "--dry-run"] | ["release", "--dry-run", version] => {
+            release::run(&workspace_root(), version, true)
+        }
         ["codegen"] => codegen::run(&workspace_root(), false),
         ["codegen", "--check"] => codegen::run(&workspace_root(), true),
         ["help" | "--help" | "-h"] => {
