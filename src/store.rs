@@ -483,8 +483,16 @@ impl Store {
     /// Checks every key: checksum, decryption where a key is available, version, schema.
     /// Nothing is changed.
     pub fn verify(&self) -> Result<Vec<KeyReport>> {
+        self.verify_with_progress(&|_, _| {})
+    }
+
+    /// [`Store::verify`], calling `progress(done, total)` after each key (for a progress bar).
+    pub fn verify_with_progress(&self, progress: &dyn Fn(u64, u64)) -> Result<Vec<KeyReport>> {
         let mut reports = Vec::new();
-        for key in self.storage.list("")? {
+        let keys = self.storage.list("")?;
+        let total = keys.len() as u64;
+        for (done, key) in keys.into_iter().enumerate() {
+            progress(done as u64, total);
             let status = match self.storage.read(&key)? {
                 None => continue,
                 Some(bytes) => self.check(&key, &bytes),
@@ -540,12 +548,24 @@ impl Store {
     /// Each rewrite is atomic; a key that fails is reported and left exactly as it was, and
     /// the others go on.
     pub fn migrate_all(&self, key: Option<&str>, dry_run: bool) -> Result<Vec<MigrationReport>> {
+        self.migrate_all_with_progress(key, dry_run, &|_, _| {})
+    }
+
+    /// [`Store::migrate_all`], calling `progress(done, total)` before each key.
+    pub fn migrate_all_with_progress(
+        &self,
+        key: Option<&str>,
+        dry_run: bool,
+        progress: &dyn Fn(u64, u64),
+    ) -> Result<Vec<MigrationReport>> {
         let keys = match key {
             Some(key) => vec![parse_key(key)?],
             None => self.storage.list("")?,
         };
+        let total = keys.len() as u64;
         let mut reports = Vec::new();
-        for key in keys {
+        for (done, key) in keys.into_iter().enumerate() {
+            progress(done as u64, total);
             let Some(bytes) = self.storage.read(&key)? else {
                 continue;
             };

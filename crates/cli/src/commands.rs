@@ -314,7 +314,10 @@ pub(crate) fn stats(cli: &Cli, prometheus: bool) -> Result<()> {
 
 pub(crate) fn migrate(cli: &Cli, key: Option<&str>, dry_run: bool) -> Result<()> {
     let store = open(cli, dry_run)?;
-    let reports = store.migrate_all(key, dry_run)?;
+    let bar = crate::progress::Bar::new("migrating");
+    let reports =
+        store.migrate_all_with_progress(key, dry_run, &|done, total| bar.set(done, total))?;
+    drop(bar);
     if let Some(key) = key
         && reports.is_empty()
     {

@@ -15,6 +15,7 @@ use statevault::{
 
 mod commands;
 mod exit;
+mod progress;
 
 use exit::{Exit, exit_code_of};
 
@@ -424,7 +425,9 @@ fn run(cli: &Cli) -> Result<()> {
 
 fn verify(cli: &Cli) -> Result<()> {
     let store = open(cli, true)?;
-    let reports = store.verify()?;
+    let bar = progress::Bar::new("verifying");
+    let reports = store.verify_with_progress(&|done, total| bar.set(done, total))?;
+    drop(bar);
     let problems: Vec<_> = reports.iter().filter(|r| !r.status.is_ok()).collect();
     print(
         cli,
