@@ -250,15 +250,21 @@ impl<'a> Reader<'a> {
     }
 
     fn u16(&mut self) -> Result<u16, String> {
-        Ok(u16::from_le_bytes(self.take(2)?.try_into().expect("2 bytes")))
+        Ok(u16::from_le_bytes(
+            self.take(2)?.try_into().expect("2 bytes"),
+        ))
     }
 
     fn u32(&mut self) -> Result<u32, String> {
-        Ok(u32::from_le_bytes(self.take(4)?.try_into().expect("4 bytes")))
+        Ok(u32::from_le_bytes(
+            self.take(4)?.try_into().expect("4 bytes"),
+        ))
     }
 
     fn u64(&mut self) -> Result<u64, String> {
-        Ok(u64::from_le_bytes(self.take(8)?.try_into().expect("8 bytes")))
+        Ok(u64::from_le_bytes(
+            self.take(8)?.try_into().expect("8 bytes"),
+        ))
     }
 
     fn short(&mut self) -> Result<&'a str, String> {
@@ -316,7 +322,10 @@ mod tests {
 
     fn check_rejects(bytes: &[u8], expected: &str) {
         let err = Record::decode(bytes).unwrap_err();
-        assert!(err.contains(expected), "{err:?} does not contain {expected:?}");
+        assert!(
+            err.contains(expected),
+            "{err:?} does not contain {expected:?}"
+        );
     }
 
     /// Re-seals a record after editing its body, so the check below the CRC is reached.
@@ -371,7 +380,10 @@ mod tests {
         check_rejects(&foreign.encode(), "not a temp file");
         let dup = Record {
             sequence: 1,
-            ops: vec![RecordOp::Delete { key: a.clone() }, RecordOp::Delete { key: a }],
+            ops: vec![
+                RecordOp::Delete { key: a.clone() },
+                RecordOp::Delete { key: a },
+            ],
         };
         check_rejects(&dup.encode(), "appears twice");
         let mut trailing = good[..good.len() - 4].to_vec();
@@ -401,8 +413,14 @@ mod tests {
     }
 
     fn arb_record() -> impl Strategy<Value = Record> {
-        let op = (arb_key(), any::<bool>(), any::<u64>(), any::<u64>(), any::<u32>()).prop_map(
-            |(key, put, random, len, crc)| {
+        let op = (
+            arb_key(),
+            any::<bool>(),
+            any::<u64>(),
+            any::<u64>(),
+            any::<u32>(),
+        )
+            .prop_map(|(key, put, random, len, crc)| {
                 if put {
                     RecordOp::Put {
                         temp: temp_of(&key, random),
@@ -413,8 +431,7 @@ mod tests {
                 } else {
                     RecordOp::Delete { key }
                 }
-            },
-        );
+            });
         (any::<u64>(), proptest::collection::vec(op, 1..20)).prop_map(|(sequence, ops)| {
             let mut seen = std::collections::HashSet::new();
             let ops = ops

@@ -6,14 +6,25 @@
 //! files that are replaced atomically and durably.
 //!
 //! ```
-//! use statevault_core::{Durability, Key, Storage};
+//! use statevault_core::{BatchOp, Durability, Key, Storage};
 //!
 //! let dir = tempfile::tempdir()?;
 //! let storage = Storage::open(dir.path())?;
 //! let key = Key::parse("settings.preferences")?;
 //! storage.write(&key, br#"{"theme":"dark"}"#, Durability::Full)?;
 //! assert_eq!(storage.read(&key)?.as_deref(), Some(&br#"{"theme":"dark"}"#[..]));
-//! assert_eq!(storage.list("settings")?, vec![key]);
+//! assert_eq!(storage.list("settings")?, vec![key.clone()]);
+//!
+//! // Several keys all-or-nothing, read back as one consistent view.
+//! let layout = Key::parse("layout.default")?;
+//! storage.commit_batch(
+//!     vec![
+//!         BatchOp::Put { key: layout.clone(), bytes: b"{}".to_vec() },
+//!         BatchOp::Delete { key: key.clone() },
+//!     ],
+//!     Durability::Full,
+//! )?;
+//! assert_eq!(storage.read_many(&[layout, key])?, vec![Some(b"{}".to_vec()), None]);
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 //!
@@ -23,7 +34,12 @@
 //!   renamed over the old one. What survives a power loss is said by [`Durability`].
 //! - A failed folder fsync poisons the handle: further writes fail with
 //!   [`Error::Poisoned`] until the store is reopened.
-//! - One writer per store: a second [`Storage::open`] fails with [`Error::Locked`].
+//! - [`Storage::commit_batch`] applies several saves and deletes all-or-nothing through a
+//!   journal record (the commit point); [`Storage::open`] replays a batch a crash interrupted.
+//! - No reader sees a batch half applied: [`Storage::read_many`] (and a read-only handle's
+//!   [`Storage::read`]) read under `apply.lock`, recovering or reading through a pending record.
+//! - One writer per store: a second [`Storage::open`] fails with [`Error::Locked`] (after a
+//!   grace period of about 100 ms, for holders that are not writers).
 //! - Files are created 0600 and folders 0700 (Unix), whatever the umask.
 //!
 //! # Limitations
@@ -31,6 +47,10 @@
 //!   in place of a namespace folder is followed. The store's folder belongs to its user.
 //! - On Windows the folder fsync is a no-op and renames are not write-through.
 //! - The writer lock is advisory: a process that ignores it (an editor) is not stopped.
+//! - Only `read` and `read_many` of a read-only handle look through the journal; its `list`,
+//!   `exists` and `metadata` show the files as they stand.
+//! - The crash-safety proofs ([`FaultBackend`], [`SimBackend`]) model a file system that
+//!   honours fsync and renames atomically; `docs/durability.md` lists the assumptions.
 #![deny(missing_docs)]
 
 mod backend;
@@ -46,8 +66,8 @@ pub use backend::{Backend, DirEntry, FileHandle, FsBackend, LockGuard, LockMode,
 pub use batch::{BatchOp, Recovery};
 pub use error::{Error, Result};
 pub use fault::{FaultBackend, FaultError, FaultKind};
-pub use sim::{CrashMode, SimBackend};
 pub use key::{Key, KeyError, MAX_KEY_LEN, MAX_SEGMENT_LEN, folder_namespace, namespace_folder};
+pub use sim::{CrashMode, SimBackend};
 pub use storage::{
     Durability, META_DIR, OpenOptions, STORE_FORMAT, Storage, StoreInfo, is_temp_name, now_ms,
     random_hex,

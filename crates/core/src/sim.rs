@@ -294,6 +294,11 @@ impl SimBackend {
         disk.crashed = false;
     }
 
+    /// Forgets a crash point that was not reached yet (a crash that happened stays).
+    pub fn disarm(&self) {
+        self.disk().crash_at = None;
+    }
+
     /// Operations counted since the last [`SimBackend::crash_at`] (or since creation).
     pub fn ops(&self) -> u64 {
         self.disk().ops
@@ -450,7 +455,10 @@ impl Backend for SimBackend {
         let mut disk = self.disk();
         disk.tick()?;
         let (dir, name) = disk.parent(path)?;
-        let node = *disk.entries(dir).get(&name).ok_or(io::ErrorKind::NotFound)?;
+        let node = *disk
+            .entries(dir)
+            .get(&name)
+            .ok_or(io::ErrorKind::NotFound)?;
         if matches!(disk.nodes[node], Node::Dir { .. }) {
             return Err(io::ErrorKind::IsADirectory.into());
         }

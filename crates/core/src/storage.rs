@@ -19,6 +19,10 @@ pub const STORE_FORMAT: u32 = 1;
 /// The folder of the store's own bookkeeping, inside the root.
 pub const META_DIR: &str = ".statevault";
 
+/// How long a writer's open waits for a writer lock held by someone else before it reports
+/// [`Error::Locked`].
+const LOCK_GRACE_MS: u64 = 100;
+
 /// The namespace folders created with every store, from the module specification's layout.
 const LAYOUT_DIRS: &[&str] = &["layouts", "settings", "history", "config"];
 
@@ -163,18 +167,27 @@ impl Storage {
         let meta_dir = self.root.join(META_DIR);
         self.create_dirs(&meta_dir, Durability::Full)?;
         let lock_path = meta_dir.join("lock");
-        let lock = self
-            .backend
-            .lock(&lock_path, LockMode::Exclusive, false)
-            .map_err(|e| {
-                if e.kind() == io::ErrorKind::WouldBlock {
-                    Error::Locked {
-                        dir: self.root.clone(),
+        // The lock can be held for a moment by a process that is not a writer: a reader
+        // recovering a batch a crash interrupted, or a child process forked by the previous
+        // holder that still has the lock's descriptor until it execs. A short grace period
+        // (about 100 ms) tells those from a real second writer, which holds it for long.
+        let mut waited_ms = 0;
+        let lock = loop {
+            match self.backend.lock(&lock_path, LockMode::Exclusive, false) {
+                Ok(lock) => break lock,
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                    if waited_ms >= LOCK_GRACE_MS {
+                        return Err(Error::Locked {
+                            dir: self.root.clone(),
+                        });
                     }
-                } else {
-                    Error::io("lock", &lock_path, e)
+                    let pause = (waited_ms / 2).clamp(1, 25);
+                    std::thread::sleep(std::time::Duration::from_millis(pause));
+                    waited_ms += pause;
                 }
-            })?;
+                Err(e) => return Err(Error::io("lock", &lock_path, e)),
+            }
+        };
         self.writer_lock = Some(lock);
         self.info = match self.read_info()? {
             Some(info) => Some(info),
@@ -206,8 +219,11 @@ impl Storage {
 
     /// Takes `.statevault/lock` without waiting (for a reader that recovers a crashed batch).
     pub(crate) fn try_lock_writer(&self) -> io::Result<LockGuard> {
-        self.backend
-            .lock(&self.root.join(META_DIR).join("lock"), LockMode::Exclusive, false)
+        self.backend.lock(
+            &self.root.join(META_DIR).join("lock"),
+            LockMode::Exclusive,
+            false,
+        )
     }
 
     fn read_info(&self) -> Result<Option<StoreInfo>> {
@@ -626,7 +642,7 @@ pub(crate) fn temp_path(path: &Path) -> Result<PathBuf> {
     Ok(path.with_file_name(format!(".{name}.{}.tmp", random_hex::<8>()?)))
 }
 
-/// Whether `name` is a temp file of [`temp_path`]'s shape.
+/// Whether `name` has the shape of a temp file of this crate (`.<name>.<16 hex>.tmp`).
 pub fn is_temp_name(name: &str) -> bool {
     let Some(rest) = name.strip_prefix('.').and_then(|n| n.strip_suffix(".tmp")) else {
         return false;

@@ -2,7 +2,7 @@
 
 use serde_json::{Value, json};
 
-use super::common::{Sv, history, json_file, preferences, store, sv};
+use super::common::{Sv, history, json_file, key_status, preferences, store, sv};
 
 #[test]
 fn init_creates_a_store_and_says_where() {
@@ -17,8 +17,11 @@ fn init_creates_a_store_and_says_where() {
     let out = run.json();
     assert_eq!(out["dir"], json!(root.display().to_string()));
     let id = out["store_id"].as_str().unwrap();
-    assert!(id.len() >= 16 && id.bytes().all(|b| b.is_ascii_hexdigit()), "{id}");
-    assert!(run.stdout.len() > 0 && !run.stdout.contains("ready at"));
+    assert!(
+        id.len() >= 16 && id.bytes().all(|b| b.is_ascii_hexdigit()),
+        "{id}"
+    );
+    assert!(!run.stdout.is_empty() && !run.stdout.contains("ready at"));
     let again = sv(&root, &["--json", "init"]).expect(0).json();
     assert_eq!(again["store_id"], out["store_id"]);
 }
@@ -31,10 +34,18 @@ fn set_and_get_from_a_file_and_from_standard_input() {
     let run = sv(dir.path(), &["set", "settings.preferences", &file]).expect(0);
     assert_eq!(run.stdout, "", "a text set is quiet");
     let run = sv(dir.path(), &["get", "settings.preferences"]).expect(0);
-    assert_eq!(serde_json::from_str::<Value>(&run.stdout).unwrap(), preferences());
-    assert!(run.stdout.lines().count() > 1, "text output is pretty-printed");
     assert_eq!(
-        sv(dir.path(), &["--json", "get", "settings.preferences"]).expect(0).json(),
+        serde_json::from_str::<Value>(&run.stdout).unwrap(),
+        preferences()
+    );
+    assert!(
+        run.stdout.lines().count() > 1,
+        "text output is pretty-printed"
+    );
+    assert_eq!(
+        sv(dir.path(), &["--json", "get", "settings.preferences"])
+            .expect(0)
+            .json(),
         preferences()
     );
 
@@ -53,10 +64,17 @@ fn set_and_get_from_a_file_and_from_standard_input() {
         .run()
         .expect(0);
     assert_eq!(
-        sv(dir.path(), &["--json", "get", "plugins.demo"]).expect(0).json(),
+        sv(dir.path(), &["--json", "get", "plugins.demo"])
+            .expect(0)
+            .json(),
         json!({"a": [1, 2, {"b": null}], "ü": "✓"})
     );
-    assert_eq!(sv(dir.path(), &["--json", "get", "plugins.other"]).expect(0).json(), json!(42));
+    assert_eq!(
+        sv(dir.path(), &["--json", "get", "plugins.other"])
+            .expect(0)
+            .json(),
+        json!(42)
+    );
     // What the CLI wrote, the library reads.
     let lib = statevault::Store::open(dir.path()).unwrap();
     assert_eq!(
@@ -72,8 +90,17 @@ fn set_and_get_from_a_file_and_from_standard_input() {
 fn rm_exists_and_ls() {
     let dir = store();
     let input = tempfile::tempdir().unwrap();
-    for key in ["plugins.a", "plugins.b", "history.conversations", "history.conversations.x1"] {
-        let value = if key.starts_with("history") { history() } else { json!({"k": key}) };
+    for key in [
+        "plugins.a",
+        "plugins.b",
+        "history.conversations",
+        "history.conversations.x1",
+    ] {
+        let value = if key.starts_with("history") {
+            history()
+        } else {
+            json!({"k": key})
+        };
         let file = json_file(input.path(), "v.json", &value);
         sv(dir.path(), &["set", key, &file]).expect(0);
     }
@@ -81,33 +108,48 @@ fn rm_exists_and_ls() {
     let run = sv(dir.path(), &["ls"]).expect(0);
     assert_eq!(
         run.stdout.lines().collect::<Vec<_>>(),
-        ["history.conversations", "history.conversations.x1", "plugins.a", "plugins.b"]
+        [
+            "history.conversations",
+            "history.conversations.x1",
+            "plugins.a",
+            "plugins.b"
+        ]
     );
     assert_eq!(
-        sv(dir.path(), &["--json", "ls", "plugins."]).expect(0).json(),
+        sv(dir.path(), &["--json", "ls", "plugins."])
+            .expect(0)
+            .json(),
         json!({"keys": ["plugins.a", "plugins.b"]})
     );
     assert_eq!(
-        sv(dir.path(), &["--json", "ls", "nothing"]).expect(0).json(),
+        sv(dir.path(), &["--json", "ls", "nothing"])
+            .expect(0)
+            .json(),
         json!({"keys": []})
     );
 
     let run = sv(dir.path(), &["exists", "plugins.a"]).expect(0);
     assert_eq!(run.stdout.trim(), "yes");
     assert_eq!(
-        sv(dir.path(), &["--json", "exists", "plugins.a"]).expect(0).json(),
+        sv(dir.path(), &["--json", "exists", "plugins.a"])
+            .expect(0)
+            .json(),
         json!({"key": "plugins.a", "exists": true})
     );
 
     assert_eq!(sv(dir.path(), &["rm", "plugins.a"]).expect(0).stdout, "");
     assert_eq!(
-        sv(dir.path(), &["--json", "rm", "plugins.b"]).expect(0).json(),
+        sv(dir.path(), &["--json", "rm", "plugins.b"])
+            .expect(0)
+            .json(),
         json!({"key": "plugins.b", "deleted": true})
     );
     let run = sv(dir.path(), &["exists", "plugins.a"]).expect(3);
     assert_eq!(run.stdout.trim(), "no");
     assert_eq!(
-        sv(dir.path(), &["--json", "exists", "plugins.b"]).expect(3).json(),
+        sv(dir.path(), &["--json", "exists", "plugins.b"])
+            .expect(3)
+            .json(),
         json!({"key": "plugins.b", "exists": false})
     );
     assert_eq!(
@@ -123,17 +165,27 @@ fn verify_a_healthy_store() {
     let file = json_file(input.path(), "p.json", &preferences());
     sv(dir.path(), &["set", "settings.preferences", &file]).expect(0);
     let file = json_file(input.path(), "h.json", &history());
-    sv(dir.path(), &["set", "--compress", "history.conversations", &file]).expect(0);
+    sv(
+        dir.path(),
+        &["set", "--compress", "history.conversations", &file],
+    )
+    .expect(0);
     let run = sv(dir.path(), &["verify"]).expect(0);
-    assert!(run.stdout.contains("2 keys checked, 0 with problems"), "{run:?}");
+    assert!(
+        run.stdout.contains("2 keys checked, 0 with problems"),
+        "{run:?}"
+    );
     let out = sv(dir.path(), &["--json", "verify"]).expect(0).json();
     assert_eq!(out["checked"], 2);
     assert_eq!(out["problems"], 0);
-    let keys = out["keys"].as_array().unwrap();
-    assert_eq!(keys[0]["key"], "history.conversations");
-    assert_eq!(keys[0]["status"], "ok");
-    assert_eq!(keys[0]["format"], "compressed");
-    assert_eq!(keys[1]["format"], "plain");
+    assert_eq!(
+        key_status(&out, "history.conversations"),
+        json!({"status": "ok", "format": "compressed"})
+    );
+    assert_eq!(
+        key_status(&out, "settings.preferences"),
+        json!({"status": "ok", "format": "plain"})
+    );
 }
 
 #[test]
@@ -161,8 +213,18 @@ fn the_folder_comes_from_statevault_dir_or_dir() {
         .stdin(r#""in b""#)
         .run()
         .expect(0);
-    assert_eq!(sv(b.path(), &["--json", "get", "plugins.where"]).expect(0).json(), json!("in b"));
-    assert_eq!(sv(a.path(), &["--json", "get", "plugins.where"]).expect(0).json(), json!("in a"));
+    assert_eq!(
+        sv(b.path(), &["--json", "get", "plugins.where"])
+            .expect(0)
+            .json(),
+        json!("in b")
+    );
+    assert_eq!(
+        sv(a.path(), &["--json", "get", "plugins.where"])
+            .expect(0)
+            .json(),
+        json!("in a")
+    );
     // `--dir` after the subcommand works too (it is global).
     assert_eq!(
         Sv::new()
@@ -197,7 +259,11 @@ fn schema_ls_lists_the_builtin_documents() {
             run.stdout
         );
     }
-    let out = Sv::new().args(["--json", "schema", "ls"]).run().expect(0).json();
+    let out = Sv::new()
+        .args(["--json", "schema", "ls"])
+        .run()
+        .expect(0)
+        .json();
     let rows = out["documents"].as_array().unwrap();
     assert_eq!(rows.len(), 5);
     assert!(rows.contains(&json!({"pattern": "settings.preferences", "document": "UserPreferencesState", "version": "1.0.0"})));
@@ -225,15 +291,23 @@ fn schema_export_writes_the_schemas_and_with_ts_the_declarations() {
         "AppConfig.schema.json",
     ] {
         let path = schemas.join(name);
-        assert!(written.contains(&path.display().to_string()), "{name}: {written:?}");
+        assert!(
+            written.contains(&path.display().to_string()),
+            "{name}: {written:?}"
+        );
         let schema: Value = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
         assert!(schema.is_object(), "{name}");
     }
     assert!(written.iter().all(|p| !p.ends_with(".d.ts")), "{written:?}");
-    let prefs: Value =
-        serde_json::from_slice(&std::fs::read(schemas.join("UserPreferencesState.schema.json")).unwrap())
-            .unwrap();
-    assert!(prefs.to_string().contains("\"neon\"") == false && prefs.to_string().contains("spacious"));
+    let prefs: Value = serde_json::from_slice(
+        &std::fs::read(schemas.join("UserPreferencesState.schema.json")).unwrap(),
+    )
+    .unwrap();
+    let text = prefs.to_string();
+    assert!(
+        text.contains("spacious") && !text.contains("neon"),
+        "{text}"
+    );
 
     let ts = out.path().join("ts");
     let run = Sv::new()
@@ -247,38 +321,82 @@ fn schema_export_writes_the_schemas_and_with_ts_the_declarations() {
         .filter(|p| p.to_string_lossy().ends_with(".d.ts"))
         .collect();
     assert!(!dts.is_empty(), "{run:?}");
-    let text: String = dts.iter().map(|p| std::fs::read_to_string(p).unwrap()).collect();
+    let text: String = dts
+        .iter()
+        .map(|p| std::fs::read_to_string(p).unwrap())
+        .collect();
     assert!(text.contains("UserPreferencesState"), "{text}");
-    assert!(text.contains("\"dark\" | \"light\" | \"auto\"") || text.contains("'dark' | 'light' | 'auto'"), "{text}");
+    assert!(text.contains("export type Theme ="), "{text}");
+    for theme in ["\"dark\"", "\"light\"", "\"auto\""] {
+        assert!(text.contains(theme), "{theme}");
+    }
+    assert!(text.contains("interface StatePersistenceAPI"), "{text}");
     for path in &dts {
         assert!(run.stdout.contains(&path.display().to_string()), "{run:?}");
     }
 }
 
+/// The subcommands `help_text` lists under `Commands:` (clap's layout), without `help`.
+fn subcommands(help_text: &str) -> Vec<String> {
+    help_text
+        .lines()
+        .skip_while(|l| !l.starts_with("Commands:"))
+        .skip(1)
+        .take_while(|l| l.starts_with("  "))
+        .filter_map(|l| l.split_whitespace().next())
+        .filter(|name| *name != "help")
+        .map(str::to_owned)
+        .collect()
+}
+
 #[test]
 fn every_command_has_help_with_an_example() {
-    for args in [
-        vec!["--help"],
-        vec!["init", "--help"],
-        vec!["set", "--help"],
-        vec!["get", "--help"],
-        vec!["rm", "--help"],
-        vec!["exists", "--help"],
-        vec!["ls", "--help"],
-        vec!["verify", "--help"],
-        vec!["key", "init", "--help"],
-        vec!["key", "rotate", "--help"],
-        vec!["key", "ls", "--help"],
-        vec!["schema", "ls", "--help"],
-        vec!["schema", "export", "--help"],
-    ] {
-        let run = Sv::new().args(&args).run();
-        assert_eq!(run.code, 0, "{args:?}: {run:?}");
-        assert!(run.stdout.contains("Example"), "{args:?} has no example: {}", run.stdout);
-        assert!(run.stdout.contains("statevault"), "{args:?}");
-    }
+    let top = Sv::new().args(["--help"]).run().expect(0);
     // The top-level help also says what the exit codes mean.
-    let run = Sv::new().args(["--help"]).run().expect(0);
-    assert!(run.stdout.contains("Exit codes"), "{}", run.stdout);
-    assert!(run.stdout.contains("6 locked"), "{}", run.stdout);
+    assert!(top.stdout.contains("Exit codes"), "{}", top.stdout);
+    assert!(top.stdout.contains("6 locked"), "{}", top.stdout);
+    let commands = subcommands(&top.stdout);
+    for expected in [
+        "init", "set", "get", "rm", "exists", "ls", "verify", "key", "schema",
+    ] {
+        assert!(
+            commands.iter().any(|c| c == expected),
+            "{expected} in {commands:?}"
+        );
+    }
+    // Walk every command, and the commands of each group (`key init`, `schema export`, …).
+    let mut pending: Vec<Vec<String>> = commands.into_iter().map(|c| vec![c]).collect();
+    let mut checked = Vec::new();
+    while let Some(path) = pending.pop() {
+        let run = Sv::new().args(&path).arg_help().run();
+        assert_eq!(run.code, 0, "{path:?}: {run:?}");
+        let nested = subcommands(&run.stdout);
+        if nested.is_empty() {
+            assert!(
+                run.stdout.contains("Example"),
+                "`statevault {} --help` has no example:\n{}",
+                path.join(" "),
+                run.stdout
+            );
+            checked.push(path.join(" "));
+        } else {
+            for sub in nested {
+                let mut longer = path.clone();
+                longer.push(sub);
+                pending.push(longer);
+            }
+        }
+    }
+    for expected in [
+        "key init",
+        "key rotate",
+        "key ls",
+        "schema ls",
+        "schema export",
+    ] {
+        assert!(
+            checked.iter().any(|c| c == expected),
+            "{expected} in {checked:?}"
+        );
+    }
 }

@@ -65,6 +65,11 @@ impl Sv {
         self
     }
 
+    pub fn arg_help(mut self) -> Sv {
+        self.cmd.arg("--help");
+        self
+    }
+
     pub fn env(mut self, name: &str, value: impl AsRef<OsStr>) -> Sv {
         self.cmd.env(name, value);
         self
@@ -138,6 +143,19 @@ pub fn history() -> Value {
     })
 }
 
+/// The status object `verify --json` reports for `key` (`{"status": "ok", "format": …}`,
+/// `{"status": "corrupt", "detail": …}`, …).
+#[track_caller]
+pub fn key_status(verify: &Value, key: &str) -> Value {
+    let report = verify["keys"]
+        .as_array()
+        .expect("verify --json lists keys")
+        .iter()
+        .find(|k| k["key"] == key)
+        .unwrap_or_else(|| panic!("{key} is not in {verify}"));
+    report["status"].clone()
+}
+
 /// Writes `value` to a file in `dir` and returns its path as text.
 pub fn json_file(dir: &Path, name: &str, value: &Value) -> String {
     let path = dir.join(name);
@@ -150,7 +168,11 @@ pub fn base64(bytes: &[u8]) -> String {
     const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
     let mut out = String::new();
     for chunk in bytes.chunks(3) {
-        let b = [chunk[0], *chunk.get(1).unwrap_or(&0), *chunk.get(2).unwrap_or(&0)];
+        let b = [
+            chunk[0],
+            *chunk.get(1).unwrap_or(&0),
+            *chunk.get(2).unwrap_or(&0),
+        ];
         let n = u32::from(b[0]) << 16 | u32::from(b[1]) << 8 | u32::from(b[2]);
         for i in 0..4 {
             if i <= chunk.len() {

@@ -1,0 +1,300 @@
+//! A real killed process: the test binary re-executed as a child that commits random batches
+//! (or saves large values) in a loop and prints each acknowledged id, SIGKILLed at random
+//! moments. After each kill a reader (before any writer reopens) and then the next writer must
+//! see every acknowledged batch whole and no batch in part.
+//!
+//! `STATEVAULT_KILL_ROUNDS` sets the number of kills per test (default 200).
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use statevault_core::{BatchOp, Durability, Key, OpenOptions, Storage};
+
+use super::store::temp_files;
+
+const MODE_ENV: &str = "STATEVAULT_CORE_KILL_CHILD";
+const DIR_ENV: &str = "STATEVAULT_CORE_KILL_DIR";
+const START_ENV: &str = "STATEVAULT_CORE_KILL_START";
+
+const KEYS: [&str; 8] = [
+    "layout.k0",
+    "settings.k1",
+    "history.h.k2",
+    "config.k3",
+    "plugins.p.k4",
+    "layout.k5",
+    "settings.k6",
+    "config.k7",
+];
+
+fn keys() -> Vec<Key> {
+    KEYS.iter().map(|k| Key::parse(k).unwrap()).collect()
+}
+
+/// splitmix64: a small deterministic generator, so parent and child derive the same batches.
+fn mix(mut x: u64) -> u64 {
+    x = x.wrapping_add(0x9e37_79b9_7f4a_7c15);
+    x = (x ^ (x >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    x = (x ^ (x >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    x ^ (x >> 31)
+}
+
+/// Batch `id`: which keys it sets (to a value naming the batch and the operation) or deletes.
+fn batch(id: u64) -> Vec<(usize, Option<Vec<u8>>)> {
+    let mut ops = Vec::new();
+    for (index, _) in KEYS.iter().enumerate() {
+        let r = mix(id.wrapping_mul(31).wrapping_add(index as u64));
+        match r % 8 {
+            0..=4 => {
+                let pad = "x".repeat((r >> 8) as usize % 3000);
+                let v = format!("{{\"batch\":{id},\"op\":{index},\"pad\":\"{pad}\"}}");
+                ops.push((index, Some(v.into_bytes())));
+            }
+            5 => ops.push((index, None)),
+            _ => {}
+        }
+    }
+    ops
+}
+
+fn apply(state: &mut [Option<Vec<u8>>], id: u64) {
+    for (index, value) in batch(id) {
+        state[index] = value;
+    }
+}
+
+/// A large value (256 KiB to 1 MiB) naming its id throughout.
+fn large(id: u64) -> Vec<u8> {
+    let len = 256 * 1024 + (mix(id) % (768 * 1024)) as usize;
+    let mut v = format!("{{\"id\":{id},\"pad\":\"").into_bytes();
+    let pattern = format!("{id:016x}");
+    while v.len() < len {
+        v.extend_from_slice(pattern.as_bytes());
+    }
+    v.extend_from_slice(b"\"}");
+    v
+}
+
+/// The child's entry point; in the parent's own run (no variable set) it does nothing.
+#[test]
+fn kill_child_entry() {
+    let Ok(mode) = std::env::var(MODE_ENV) else {
+        return;
+    };
+    let dir = std::env::var(DIR_ENV).expect("the parent sets the folder");
+    let start: u64 = std::env::var(START_ENV).unwrap().parse().unwrap();
+    println!("READY");
+    let storage = Storage::open(&dir).expect("the child opens the store");
+    let keys = keys();
+    for id in start.. {
+        match mode.as_str() {
+            "batches" => {
+                let ops = batch(id)
+                    .into_iter()
+                    .map(|(index, value)| match value {
+                        Some(bytes) => BatchOp::Put {
+                            key: keys[index].clone(),
+                            bytes,
+                        },
+                        None => BatchOp::Delete {
+                            key: keys[index].clone(),
+                        },
+                    })
+                    .collect();
+                storage.commit_batch(ops, Durability::Full).unwrap();
+            }
+            _ => storage
+                .write(&keys[0], &large(id), Durability::Full)
+                .unwrap(),
+        }
+        println!("ACK {id}");
+    }
+}
+
+fn spawn(mode: &str, dir: &Path, start: u64) -> Child {
+    Command::new(std::env::current_exe().unwrap())
+        .args([
+            "--exact",
+            "all::kill::kill_child_entry",
+            "--nocapture",
+            "--test-threads=1",
+        ])
+        .env(MODE_ENV, mode)
+        .env(DIR_ENV, dir)
+        .env(START_ENV, start.to_string())
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap()
+}
+
+/// Runs the child until a random moment, kills it, and returns the last acknowledged id.
+fn run_and_kill(mode: &str, dir: &Path, start: u64, rng: &mut u64) -> Option<u64> {
+    let mut child = spawn(mode, dir, start);
+    let mut out = BufReader::new(child.stdout.take().unwrap());
+    let mut line = String::new();
+    loop {
+        line.clear();
+        assert!(
+            out.read_line(&mut line).unwrap() > 0,
+            "the child ended early"
+        );
+        if line.contains("READY") {
+            break;
+        }
+    }
+    *rng = mix(*rng);
+    // From 0 (during the open and its recovery) to 50 ms (several batches in).
+    std::thread::sleep(Duration::from_micros(*rng % 50_000));
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let mut last = None;
+    for line in out.lines() {
+        let line = line.unwrap();
+        if let Some(at) = line.find("ACK ") {
+            let id: u64 = line[at + 4..].trim().parse().unwrap();
+            assert!(
+                last.is_none_or(|l| id == l + 1),
+                "acknowledgements in order"
+            );
+            last = Some(id);
+        }
+    }
+    last
+}
+
+fn rounds() -> u64 {
+    std::env::var("STATEVAULT_KILL_ROUNDS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(200)
+}
+
+fn seed() -> u64 {
+    let seed = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos() as u64;
+    eprintln!("kill test seed {seed}");
+    seed
+}
+
+/// Reads the keys as a reader before any writer reopens. In odd rounds the writer lock is held
+/// (as a live writer would hold it), so the reader reads through the journal; in even rounds it
+/// recovers the store itself.
+fn read_before_writer(dir: &Path, keys: &[Key], round: u64) -> Vec<Option<Vec<u8>>> {
+    let held = (round % 2 == 1).then(|| {
+        let f = std::fs::File::open(dir.join(".statevault/lock")).unwrap();
+        f.lock().unwrap();
+        f
+    });
+    let reader = Storage::open_with(dir, OpenOptions::new().read_only(true)).unwrap();
+    let values = reader.read_many(keys).unwrap();
+    drop(held);
+    values
+}
+
+#[cfg(unix)]
+#[test]
+fn killed_batch_writers_never_leave_a_batch_half_applied() {
+    let dir = tempfile::tempdir().unwrap();
+    drop(Storage::open(dir.path()).unwrap());
+    let keys = keys();
+    let mut rng = seed();
+    let mut state: Vec<Option<Vec<u8>>> = vec![None; KEYS.len()];
+    let mut next = 0u64;
+    let (mut acked_total, mut in_flight_seen) = (0u64, 0u64);
+    for round in 0..rounds() {
+        let last = run_and_kill("batches", dir.path(), next, &mut rng);
+        // Every batch up to `last` was acknowledged; batch `last + 1` may have committed.
+        let mut acked = state.clone();
+        let first_unacked = match last {
+            Some(last) => {
+                for id in next..=last {
+                    apply(&mut acked, id);
+                }
+                acked_total += last + 1 - next;
+                last + 1
+            }
+            None => next,
+        };
+        let mut with_next = acked.clone();
+        apply(&mut with_next, first_unacked);
+        let seen = read_before_writer(dir.path(), &keys, round);
+        assert!(
+            seen == acked || seen == with_next,
+            "round {round}: after batch {first_unacked} was cut, a reader saw neither the \
+             acknowledged state nor the next batch whole"
+        );
+        let writer = Storage::open(dir.path()).unwrap();
+        assert_eq!(
+            writer.read_many(&keys).unwrap(),
+            seen,
+            "round {round}: writer and reader disagree"
+        );
+        assert!(writer.recovery().quarantined.is_empty());
+        drop(writer);
+        assert!(
+            temp_files(dir.path()).is_empty(),
+            "round {round}: a temp file survived an open"
+        );
+        if seen == with_next && with_next != acked {
+            in_flight_seen += 1;
+        }
+        next = first_unacked + u64::from(seen == with_next);
+        state = seen;
+    }
+    eprintln!(
+        "killed batch writer: {} kills, {acked_total} acknowledged batches, {in_flight_seen} \
+         unacknowledged batches found whole, 0 violations",
+        rounds()
+    );
+}
+
+#[cfg(unix)]
+#[test]
+fn killed_large_saves_leave_exactly_one_written_value() {
+    let dir = tempfile::tempdir().unwrap();
+    drop(Storage::open(dir.path()).unwrap());
+    let keys = keys();
+    let mut rng = seed() ^ 0x5555;
+    let mut current: Option<u64> = None;
+    let mut next = 0u64;
+    let mut acked_total = 0;
+    for round in 0..rounds() {
+        let last = run_and_kill("large", dir.path(), next, &mut rng);
+        let acked = last.or(current);
+        let first_unacked = last.map_or(next, |l| l + 1);
+        acked_total += first_unacked - next;
+        let seen = read_before_writer(dir.path(), &keys[..1], round)
+            .pop()
+            .unwrap();
+        let holds = match &seen {
+            None => None,
+            Some(v) if Some(v) == acked.map(large).as_ref() => acked,
+            Some(v) if *v == large(first_unacked) => Some(first_unacked),
+            Some(v) => panic!(
+                "round {round}: the key holds {} bytes that are none of the values written",
+                v.len()
+            ),
+        };
+        assert!(
+            acked.is_none() || holds.is_some(),
+            "round {round}: an acknowledged save was lost"
+        );
+        drop(Storage::open(dir.path()).unwrap());
+        assert!(
+            temp_files(dir.path()).is_empty(),
+            "round {round}: a temp file survived an open"
+        );
+        current = holds;
+        next = first_unacked + u64::from(holds == Some(first_unacked));
+    }
+    eprintln!(
+        "killed large saves: {} kills, {acked_total} acknowledged saves of 256 KiB-1 MiB, 0 violations",
+        rounds()
+    );
+}

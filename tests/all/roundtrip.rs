@@ -1,0 +1,190 @@
+//! The module spec's three state kinds survive save, drop and reopen unchanged.
+
+use statevault::Store;
+use statevault::schema::{ConversationHistoryState, GridLayoutState, UserPreferencesState};
+
+use super::common::{grid_layout, history, preferences};
+
+#[test]
+fn layout_preferences_and_history_survive_a_reopen_unchanged() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let store = Store::open(dir.path()).unwrap();
+        store.save("layout.default", &grid_layout()).unwrap();
+        store.save("settings.preferences", &preferences()).unwrap();
+        store.save("history.conversations", &history()).unwrap();
+        // Within the same session too.
+        assert_eq!(
+            store.load::<GridLayoutState>("layout.default").unwrap(),
+            Some(grid_layout())
+        );
+    }
+    let store = Store::open(dir.path()).unwrap();
+    assert_eq!(
+        store.load::<GridLayoutState>("layout.default").unwrap(),
+        Some(grid_layout())
+    );
+    assert_eq!(
+        store
+            .load::<UserPreferencesState>("settings.preferences")
+            .unwrap(),
+        Some(preferences())
+    );
+    assert_eq!(
+        store
+            .load::<ConversationHistoryState>("history.conversations")
+            .unwrap(),
+        Some(history())
+    );
+    // The files are where DESIGN §3 puts them, in the plain format.
+    for file in [
+        "layouts/default.json",
+        "settings/preferences.json",
+        "history/conversations.json",
+    ] {
+        let bytes = std::fs::read(dir.path().join(file)).unwrap();
+        assert!(bytes.starts_with(b"{\"statevault\":1,"), "{file}");
+    }
+}
+
+#[test]
+fn a_new_value_replaces_the_old_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    store.save("settings.preferences", &preferences()).unwrap();
+    let mut changed = preferences();
+    changed.language = "fr".into();
+    store.save("settings.preferences", &changed).unwrap();
+    drop(store);
+    let store = Store::open(dir.path()).unwrap();
+    assert_eq!(
+        store
+            .load::<UserPreferencesState>("settings.preferences")
+            .unwrap(),
+        Some(changed)
+    );
+}
+
+#[test]
+fn load_or_default_gives_the_default_only_for_a_missing_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    assert_eq!(
+        store
+            .load::<UserPreferencesState>("settings.preferences")
+            .unwrap(),
+        None
+    );
+    assert_eq!(
+        store
+            .load_or_default::<UserPreferencesState>("settings.preferences")
+            .unwrap(),
+        UserPreferencesState::default()
+    );
+    assert!(!store.exists("settings.preferences").unwrap());
+    store.save("settings.preferences", &preferences()).unwrap();
+    assert_eq!(
+        store
+            .load_or_default::<UserPreferencesState>("settings.preferences")
+            .unwrap(),
+        preferences()
+    );
+}
+
+#[test]
+fn exists_delete_and_keys_by_prefix() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    store.save("layout.default", &grid_layout()).unwrap();
+    let mut other = grid_layout();
+    other.metadata.name = "Writing".into();
+    store.save("layout.writing", &other).unwrap();
+    store.save("settings.preferences", &preferences()).unwrap();
+    store.save("history.conversations", &history()).unwrap();
+    store
+        .save("history.conversations.ab12", &history())
+        .unwrap();
+    store
+        .save("plugins.weather", &serde_json::json!({"city": "Bern"}))
+        .unwrap();
+
+    let keys = |prefix: &str| -> Vec<String> {
+        store
+            .keys(prefix)
+            .unwrap()
+            .into_iter()
+            .map(|k| k.to_string())
+            .collect()
+    };
+    assert_eq!(
+        keys(""),
+        [
+            "history.conversations",
+            "history.conversations.ab12",
+            "layout.default",
+            "layout.writing",
+            "plugins.weather",
+            "settings.preferences",
+        ]
+    );
+    assert_eq!(keys("layout."), ["layout.default", "layout.writing"]);
+    assert_eq!(
+        keys("history"),
+        ["history.conversations", "history.conversations.ab12"]
+    );
+    assert_eq!(
+        keys("history.conversations."),
+        ["history.conversations.ab12"]
+    );
+    assert!(keys("config").is_empty());
+
+    assert!(store.exists("layout.writing").unwrap());
+    assert!(store.delete("layout.writing").unwrap());
+    assert!(!store.exists("layout.writing").unwrap());
+    assert!(
+        !store.delete("layout.writing").unwrap(),
+        "a second delete finds nothing"
+    );
+    assert_eq!(
+        store.load::<GridLayoutState>("layout.writing").unwrap(),
+        None
+    );
+    assert!(!dir.path().join("layouts/writing.json").exists());
+    drop(store);
+
+    let store = Store::open(dir.path()).unwrap();
+    assert!(!store.exists("layout.writing").unwrap());
+    assert_eq!(store.keys("layout").unwrap().len(), 1);
+    assert_eq!(
+        store.load::<serde_json::Value>("plugins.weather").unwrap(),
+        Some(serde_json::json!({"city": "Bern"}))
+    );
+}
+
+#[test]
+fn hostile_keys_are_refused_before_any_path_exists() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    for key in [
+        "../x",
+        "/etc/passwd",
+        "a/b",
+        "Layout.default",
+        "layout",
+        "layout..x",
+        ".statevault.lock",
+    ] {
+        let err = store.save(key, &serde_json::json!({})).unwrap_err();
+        assert!(
+            matches!(
+                err,
+                statevault::Error::Core(statevault::layers::storage::Error::InvalidKey { .. })
+            ),
+            "{key}: {err}"
+        );
+        assert!(store.load::<serde_json::Value>(key).is_err(), "{key}");
+        assert!(store.exists(key).is_err(), "{key}");
+        assert!(store.delete(key).is_err(), "{key}");
+    }
+    assert!(!dir.path().parent().unwrap().join("x.json").exists());
+}
