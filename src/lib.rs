@@ -51,6 +51,10 @@ pub use statevault_core::{Durability, Key, KeyError};
 pub use statevault_schema::contract::SaveOptions;
 pub use statevault_schema::{Document, Registry, ValidationError, Violation};
 
+/// Derive `JsonSchema` for an application's own [`Document`] types with this version of
+/// schemars.
+pub use schemars;
+
 /// The layers, for what the facade does not re-export.
 pub mod layers {
     pub use statevault_codec as codec;

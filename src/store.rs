@@ -119,6 +119,7 @@ pub struct KeyReport {
     /// The key.
     pub key: String,
     /// What was found.
+    #[serde(flatten)]
     pub status: KeyStatus,
 }
 
@@ -152,6 +153,11 @@ pub enum KeyStatus {
     /// Decodes, but does not match its schema (or cannot be migrated to it).
     Invalid {
         /// Every violation, or the failed migration.
+        detail: String,
+    },
+    /// Could not be checked: the keychain or the disk failed.
+    Unreadable {
+        /// What failed.
         detail: String,
     },
     /// Written by a newer program.
@@ -701,8 +707,13 @@ impl Store {
         let decoded = match self.decode_bytes(key, bytes) {
             Ok(decoded) => decoded,
             Err(Error::Corrupt { detail, .. }) => return KeyStatus::Corrupt { detail },
-            Err(e) => {
+            Err(e @ Error::Decrypt { .. }) => {
                 return KeyStatus::Undecryptable {
+                    detail: e.to_string(),
+                };
+            }
+            Err(e) => {
+                return KeyStatus::Unreadable {
                     detail: e.to_string(),
                 };
             }
@@ -752,6 +763,7 @@ impl Store {
                         key: key.to_string(),
                         source,
                     })?;
+                check_current_version(key, document, &value)?;
                 let data = serde_json::to_vec(&value).map_err(serde_error)?;
                 (data, document.version().to_string())
             }
@@ -988,6 +1000,30 @@ fn format_name(format: &Format) -> &'static str {
         Format::Envelope { .. } => "compressed",
         _ => "unknown",
     }
+}
+
+/// A typed document must carry the current version in its `version` field when it is saved:
+/// the field decides how the file is read back (DESIGN §6), so a value saved with another
+/// version would be migrated from, or refused as, a version it never had.
+fn check_current_version(key: &Key, document: &DocumentInfo, value: &Value) -> Result<()> {
+    let Some(found) = document.data_version(value) else {
+        return Ok(());
+    };
+    let current = document.version().to_string();
+    if found == current {
+        return Ok(());
+    }
+    Err(Error::Validation {
+        key: key.to_string(),
+        source: ValidationError {
+            document: document.name().to_owned(),
+            violations: vec![statevault_schema::Violation {
+                pointer: "/version".to_owned(),
+                message: format!("must be the current version {current}, not {found}"),
+                schema_path: "/properties/version".to_owned(),
+            }],
+        },
+    })
 }
 
 /// Parses a key, turning a refusal into the facade's error with the key's text.

@@ -467,6 +467,7 @@ fn describe(status: &KeyStatus) -> String {
         KeyStatus::Undecryptable { detail } => format!("CANNOT DECRYPT: {detail}"),
         KeyStatus::Invalid { detail } => format!("INVALID: {detail}"),
         KeyStatus::Newer { stored } => format!("written by a newer version ({stored})"),
+        KeyStatus::Unreadable { detail } => format!("UNREADABLE: {detail}"),
         _ => "unknown state".to_owned(),
     }
 }

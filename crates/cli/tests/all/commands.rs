@@ -180,11 +180,11 @@ fn verify_a_healthy_store() {
     assert_eq!(out["problems"], 0);
     assert_eq!(
         key_status(&out, "history.conversations"),
-        json!({"status": "ok", "format": "compressed"})
+        json!({"key": "history.conversations", "status": "ok", "format": "compressed"})
     );
     assert_eq!(
         key_status(&out, "settings.preferences"),
-        json!({"status": "ok", "format": "plain"})
+        json!({"key": "settings.preferences", "status": "ok", "format": "plain"})
     );
 }
 

@@ -153,7 +153,8 @@ pub fn key_status(verify: &Value, key: &str) -> Value {
         .iter()
         .find(|k| k["key"] == key)
         .unwrap_or_else(|| panic!("{key} is not in {verify}"));
-    report["status"].clone()
+    // The status is flattened into the report: `{"key", "status", "format" | "detail" …}`.
+    report.clone()
 }
 
 /// Writes `value` to a file in `dir` and returns its path as text.
