@@ -107,6 +107,15 @@ pub enum Error {
     /// Registering a migration failed.
     #[error(transparent)]
     Migrate(Box<statevault_migrate::Error>),
+    /// A backup operation failed (a damaged snapshot, an unknown id, …).
+    #[error(transparent)]
+    Backup(Box<statevault_backup::Error>),
+}
+
+impl From<statevault_backup::Error> for Error {
+    fn from(error: statevault_backup::Error) -> Error {
+        Error::Backup(Box::new(error))
+    }
 }
 
 impl From<statevault_migrate::Error> for Error {

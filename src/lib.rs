@@ -31,6 +31,7 @@
 #![deny(missing_docs)]
 
 mod audit;
+mod backups;
 mod batch;
 mod error;
 mod options;
@@ -44,6 +45,9 @@ pub use store::{
     KeyInfo, KeyReport, KeyStatus, MigrationOutcome, MigrationReport, Store, UNVERSIONED, metric,
 };
 
+pub use statevault_backup::{
+    BackupId, BackupInfo, BackupKind, Policies, Policy, PruneReport, RestoreReport, VerifyReport,
+};
 pub use statevault_codec::{
     EnvKeyProvider, FileKeyProvider, KeyProvider, KeySet, KeychainProvider, StaticKeyProvider,
 };
@@ -57,6 +61,7 @@ pub use schemars;
 
 /// The layers, for what the facade does not re-export.
 pub mod layers {
+    pub use statevault_backup as backup;
     pub use statevault_codec as codec;
     pub use statevault_core as storage;
     pub use statevault_migrate as migrate;

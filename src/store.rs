@@ -280,9 +280,17 @@ impl Store {
     ) -> Result<()> {
         let start = Instant::now();
         let key = parse_key(key)?;
-        let result = self
-            .encode(&key, value, options)
-            .and_then(|bytes| self.write_key(&key, &bytes, "save"));
+        let result = self.encode(&key, value, options).and_then(|bytes| {
+            if self.effective_options(&key, options).backup == Some(true)
+                && self.storage.exists(&key)?
+            {
+                self.auto_backup(
+                    Some(std::slice::from_ref(&key)),
+                    &format!("before overwrite of {key}"),
+                )?;
+            }
+            self.write_key(&key, &bytes, "save")
+        });
         metrics::histogram!(metric::SAVE_DURATION_MS).record(start.elapsed().as_secs_f64() * 1e3);
         result
     }
@@ -324,6 +332,17 @@ impl Store {
     /// Checks the audit log's hash chain and returns every entry and every break.
     pub fn verify_audit(&self) -> Result<AuditReport> {
         audit::verify(&self.storage)
+    }
+
+    /// Recounts the size of every key's file (after a restore changed many at once).
+    pub(crate) fn refresh_size(&self) -> Result<()> {
+        let mut total = 0;
+        for key in self.storage.list("")? {
+            total += self.storage.metadata(&key)?.map_or(0, |m| m.len);
+        }
+        self.size_bytes.store(total, Ordering::SeqCst);
+        metrics::gauge!(metric::STORAGE_SIZE_BYTES).set(total as f64);
+        Ok(())
     }
 
     /// The bytes of every key's file, as kept by this writer (0 for a read-only store).
@@ -569,13 +588,28 @@ impl Store {
             None => self.storage.list("")?,
         };
         let total = keys.len() as u64;
+        // Plan everything first; the whole store is backed up once before the first write.
+        let mut reports = Vec::new();
+        for key in &keys {
+            let Some(bytes) = self.storage.read(key)? else {
+                continue;
+            };
+            reports.push(self.migrate_one(key, &bytes, true));
+        }
+        let work = reports
+            .iter()
+            .any(|r| r.outcome == MigrationOutcome::WouldMigrate);
+        if dry_run || !work {
+            return Ok(reports);
+        }
+        self.auto_backup(None, "before migration of the store")?;
         let mut reports = Vec::new();
         for (done, key) in keys.into_iter().enumerate() {
             progress(done as u64, total);
             let Some(bytes) = self.storage.read(&key)? else {
                 continue;
             };
-            reports.push(self.migrate_one(&key, &bytes, dry_run));
+            reports.push(self.migrate_one(&key, &bytes, false));
         }
         Ok(reports)
     }
@@ -744,7 +778,7 @@ impl Store {
     }
 
     /// Serializes, validates and encodes a value: the save path.
-    fn encode<T: Serialize + ?Sized>(
+    pub(crate) fn encode<T: Serialize + ?Sized>(
         &self,
         key: &Key,
         value: &T,
@@ -780,7 +814,7 @@ impl Store {
     }
 
     /// Encodes JSON text that is already validated into a file's bytes.
-    fn encode_data(
+    pub(crate) fn encode_data(
         &self,
         key: &Key,
         data: &[u8],
@@ -827,6 +861,11 @@ impl Store {
         if migrated_from.is_some() && self.write_back_migrations && self.storage.is_writer() {
             let options = options_of(&decoded.format);
             let bytes = self.encode(key, &value, &options)?;
+            // The original stays in a snapshot: a migration that turns out wrong can be undone.
+            self.auto_backup(
+                Some(std::slice::from_ref(key)),
+                &format!("before migration of {key}"),
+            )?;
             self.write_key(key, &bytes, "migrate")?;
         }
         serde_json::from_value(value).map_err(serde_error)
@@ -881,7 +920,7 @@ impl Store {
     }
 
     /// Verifies and decodes a file's bytes, loading keys only for an encrypted file.
-    fn decode_bytes(&self, key: &Key, bytes: &[u8]) -> Result<Decoded> {
+    pub(crate) fn decode_bytes(&self, key: &Key, bytes: &[u8]) -> Result<Decoded> {
         let context = Context {
             store_id: self.storage.store_id(),
             key_name: key.as_str(),
@@ -970,7 +1009,7 @@ impl Store {
 }
 
 /// The options that reproduce a file's format when it is rewritten.
-fn options_of(format: &Format) -> SaveOptions {
+pub(crate) fn options_of(format: &Format) -> SaveOptions {
     match format {
         Format::Envelope {
             compressed,

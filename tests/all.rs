@@ -4,6 +4,8 @@
 mod all {
     mod common;
 
+    mod backups;
+
     mod corrupt;
     mod crash;
     mod disk_full;

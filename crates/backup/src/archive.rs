@@ -21,8 +21,8 @@ use statevault_core::Key;
 
 use crate::error::{BoxError, Error, Result};
 use crate::id::{BackupId, BackupKind};
-use crate::manifest::{ContentHash, Entry, EntryFlags, Manifest};
-use crate::snapshot::{BackupInfo, Backups, Location, no_flags};
+use crate::manifest::{ContentHash, Entry, Manifest};
+use crate::snapshot::{BackupInfo, Backups, Classify, Location, no_flags};
 
 /// The first 8 bytes of an archive. 0x89 is neither JSON nor text, and the `\r\n\x1a` tail
 /// breaks under line-ending conversion, as PNG's does.
@@ -74,7 +74,7 @@ pub struct ImportOptions<'a> {
     /// Applied to each file's bytes before they are stored (default: unchanged).
     pub transform: Transform<'a>,
     /// Flags the stored bytes (default: no flags).
-    pub classify: &'a dyn Fn(&[u8]) -> EntryFlags,
+    pub classify: Classify<'a>,
     /// A name for the new snapshot; default: the archived snapshot's name.
     pub name: Option<&'a str>,
 }
@@ -142,17 +142,18 @@ impl Backups<'_> {
             Location::Native(kind) => self.load_manifest(id, kind)?,
             Location::Legacy => return Err(Error::LegacyNeedsEncoding { id: id.to_string() }),
         };
-        let objects = self.read_verified(&source)?;
+        let objects = self.read_verified(&source, None)?;
         let files = source.entries.len();
         let mut archived: BTreeMap<ContentHash, Vec<u8>> = BTreeMap::new();
         let mut entries = Vec::with_capacity(source.entries.len());
         for entry in &source.entries {
-            let bytes = (options.transform)(&entry.key, &objects[&entry.hash]).map_err(|source| {
-                Error::Transform {
-                    key: entry.key.to_string(),
-                    source,
-                }
-            })?;
+            let bytes =
+                (options.transform)(&entry.key, &objects[&entry.hash]).map_err(|source| {
+                    Error::Transform {
+                        key: entry.key.to_string(),
+                        source,
+                    }
+                })?;
             let hash = ContentHash::of(&bytes);
             entries.push(Entry {
                 key: entry.key.clone(),
@@ -162,11 +163,7 @@ impl Backups<'_> {
             });
             archived.insert(hash, bytes);
         }
-        let manifest = Manifest {
-            entries,
-            ..source
-        }
-        .to_json();
+        let manifest = Manifest { entries, ..source }.to_json();
 
         let mut w = HashingWriter {
             out,
@@ -208,11 +205,12 @@ impl Backups<'_> {
         let archive = parse(input)?;
         let mut files = Vec::with_capacity(archive.manifest.entries.len());
         for entry in &archive.manifest.entries {
-            let bytes = (options.transform)(&entry.key, archive.objects[&entry.hash])
-                .map_err(|source| Error::Transform {
+            let bytes = (options.transform)(&entry.key, archive.objects[&entry.hash]).map_err(
+                |source| Error::Transform {
                     key: entry.key.to_string(),
                     source,
-                })?;
+                },
+            )?;
             let flags = (options.classify)(&bytes);
             files.push((entry.key.clone(), bytes, flags));
         }
@@ -249,7 +247,9 @@ pub(crate) fn parse(input: &[u8]) -> Result<Archive<'_>> {
         )));
     }
     if input[..ARCHIVE_MAGIC.len()] != ARCHIVE_MAGIC {
-        return Err(damaged("not a statevault backup archive (bad magic)".into()));
+        return Err(damaged(
+            "not a statevault backup archive (bad magic)".into(),
+        ));
     }
     // The trailer first, for every version: damage is told apart from a newer version
     // before the version field is trusted.
@@ -365,7 +365,10 @@ impl<'a> Reader<'a> {
         if len > left {
             return Err(Error::damaged(
                 "archive",
-                format!("{what} needs {len} bytes at offset {}, only {left} are left", self.pos),
+                format!(
+                    "{what} needs {len} bytes at offset {}, only {left} are left",
+                    self.pos
+                ),
             ));
         }
         let len = usize::try_from(len).expect("at most the input's length");

@@ -47,6 +47,12 @@ pub enum Error {
         /// What the object holds (a hash and size, or `missing`).
         found: String,
     },
+    /// The options ask for something this crate does not do.
+    #[error("invalid backup options: {reason}")]
+    InvalidOptions {
+        /// What is wrong.
+        reason: &'static str,
+    },
     /// The operation changes the store, and this handle does not hold the writer lock.
     #[error("backups can only be changed by the process that holds the store's writer lock")]
     NotWriter,

@@ -117,7 +117,10 @@ fn native_time(s: &str) -> Option<u64> {
         number(15..18)?,
     );
     let random = &s[20..];
-    if !random.bytes().all(|c| matches!(c, b'0'..=b'9' | b'a'..=b'f')) {
+    if !random
+        .bytes()
+        .all(|c| matches!(c, b'0'..=b'9' | b'a'..=b'f'))
+    {
         return None;
     }
     if !(1970..=9999).contains(&year) || !(1..=12).contains(&month) || !(1..=31).contains(&day) {
@@ -163,7 +166,12 @@ fn validate(s: &str) -> Result<(), &'static str> {
     if s.ends_with(".manifest") {
         return Err("an id may not end with `.manifest`");
     }
-    let stem = s.split('.').next().unwrap_or(s).trim_end().to_ascii_lowercase();
+    let stem = s
+        .split('.')
+        .next()
+        .unwrap_or(s)
+        .trim_end()
+        .to_ascii_lowercase();
     if WINDOWS_DEVICE_NAMES.contains(&stem.as_str()) {
         return Err("an id may not be a Windows device name");
     }
@@ -299,7 +307,10 @@ mod tests {
     #[test]
     fn serde_validates() {
         let id: BackupId = serde_json::from_str("\"20251126T041500123Z-1a2b3c\"").unwrap();
-        assert_eq!(serde_json::to_string(&id).unwrap(), "\"20251126T041500123Z-1a2b3c\"");
+        assert_eq!(
+            serde_json::to_string(&id).unwrap(),
+            "\"20251126T041500123Z-1a2b3c\""
+        );
         assert!(serde_json::from_str::<BackupId>("\"../x\"").is_err());
     }
 

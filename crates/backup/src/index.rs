@@ -217,7 +217,10 @@ mod tests {
         let bytes = encode(&entries);
         assert_eq!(decode(&bytes), Some(entries));
         let text = String::from_utf8(bytes).unwrap();
-        assert_eq!(decode(text.replace("\"size\":2", "\"size\":9").as_bytes()), None);
+        assert_eq!(
+            decode(text.replace("\"size\":2", "\"size\":9").as_bytes()),
+            None
+        );
         assert_eq!(decode(b"{}"), None);
         assert_eq!(decode(b""), None);
     }

@@ -92,8 +92,14 @@ mod tests {
             r#"{"version":"1.0.0","timestamp":-1,"type":"full","data":{}}"#,
             Err("legacy backup"),
         );
-        check(r#"{"version":"1.0.0","timestamp":1,"type":"full"}"#, Err("missing field"));
-        check(r#"{"version":"","timestamp":1,"type":"full","data":{}}"#, Err("empty version"));
+        check(
+            r#"{"version":"1.0.0","timestamp":1,"type":"full"}"#,
+            Err("missing field"),
+        );
+        check(
+            r#"{"version":"","timestamp":1,"type":"full","data":{}}"#,
+            Err("empty version"),
+        );
         check("", Err("legacy backup"));
         check("[]", Err("legacy backup"));
     }

@@ -80,8 +80,9 @@
 //!
 //! # Limitations
 //!
-//! - Objects are plain copies written through the atomic replace; a reflink clone (which
-//!   would make the first snapshot nearly free on Btrfs, XFS and APFS) is not used yet.
+//! - Objects are plain copies written through the atomic replace (on a few threads, to overlap
+//!   their fsyncs); a reflink clone (which would make the first snapshot nearly free on Btrfs,
+//!   XFS and APFS) is not used yet.
 //! - Restore, export and import hold the whole snapshot in memory.
 //! - An existing object of the right size is trusted when a new snapshot shares it; damage
 //!   to it is found by `verify` and refused by `restore`, not repaired by the next snapshot.
@@ -119,7 +120,8 @@ pub use prune::{GcReport, Kept, Policies, PruneReport, RemovalCause, Removed};
 pub use restore::{RestoreOptions, RestoreReport};
 pub use retention::{Decision, Period, Policy, Reason, SnapshotRef};
 pub use snapshot::{
-    BackupInfo, Backups, CreateOptions, Encode, Found, Problem, Progress, VerifyReport, no_flags,
+    BackupInfo, Backups, Classify, CreateOptions, Encode, Found, OnProgress, Problem, Progress,
+    VerifyReport, no_flags,
 };
 
 /// The folder of everything this crate writes, relative to the store's root.

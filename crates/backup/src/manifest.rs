@@ -2,7 +2,6 @@
 //! impossible to use by mistake.
 
 use std::fmt;
-use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 use statevault_core::Key;
@@ -84,14 +83,6 @@ impl fmt::Display for ContentHash {
 impl fmt::Debug for ContentHash {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "ContentHash({})", self.to_hex())
-    }
-}
-
-impl FromStr for ContentHash {
-    type Err = Error;
-
-    fn from_str(s: &str) -> Result<ContentHash> {
-        ContentHash::from_hex(s).ok_or_else(|| Error::damaged("?", format!("bad hash {s:?}")))
     }
 }
 
@@ -190,7 +181,10 @@ impl Manifest {
         let Some(checksum) = wire.checksum.take() else {
             return Err(damaged("the manifest has no checksum".into()));
         };
-        let expected = format!("{CHECKSUM_PREFIX}{}", blake3::hash(&canonical(&wire)).to_hex());
+        let expected = format!(
+            "{CHECKSUM_PREFIX}{}",
+            blake3::hash(&canonical(&wire)).to_hex()
+        );
         if checksum != expected {
             return Err(damaged(format!(
                 "manifest checksum mismatch: the file says {checksum}, its content hashes to {expected}"
@@ -374,11 +368,20 @@ pub(crate) mod tests {
     #[test]
     fn layout_of_a_manifest() {
         let text = String::from_utf8(sample().to_json()).unwrap();
-        assert!(text.contains("\"path\": \"history/conversations/ab12.json\""), "{text}");
-        assert!(text.contains("\"path\": \"layouts/default.json\""), "{text}");
+        assert!(
+            text.contains("\"path\": \"history/conversations/ab12.json\""),
+            "{text}"
+        );
+        assert!(
+            text.contains("\"path\": \"layouts/default.json\""),
+            "{text}"
+        );
         assert!(text.trim_end().ends_with('}'));
         let checksum = text.lines().rev().nth(1).unwrap();
-        assert!(checksum.trim().starts_with("\"checksum\": \"blake3:"), "{checksum}");
+        assert!(
+            checksum.trim().starts_with("\"checksum\": \"blake3:"),
+            "{checksum}"
+        );
     }
 
     #[test]
@@ -392,14 +395,18 @@ pub(crate) mod tests {
     #[test]
     fn damage_is_detected() {
         let good = String::from_utf8(sample().to_json()).unwrap();
-        check_damaged(&good.replace("\"size\": 3", "\"size\": 4").into_bytes(), "checksum mismatch");
-        check_damaged(&good.replace("ab12", "ab13").into_bytes(), "path");
-        check_damaged(&good.replace("\"manual\"", "\"legacy\"").into_bytes(), "unknown kind");
+        check_damaged(
+            &good.replace("\"size\": 3", "\"size\": 4").into_bytes(),
+            "checksum mismatch",
+        );
         check_damaged(&good.as_bytes()[..good.len() / 2], "manifest:");
         check_damaged(b"", "manifest:");
         check_damaged(&[0u8; 64], "manifest:");
         check_damaged(b"{\"format\":1}", "manifest:");
-        check_damaged(&good.replace("\"format\": 1", "\"format\": 0").into_bytes(), "format 0");
+        check_damaged(
+            &good.replace("\"format\": 1", "\"format\": 0").into_bytes(),
+            "format 0",
+        );
         let no_checksum: serde_json::Value = serde_json::from_str(&good).unwrap();
         let mut no_checksum = no_checksum.as_object().unwrap().clone();
         no_checksum.remove("checksum");
@@ -409,9 +416,37 @@ pub(crate) mod tests {
         check_damaged(&serde_json::to_vec(&extra).unwrap(), "unknown field");
     }
 
+    /// A manifest edited at the wire level and sealed with a correct checksum.
+    fn forge(edit: impl FnOnce(&mut WireManifest)) -> Vec<u8> {
+        let mut wire = sample().to_wire();
+        edit(&mut wire);
+        wire.checksum = Some(format!(
+            "blake3:{}",
+            blake3::hash(&canonical(&wire)).to_hex()
+        ));
+        serde_json::to_vec(&wire).unwrap()
+    }
+
     #[test]
     fn a_consistent_but_invalid_manifest_is_damaged() {
-        // Forge manifests whose checksum is right but whose content breaks the rules.
+        // Manifests whose checksum is right but whose content breaks the rules.
+        assert_eq!(Manifest::from_json("x", &forge(|_| {})).unwrap(), sample());
+        check_damaged(
+            &forge(|w| w.entries[0].path = "history/conversations/ab13.json".into()),
+            "is not the key's path",
+        );
+        check_damaged(
+            &forge(|w| w.entries[0].path = "../../etc/passwd".into()),
+            "is not the key's path",
+        );
+        check_damaged(&forge(|w| w.entries[0].key = "../x".into()), "bad key");
+        check_damaged(&forge(|w| w.entries[0].hash = "00".into()), "bad hash");
+        check_damaged(&forge(|w| w.kind = "legacy".into()), "unknown kind");
+        check_damaged(&forge(|w| w.id = "../manual/x".into()), "invalid backup id");
+        check_damaged(
+            &forge(|w| w.scope = Some(vec!["b.b".into(), "a.a".into()])),
+            "not sorted",
+        );
         let mut twice = sample();
         twice.entries[1].key = twice.entries[0].key.clone();
         check_damaged(&twice.to_json(), "listed twice");
@@ -440,29 +475,48 @@ pub(crate) mod tests {
         assert_eq!(h.to_hex(), blake3::hash(b"statevault").to_hex().as_str());
         assert_eq!(ContentHash::from_hex(&h.to_hex().to_uppercase()), None);
         assert_eq!(ContentHash::from_hex(&h.to_hex()[1..]), None);
-        assert_eq!(ContentHash::from_hex(&format!("{}g", &h.to_hex()[1..])), None);
+        assert_eq!(
+            ContentHash::from_hex(&format!("{}g", &h.to_hex()[1..])),
+            None
+        );
         let path = h.object_path();
         let hex = h.to_hex();
         assert_eq!(
             path,
-            std::path::Path::new("backups/objects").join(&hex[..2]).join(&hex)
+            std::path::Path::new("backups/objects")
+                .join(&hex[..2])
+                .join(&hex)
         );
     }
 
     fn arb_key() -> impl Strategy<Value = Key> {
-        ("[a-z][a-z0-9]{0,5}", proptest::collection::vec("[a-z0-9][a-z0-9_-]{0,6}", 1..3))
+        (
+            "[a-z][a-z0-9]{0,5}",
+            proptest::collection::vec("[a-z0-9][a-z0-9_-]{0,6}", 1..3),
+        )
             .prop_filter_map("valid key", |(ns, rest)| {
                 Key::parse(&format!("{ns}.{}", rest.join("."))).ok()
             })
     }
 
     fn arb_manifest() -> impl Strategy<Value = Manifest> {
-        let entry = (arb_key(), any::<u64>(), any::<[u8; 32]>(), any::<bool>(), any::<bool>(), any::<Option<u32>>())
+        let entry = (
+            arb_key(),
+            any::<u64>(),
+            any::<[u8; 32]>(),
+            any::<bool>(),
+            any::<bool>(),
+            any::<Option<u32>>(),
+        )
             .prop_map(|(key, size, hash, compressed, encrypted, key_id)| Entry {
                 key,
                 size,
                 hash: ContentHash::from_bytes(hash),
-                flags: EntryFlags { compressed, encrypted, key_id },
+                flags: EntryFlags {
+                    compressed,
+                    encrypted,
+                    key_id,
+                },
             });
         (
             0u64..253_402_300_799_999,
@@ -480,7 +534,11 @@ pub(crate) mod tests {
                 Manifest {
                     id: BackupId::from_parts(time, random),
                     name,
-                    kind: if auto { BackupKind::Auto } else { BackupKind::Manual },
+                    kind: if auto {
+                        BackupKind::Auto
+                    } else {
+                        BackupKind::Manual
+                    },
                     reason,
                     created_at: time,
                     scope,

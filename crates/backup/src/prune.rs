@@ -161,8 +161,11 @@ pub(crate) fn plan(candidates: &[Candidate], policies: &Policies) -> Plan {
                 time_ms: c.time_ms,
             })
             .collect();
-        let index: BTreeMap<&BackupId, usize> =
-            candidates.iter().enumerate().map(|(i, c)| (&c.id, i)).collect();
+        let index: BTreeMap<&BackupId, usize> = candidates
+            .iter()
+            .enumerate()
+            .map(|(i, c)| (&c.id, i))
+            .collect();
         let decision = policy.plan(&refs);
         result.removed.extend(
             decision
@@ -223,8 +226,13 @@ impl Backups<'_> {
         } else {
             Some(self.begin_write()?)
         };
-        let mut manifests = Vec::new();
+        let mut manifests: Vec<Manifest> = Vec::new();
+        let mut seen = BTreeSet::new();
         for scanned in self.scan()? {
+            // The same id in both folders (copied by hand): the first is the one `get` finds.
+            if !seen.insert(scanned.id.clone()) {
+                continue;
+            }
             if let Location::Native(kind) = scanned.location {
                 match self.load_manifest(&scanned.id, kind) {
                     Ok(m) => manifests.push(m),
@@ -307,7 +315,10 @@ impl Backups<'_> {
         let objects = Path::new(OBJECTS_DIR);
         for dir in self.storage.list_dir(objects)? {
             let is_fanout = dir.name.len() == 2
-                && dir.name.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'));
+                && dir
+                    .name
+                    .bytes()
+                    .all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'));
             if !dir.is_dir || !is_fanout {
                 continue;
             }
@@ -332,7 +343,11 @@ impl Backups<'_> {
             }
         }
         if !dry_run && report.objects_removed > 0 {
-            tracing::info!(objects = report.objects_removed, bytes = report.bytes_freed, "unreferenced objects removed");
+            tracing::info!(
+                objects = report.objects_removed,
+                bytes = report.bytes_freed,
+                "unreferenced objects removed"
+            );
         }
         Ok(report)
     }
@@ -411,25 +426,47 @@ mod tests {
         };
         check(300, vec![1, 4, 3, 2], vec![]);
         // Dropping 2 frees nothing (3 shares its object), so 3 goes too.
-        check(299, vec![1, 4], vec![(2, RemovalCause::SizeBound), (3, RemovalCause::SizeBound)]);
-        check(100, vec![1, 4], vec![(2, RemovalCause::SizeBound), (3, RemovalCause::SizeBound)]);
+        check(
+            299,
+            vec![1, 4],
+            vec![(2, RemovalCause::SizeBound), (3, RemovalCause::SizeBound)],
+        );
+        check(
+            100,
+            vec![1, 4],
+            vec![(2, RemovalCause::SizeBound), (3, RemovalCause::SizeBound)],
+        );
         // The newest automatic snapshot stays even when it alone is over the bound.
-        check(0, vec![1, 4], vec![(2, RemovalCause::SizeBound), (3, RemovalCause::SizeBound)]);
+        check(
+            0,
+            vec![1, 4],
+            vec![(2, RemovalCause::SizeBound), (3, RemovalCause::SizeBound)],
+        );
     }
 
     fn arb_candidates() -> impl Strategy<Value = Vec<Candidate>> {
         proptest::collection::vec(
-            (any::<bool>(), 0i64..1_000 * H, proptest::collection::vec((0u8..12, 1u64..1000), 0..4)),
+            (
+                any::<bool>(),
+                0i64..1_000 * H,
+                proptest::collection::vec((0u8..12, 1u64..1000), 0..4),
+            ),
             0..12,
         )
         .prop_map(|raw| {
             raw.into_iter()
                 .enumerate()
                 .map(|(n, (auto, time, objects))| {
-                    let kind = if auto { BackupKind::Auto } else { BackupKind::Manual };
+                    let kind = if auto {
+                        BackupKind::Auto
+                    } else {
+                        BackupKind::Manual
+                    };
                     // The same object always has the same size.
-                    let objects: Vec<(u8, u64)> =
-                        objects.into_iter().map(|(h, _)| (h, u64::from(h) * 10 + 1)).collect();
+                    let objects: Vec<(u8, u64)> = objects
+                        .into_iter()
+                        .map(|(h, _)| (h, u64::from(h) * 10 + 1))
+                        .collect();
                     candidate(n as u8, kind, time, &objects)
                 })
                 .collect()
@@ -437,7 +474,11 @@ mod tests {
     }
 
     fn arb_policy() -> impl Strategy<Value = Policy> {
-        (proptest::option::of(0u32..4), proptest::option::of(0u32..4), proptest::option::of(0u32..3))
+        (
+            proptest::option::of(0u32..4),
+            proptest::option::of(0u32..4),
+            proptest::option::of(0u32..3),
+        )
             .prop_map(|(keep_last, keep_daily, keep_weekly)| Policy {
                 keep_last,
                 keep_daily,

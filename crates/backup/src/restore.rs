@@ -4,35 +4,13 @@ use std::collections::BTreeSet;
 use std::fmt;
 
 use serde::Serialize;
-use statevault_core::{Durability, Key};
-
-// TEMP-SHIM: stands in for core's commit_batch until it lands; removed before delivery.
-#[derive(Debug)]
-enum BatchOp {
-    Put { key: Key, bytes: Vec<u8> },
-    Delete { key: Key },
-}
-trait CommitBatch {
-    fn commit_batch(&self, ops: Vec<BatchOp>, d: Durability) -> statevault_core::Result<()>;
-}
-impl CommitBatch for statevault_core::Storage {
-    fn commit_batch(&self, ops: Vec<BatchOp>, d: Durability) -> statevault_core::Result<()> {
-        for op in ops {
-            match op {
-                BatchOp::Put { key, bytes } => self.write(&key, &bytes, d)?,
-                BatchOp::Delete { key } => {
-                    self.delete(&key, d)?;
-                }
-            }
-        }
-        Ok(())
-    }
-}
+use statevault_core::{BatchOp, Durability, Key};
 
 use crate::error::{Error, Result};
 use crate::id::{BackupId, BackupKind};
-use crate::manifest::EntryFlags;
-use crate::snapshot::{BackupInfo, Backups, CreateOptions, Location, Progress, no_flags};
+use crate::snapshot::{
+    BackupInfo, Backups, Classify, CreateOptions, Location, OnProgress, no_flags,
+};
 
 /// How [`Backups::restore`] works. Construct with `..RestoreOptions::default()`.
 #[derive(Clone, Copy)]
@@ -41,9 +19,9 @@ pub struct RestoreOptions<'a> {
     /// can itself be undone.
     pub auto_snapshot_first: bool,
     /// Flags the files of that automatic snapshot (see [`CreateOptions::classify`]).
-    pub classify: &'a dyn Fn(&[u8]) -> EntryFlags,
-    /// Called while the snapshot's objects are verified.
-    pub progress: Option<&'a dyn Fn(Progress)>,
+    pub classify: Classify<'a>,
+    /// Called while the snapshot's objects are verified (files done of files in all).
+    pub progress: Option<OnProgress<'a>>,
 }
 
 impl Default for RestoreOptions<'_> {
@@ -94,11 +72,7 @@ impl Backups<'_> {
             Location::Native(kind) => self.load_manifest(id, kind)?,
             Location::Legacy => return Err(Error::LegacyNeedsEncoding { id: id.to_string() }),
         };
-        let objects = self.read_verified(&manifest)?;
-        if let Some(progress) = options.progress {
-            let total = manifest.entries.len() as u64;
-            progress(Progress { done: total, total });
-        }
+        let objects = self.read_verified(&manifest, options.progress)?;
 
         let live: Vec<Key> = match &manifest.scope {
             None => self.storage.list("")?,

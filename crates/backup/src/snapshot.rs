@@ -4,6 +4,8 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fmt;
 use std::io;
 use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 
 use serde::Serialize;
 use statevault_core::{Durability, Key, LockGuard, LockMode, Metadata, Storage};
@@ -27,6 +29,13 @@ pub fn no_flags(_bytes: &[u8]) -> EntryFlags {
 /// Makes a key's file from a legacy backup's value (the facade's codec).
 pub type Encode<'a> =
     &'a dyn Fn(&Key, &serde_json::Value) -> std::result::Result<Vec<u8>, BoxError>;
+
+/// Says whether a file's bytes are compressed or encrypted (the facade passes its codec's
+/// view). Called from several threads at once.
+pub type Classify<'a> = &'a (dyn Fn(&[u8]) -> EntryFlags + Sync);
+
+/// Called as a long operation advances, possibly from several threads.
+pub type OnProgress<'a> = &'a (dyn Fn(Progress) + Sync);
 
 /// How far a long operation has come, in files.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -53,9 +62,9 @@ pub struct CreateOptions<'a> {
     pub keys: Option<&'a [Key]>,
     /// Says whether a file's bytes are compressed or encrypted (the facade passes the
     /// codec's view); called once per file whose content changed since the last snapshot.
-    pub classify: &'a dyn Fn(&[u8]) -> EntryFlags,
+    pub classify: Classify<'a>,
     /// Called after each file.
-    pub progress: Option<&'a dyn Fn(Progress)>,
+    pub progress: Option<OnProgress<'a>>,
 }
 
 impl Default for CreateOptions<'_> {
@@ -125,7 +134,7 @@ impl BackupInfo {
         }
     }
 
-    fn damaged(id: BackupId, kind: BackupKind, error: &Error) -> BackupInfo {
+    fn unreadable(id: BackupId, kind: BackupKind, error: &Error) -> BackupInfo {
         BackupInfo {
             timestamp: id.timestamp_ms().unwrap_or(0),
             id,
@@ -252,8 +261,7 @@ impl<'s> Backups<'s> {
 
     pub(crate) fn create_locked(&self, options: &CreateOptions<'_>) -> Result<BackupInfo> {
         if options.kind == BackupKind::Legacy {
-            return Err(Error::InvalidId {
-                id: String::new(),
+            return Err(Error::InvalidOptions {
                 reason: "legacy backups are written by the earlier service only",
             });
         }
@@ -270,20 +278,61 @@ impl<'s> Backups<'s> {
             Some(_) => old_index.carry_over(),
             None => Index::default(),
         };
-        let mut writer = ObjectWriter::new(self);
-        let mut entries = Vec::with_capacity(keys.len());
+        let writer = ObjectWriter::new(self);
         let total = keys.len() as u64;
-        for (n, key) in keys.iter().enumerate() {
-            if let Some(entry) = self.snapshot_file(key, &old_index, &mut index, &mut writer, options)? {
-                entries.push(entry);
-            }
+        let done = AtomicU64::new(0);
+        let tick = || {
+            let done = done.fetch_add(1, Ordering::Relaxed) + 1;
             if let Some(progress) = options.progress {
-                progress(Progress {
-                    done: n as u64 + 1,
-                    total,
+                progress(Progress { done, total });
+            }
+        };
+
+        // First the cheap pass: a `stat` per key, and the index says which are unchanged.
+        let mut slots: Vec<Option<Entry>> = vec![None; keys.len()];
+        let mut changed: Vec<(usize, Metadata)> = Vec::new();
+        for (i, key) in keys.iter().enumerate() {
+            let Some(meta) = self.storage.metadata(key)? else {
+                tick();
+                continue;
+            };
+            if meta.is_symlink {
+                tracing::warn!(%key, "not backing up a symbolic link planted in place of a key");
+                tick();
+                continue;
+            }
+            if let Some((hash, flags)) = old_index.lookup(key, &meta)
+                && writer.has(&hash, meta.len)?
+            {
+                index.insert(key, &meta, &hash, flags);
+                slots[i] = Some(Entry {
+                    key: key.clone(),
+                    size: meta.len,
+                    hash,
+                    flags,
                 });
+                tick();
+            } else {
+                changed.push((i, meta));
             }
         }
+        // Then the changed files, read, hashed and copied by a few threads: each copy ends in
+        // an fsync, and overlapping them is what makes a first snapshot cost about as much as
+        // a plain copy.
+        let copied = parallel_map(&changed, |(i, meta)| {
+            let result = self.copy_file(&keys[*i], meta, &writer, options.classify);
+            tick();
+            result
+        })?;
+        for ((i, meta), copy) in changed.iter().zip(copied) {
+            if let Some((entry, indexable)) = copy {
+                if indexable {
+                    index.insert(&entry.key, meta, &entry.hash, entry.flags);
+                }
+                slots[*i] = Some(entry);
+            }
+        }
+        let entries: Vec<Entry> = slots.into_iter().flatten().collect();
         let manifest = Manifest {
             id: self.next_id()?,
             name: options.name.map(str::to_owned),
@@ -299,51 +348,34 @@ impl<'s> Backups<'s> {
         Ok(info)
     }
 
-    /// One key of a new snapshot: its entry, or `None` when the key does not exist (or is
-    /// not a regular file).
-    fn snapshot_file(
+    /// Reads, hashes and stores one changed file: its entry and whether its `stat` may go into
+    /// the index; `None` when it vanished.
+    fn copy_file(
         &self,
         key: &Key,
-        old_index: &Index,
-        index: &mut Index,
-        writer: &mut ObjectWriter<'_, '_>,
-        options: &CreateOptions<'_>,
-    ) -> Result<Option<Entry>> {
-        let Some(meta) = self.storage.metadata(key)? else {
-            return Ok(None);
-        };
-        if meta.is_symlink {
-            tracing::warn!(%key, "not backing up a symbolic link planted in place of a key");
-            return Ok(None);
-        }
-        if let Some((hash, flags)) = old_index.lookup(key, &meta)
-            && writer.has(&hash, meta.len)?
-        {
-            index.insert(key, &meta, &hash, flags);
-            return Ok(Some(Entry {
-                key: key.clone(),
-                size: meta.len,
-                hash,
-                flags,
-            }));
-        }
+        meta: &Metadata,
+        writer: &ObjectWriter<'_, '_>,
+        classify: Classify<'_>,
+    ) -> Result<Option<(Entry, bool)>> {
         let Some(bytes) = self.storage.read(key)? else {
             return Ok(None);
         };
         let hash = ContentHash::of(&bytes);
-        let flags = (options.classify)(&bytes);
+        let flags = classify(&bytes);
         writer.put(&hash, &bytes)?;
         // Index the file only if it did not change while it was read (an editor writing in
         // place): otherwise the index would tie the new stat to the old content.
-        if self.storage.metadata(key)?.as_ref() == Some(&meta) && meta.len == bytes.len() as u64 {
-            index.insert(key, &meta, &hash, flags);
-        }
-        Ok(Some(Entry {
-            key: key.clone(),
-            size: bytes.len() as u64,
-            hash,
-            flags,
-        }))
+        let indexable =
+            self.storage.metadata(key)?.as_ref() == Some(meta) && meta.len == bytes.len() as u64;
+        Ok(Some((
+            Entry {
+                key: key.clone(),
+                size: bytes.len() as u64,
+                hash,
+                flags,
+            },
+            indexable,
+        )))
     }
 
     /// Writes a snapshot whose files are given as bytes (an import).
@@ -355,7 +387,7 @@ impl<'s> Backups<'s> {
         reason: Option<String>,
         scope: Option<Vec<Key>>,
     ) -> Result<BackupInfo> {
-        let mut writer = ObjectWriter::new(self);
+        let writer = ObjectWriter::new(self);
         let mut entries = Vec::with_capacity(files.len());
         for (key, bytes, flags) in files {
             let hash = ContentHash::of(&bytes);
@@ -422,11 +454,11 @@ impl<'s> Backups<'s> {
             let info = match scanned.location {
                 Location::Native(kind) => match self.load_manifest(&scanned.id, kind) {
                     Ok(m) => BackupInfo::from_manifest(&m),
-                    Err(e) => BackupInfo::damaged(scanned.id, kind, &e),
+                    Err(e) => BackupInfo::unreadable(scanned.id, kind, &e),
                 },
                 Location::Legacy => match self.legacy_info(&scanned.id) {
                     Ok(info) => info,
-                    Err(e) => BackupInfo::damaged(scanned.id, BackupKind::Legacy, &e),
+                    Err(e) => BackupInfo::unreadable(scanned.id, BackupKind::Legacy, &e),
                 },
             };
             infos.push(info);
@@ -453,7 +485,7 @@ impl<'s> Backups<'s> {
     pub fn verify_with_progress(
         &self,
         id: &BackupId,
-        progress: &dyn Fn(Progress),
+        progress: OnProgress<'_>,
     ) -> Result<VerifyReport> {
         let manifest = match self.locate(id)? {
             Location::Native(kind) => self.load_manifest(id, kind)?,
@@ -514,9 +546,17 @@ impl<'s> Backups<'s> {
     pub(crate) fn read_verified(
         &self,
         manifest: &Manifest,
+        progress: Option<OnProgress<'_>>,
     ) -> Result<HashMap<ContentHash, Vec<u8>>> {
         let mut objects = HashMap::new();
-        for entry in &manifest.entries {
+        let total = manifest.entries.len() as u64;
+        for (n, entry) in manifest.entries.iter().enumerate() {
+            if let Some(progress) = progress {
+                progress(Progress {
+                    done: n as u64,
+                    total,
+                });
+            }
             if objects.contains_key(&entry.hash) {
                 continue;
             }
@@ -588,7 +628,7 @@ impl<'s> Backups<'s> {
         &self,
         id: &BackupId,
         encode: Encode<'_>,
-        classify: &dyn Fn(&[u8]) -> EntryFlags,
+        classify: Classify<'_>,
     ) -> Result<BackupInfo> {
         let _lock = self.begin_write()?;
         let values = self.read_legacy(id)?;
@@ -659,7 +699,10 @@ impl<'s> Backups<'s> {
     /// that are not ids are skipped.
     pub(crate) fn scan(&self) -> Result<Vec<Scanned>> {
         let mut found = Vec::new();
-        for (dir, kind) in [(MANUAL_DIR, BackupKind::Manual), (AUTO_DIR, BackupKind::Auto)] {
+        for (dir, kind) in [
+            (MANUAL_DIR, BackupKind::Manual),
+            (AUTO_DIR, BackupKind::Auto),
+        ] {
             for entry in self.storage.list_dir(Path::new(dir))? {
                 if !entry.is_file {
                     continue;
@@ -694,8 +737,14 @@ impl<'s> Backups<'s> {
 
     fn locate_opt(&self, id: &BackupId) -> Result<Option<Location>> {
         let candidates = [
-            (manifest_path(BackupKind::Manual, id), Location::Native(BackupKind::Manual)),
-            (manifest_path(BackupKind::Auto, id), Location::Native(BackupKind::Auto)),
+            (
+                manifest_path(BackupKind::Manual, id),
+                Location::Native(BackupKind::Manual),
+            ),
+            (
+                manifest_path(BackupKind::Auto, id),
+                Location::Native(BackupKind::Auto),
+            ),
             (legacy_path(id), Location::Legacy),
         ];
         for (path, location) in candidates {
@@ -741,10 +790,15 @@ impl<'s> Backups<'s> {
     }
 }
 
-/// Writes objects for one snapshot and remembers which folders must be synced before its
-/// manifest is written.
+/// Writes objects for one snapshot (from several threads) and remembers which folders must
+/// be synced before its manifest is written.
 pub(crate) struct ObjectWriter<'b, 's> {
     backups: &'b Backups<'s>,
+    state: Mutex<WriterState>,
+}
+
+#[derive(Default)]
+struct WriterState {
     /// The two-hex-digit folders that received a new object.
     dirs: BTreeSet<String>,
     /// Objects already checked or written by this snapshot, with their sizes.
@@ -755,15 +809,19 @@ impl<'b, 's> ObjectWriter<'b, 's> {
     pub(crate) fn new(backups: &'b Backups<'s>) -> Self {
         ObjectWriter {
             backups,
-            dirs: BTreeSet::new(),
-            known: BTreeMap::new(),
+            state: Mutex::new(WriterState::default()),
         }
+    }
+
+    fn state(&self) -> std::sync::MutexGuard<'_, WriterState> {
+        // The state is a cache of facts about files; a panic elsewhere cannot make it wrong.
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     /// Whether the object exists with the right size. (Its content is not re-hashed here:
     /// `verify` and `restore` do that.)
-    pub(crate) fn has(&mut self, hash: &ContentHash, size: u64) -> Result<bool> {
-        if self.known.get(hash) == Some(&size) {
+    pub(crate) fn has(&self, hash: &ContentHash, size: u64) -> Result<bool> {
+        if self.state().known.get(hash) == Some(&size) {
             return Ok(true);
         }
         let exists = self
@@ -771,14 +829,15 @@ impl<'b, 's> ObjectWriter<'b, 's> {
             .file_meta(&hash.object_path())?
             .is_some_and(|m| !m.is_dir && m.len == size);
         if exists {
-            self.known.insert(*hash, size);
+            self.state().known.insert(*hash, size);
         }
         Ok(exists)
     }
 
     /// Stores `bytes` as object `hash` unless an object of that size is already there. A copy,
-    /// never a link: a live file edited in place must not change a snapshot.
-    pub(crate) fn put(&mut self, hash: &ContentHash, bytes: &[u8]) -> Result<()> {
+    /// never a link: a live file edited in place must not change a snapshot. Two threads
+    /// storing the same content at once both succeed: each renames a whole copy into place.
+    pub(crate) fn put(&self, hash: &ContentHash, bytes: &[u8]) -> Result<()> {
         if self.has(hash, bytes.len() as u64)? {
             return Ok(());
         }
@@ -787,30 +846,106 @@ impl<'b, 's> ObjectWriter<'b, 's> {
         self.backups
             .storage
             .write_file(&hash.object_path(), bytes, Durability::Normal)?;
-        self.dirs.insert(hash.to_hex()[..2].to_owned());
-        self.known.insert(*hash, bytes.len() as u64);
+        let mut state = self.state();
+        state.dirs.insert(hash.to_hex()[..2].to_owned());
+        state.known.insert(*hash, bytes.len() as u64);
         Ok(())
     }
 
-    /// Fsyncs every folder that gained an object, and their parents (which may have gained
+    /// Fsyncs every folder that gained an object, then their parents (which may have gained
     /// the folders), so every object is durable before a manifest names it.
     pub(crate) fn sync(self) -> Result<()> {
-        if self.dirs.is_empty() {
+        let dirs = self
+            .state
+            .into_inner()
+            .unwrap_or_else(|e| e.into_inner())
+            .dirs;
+        if dirs.is_empty() {
             return Ok(());
         }
         let storage = self.backups.storage;
         let objects = storage.root().join(OBJECTS_DIR);
-        let mut dirs: Vec<PathBuf> = self.dirs.iter().map(|d| objects.join(d)).collect();
-        dirs.push(objects);
-        dirs.push(storage.root().join(BACKUPS_DIR));
-        for dir in dirs {
+        let fanout: Vec<PathBuf> = dirs.iter().map(|d| objects.join(d)).collect();
+        let sync = |dir: &PathBuf| {
             storage
                 .backend()
-                .sync_dir(&dir)
-                .map_err(|e| io_error("fsync folder", dir, e))?;
+                .sync_dir(dir)
+                .map_err(|e| io_error("fsync folder", dir, e))
+        };
+        parallel_map(&fanout, sync)?;
+        for dir in [objects, storage.root().join(BACKUPS_DIR)] {
+            sync(&dir)?;
         }
         Ok(())
     }
+}
+
+/// Below this many items a loop stays on the calling thread.
+const PARALLEL_MIN: usize = 8;
+
+/// Threads for I/O-bound work: fsync latency, not CPU, is what they overlap.
+fn io_threads() -> usize {
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    (cores * 2).clamp(2, 8)
+}
+
+/// `f` over `items` on a few scoped threads, results in order. The first error stops the
+/// others from taking new items and is returned.
+fn parallel_map<T: Sync, R: Send>(
+    items: &[T],
+    f: impl Fn(&T) -> Result<R> + Sync,
+) -> Result<Vec<R>> {
+    if items.len() < PARALLEL_MIN {
+        return items.iter().map(f).collect();
+    }
+    let next = AtomicUsize::new(0);
+    let failed = AtomicBool::new(false);
+    let threads = io_threads().min(items.len());
+    let outcomes = std::thread::scope(|scope| {
+        let workers: Vec<_> = (0..threads)
+            .map(|_| {
+                scope.spawn(|| {
+                    let mut done = Vec::new();
+                    while !failed.load(Ordering::Relaxed) {
+                        let i = next.fetch_add(1, Ordering::Relaxed);
+                        let Some(item) = items.get(i) else { break };
+                        match f(item) {
+                            Ok(r) => done.push((i, r)),
+                            Err(e) => {
+                                failed.store(true, Ordering::Relaxed);
+                                return Err(e);
+                            }
+                        }
+                    }
+                    Ok(done)
+                })
+            })
+            .collect();
+        workers.into_iter().map(|w| w.join()).collect::<Vec<_>>()
+    });
+    let mut results: Vec<Option<R>> = items.iter().map(|_| None).collect();
+    let mut first_error = None;
+    for outcome in outcomes {
+        match outcome {
+            Ok(Ok(done)) => {
+                for (i, r) in done {
+                    results[i] = Some(r);
+                }
+            }
+            Ok(Err(e)) => {
+                first_error.get_or_insert(e);
+            }
+            // A panic in `f` is a bug, not an input error: let it continue on this thread.
+            Err(panic) => std::panic::resume_unwind(panic),
+        }
+    }
+    if let Some(e) = first_error {
+        return Err(e);
+    }
+    Ok(results
+        .into_iter()
+        .map(|r| r.expect("every item was done when no worker failed"))
+        .collect())
 }
 
 /// `backups/<manual|auto>/<id>.manifest.json`.

@@ -1,0 +1,281 @@
+//! Backups through the store: the backup layer's snapshots, with the codec's view of each file
+//! and the re-encryption that lets an archive move between stores.
+
+use std::io::Write;
+
+use statevault_backup::{
+    BackupId, BackupInfo, Backups, CreateOptions, EntryFlags, ExportOptions, ExportReport,
+    ImportOptions, Policies, PruneReport, RestoreOptions, RestoreReport, VerifyReport,
+};
+use statevault_codec::{self as codec, Context, EncodeOptions, Format, KeySet, Meta};
+use statevault_core::Key;
+
+use crate::error::{Error, Result};
+use crate::store::{Store, options_of};
+
+/// The context encrypted archive entries and whole archives are bound to: they belong to no
+/// store, and the user's archive key opens them anywhere.
+const ARCHIVE_CONTEXT: &str = "statevault-archive";
+
+/// What the backup layer records of a file: the codec's header, read without keys.
+fn classify(bytes: &[u8]) -> EntryFlags {
+    match codec::inspect(bytes).map(|i| i.format) {
+        Ok(Format::Envelope {
+            compressed,
+            encrypted,
+            key_id,
+        }) => EntryFlags {
+            compressed,
+            encrypted,
+            key_id: key_id.map(|k| k.0),
+        },
+        _ => EntryFlags::default(),
+    }
+}
+
+impl Store {
+    fn backups(&self) -> Backups<'_> {
+        Backups::new(self.storage())
+    }
+
+    /// Takes a snapshot of the whole store (deduplicated: unchanged files cost a `stat`).
+    pub fn create_backup(&self, name: Option<&str>) -> Result<BackupInfo> {
+        Ok(self.backups().create(&CreateOptions {
+            name,
+            classify: &classify,
+            ..CreateOptions::default()
+        })?)
+    }
+
+    /// Takes an automatic snapshot of `keys` (or of the whole store) before a change.
+    pub(crate) fn auto_backup(&self, keys: Option<&[Key]>, reason: &str) -> Result<BackupInfo> {
+        Ok(self.backups().create(&CreateOptions {
+            kind: statevault_backup::BackupKind::Auto,
+            reason: Some(reason),
+            keys,
+            classify: &classify,
+            ..CreateOptions::default()
+        })?)
+    }
+
+    /// Every snapshot, newest first, the legacy service's own backups included.
+    pub fn list_backups(&self) -> Result<Vec<BackupInfo>> {
+        Ok(self.backups().list()?)
+    }
+
+    /// Re-hashes every file of a snapshot.
+    pub fn verify_backup(&self, id: &str) -> Result<VerifyReport> {
+        Ok(self.backups().verify(&parse_backup_id(id)?)?)
+    }
+
+    /// Restores a snapshot: every file is verified first (a damaged snapshot is refused and the
+    /// store untouched), an automatic snapshot of the present state is taken, then the snapshot
+    /// is applied as one journaled batch, deleting keys absent from it. A backup of the legacy
+    /// service is converted to a snapshot first.
+    pub fn restore_backup(&self, id: &str) -> Result<RestoreReport> {
+        let mut id = parse_backup_id(id)?;
+        if !id.is_native() {
+            id = self.import_legacy_backup(&id)?.id;
+        }
+        let report = self.backups().restore(
+            &id,
+            &RestoreOptions {
+                classify: &classify,
+                ..RestoreOptions::default()
+            },
+        )?;
+        self.refresh_size()?;
+        Ok(report)
+    }
+
+    /// Deletes a snapshot and the objects no other snapshot uses.
+    pub fn delete_backup(&self, id: &str) -> Result<()> {
+        self.backups().delete(&parse_backup_id(id)?)?;
+        Ok(())
+    }
+
+    /// Applies retention policies (restic's `forget` semantics) and removes unreferenced
+    /// objects; with `dry_run`, only says what would go.
+    pub fn prune_backups(&self, policies: &Policies, dry_run: bool) -> Result<PruneReport> {
+        Ok(self.backups().prune(policies, dry_run)?)
+    }
+
+    /// Writes a snapshot as one archive file. Encrypted keys are bound to this store, so they
+    /// are re-encrypted with `archive_key` (the user's, given again at import), and the whole
+    /// archive is then encrypted with it too; an archive of a snapshot with encrypted keys
+    /// cannot be made without one.
+    pub fn export_backup(
+        &self,
+        id: &str,
+        out: &mut dyn Write,
+        archive_key: Option<&KeySet>,
+    ) -> Result<ExportReport> {
+        let id = parse_backup_id(id)?;
+        let encrypted = self
+            .backups()
+            .get(&id)?
+            .entries
+            .iter()
+            .any(|e| e.flags.encrypted);
+        let archive_key = match (encrypted, archive_key) {
+            (true, None) => {
+                return Err(Error::Codec(codec::Error::NoKey));
+            }
+            (_, key) => key,
+        };
+        let transform = |key: &Key,
+                         bytes: &[u8]|
+         -> std::result::Result<Vec<u8>, statevault_backup::BoxError> {
+            match (classify(bytes).encrypted, archive_key) {
+                (true, Some(archive_key)) => {
+                    Ok(self.rebind(key, bytes, None, Some(archive_key))?)
+                }
+                _ => Ok(bytes.to_vec()),
+            }
+        };
+        let mut archive = Vec::new();
+        let report = self.backups().export(
+            &id,
+            &mut archive,
+            &ExportOptions {
+                transform: &transform,
+            },
+        )?;
+        let bytes = match archive_key {
+            Some(keys) => codec::encode(
+                &archive,
+                &Meta {
+                    schema_version: "1.0.0".to_owned(),
+                    saved_at_ms: statevault_core::now_ms(),
+                },
+                &EncodeOptions {
+                    compression: None,
+                    encrypt: true,
+                },
+                &archive_context(),
+                Some(keys),
+            )?,
+            None => archive,
+        };
+        out.write_all(&bytes).map_err(|source| {
+            Error::Core(statevault_core::Error::Io {
+                op: "write",
+                path: "the archive".into(),
+                source,
+            })
+        })?;
+        Ok(report)
+    }
+
+    /// Imports an archive made by [`Store::export_backup`] as a new manual snapshot (verified
+    /// whole before anything is written); encrypted keys are re-encrypted under this store's
+    /// own key. Restore it with [`Store::restore_backup`].
+    pub fn import_backup(
+        &self,
+        archive: &[u8],
+        archive_key: Option<&KeySet>,
+    ) -> Result<BackupInfo> {
+        let inner;
+        let archive = if archive.first() == Some(&codec::ENVELOPE_MAGIC[0]) {
+            let decoded = codec::decode(
+                archive,
+                &archive_context(),
+                archive_key,
+                &codec::Limits::with_max_inflated_bytes(u64::MAX),
+            )
+            .map_err(|e| match e {
+                codec::Error::Corrupt { detail } => Error::Corrupt {
+                    key: "archive".to_owned(),
+                    path: "the archive".into(),
+                    detail,
+                },
+                other => Error::Codec(other),
+            })?;
+            inner = decoded.data;
+            &inner[..]
+        } else {
+            archive
+        };
+        let transform = |key: &Key,
+                         bytes: &[u8]|
+         -> std::result::Result<Vec<u8>, statevault_backup::BoxError> {
+            if classify(bytes).encrypted {
+                Ok(self.rebind(key, bytes, archive_key, None)?)
+            } else {
+                Ok(bytes.to_vec())
+            }
+        };
+        Ok(self.backups().import(
+            archive,
+            &ImportOptions {
+                transform: &transform,
+                classify: &classify,
+                name: None,
+            },
+        )?)
+    }
+
+    /// Converts a backup of the legacy service into a manual snapshot, each value encoded as
+    /// this store saves it.
+    fn import_legacy_backup(&self, id: &BackupId) -> Result<BackupInfo> {
+        let encode = |key: &Key,
+                      value: &serde_json::Value|
+         -> std::result::Result<Vec<u8>, statevault_backup::BoxError> {
+            Ok(self.encode(
+                key,
+                value,
+                &statevault_schema::contract::SaveOptions::default(),
+            )?)
+        };
+        Ok(self.backups().import_legacy(id, &encode, &classify)?)
+    }
+
+    /// Decrypts an encrypted file (with `from`, or this store's keys and context when `None`)
+    /// and encrypts it again (with `to` in the archive context, or this store's key and
+    /// context when `None`), keeping its compression and metadata.
+    fn rebind(
+        &self,
+        key: &Key,
+        bytes: &[u8],
+        from: Option<&KeySet>,
+        to: Option<&KeySet>,
+    ) -> Result<Vec<u8>> {
+        let decoded = match from {
+            Some(keys) => codec::decode(
+                bytes,
+                &archive_context(),
+                Some(keys),
+                &codec::Limits::default(),
+            )?,
+            None => self.decode_bytes(key, bytes)?,
+        };
+        let options = options_of(&decoded.format);
+        match to {
+            Some(keys) => Ok(codec::encode(
+                &decoded.data,
+                &decoded.meta,
+                &EncodeOptions {
+                    compression: options
+                        .compress
+                        .unwrap_or(false)
+                        .then_some(codec::Compression::Fast),
+                    encrypt: true,
+                },
+                &archive_context(),
+                Some(keys),
+            )?),
+            None => self.encode_data(key, &decoded.data, decoded.meta, &options),
+        }
+    }
+}
+
+fn archive_context() -> Context<'static> {
+    Context {
+        store_id: ARCHIVE_CONTEXT,
+        key_name: ARCHIVE_CONTEXT,
+    }
+}
+
+fn parse_backup_id(id: &str) -> Result<BackupId> {
+    Ok(BackupId::parse(id)?)
+}
