@@ -35,12 +35,14 @@ mod backups;
 mod batch;
 mod error;
 mod options;
+mod repair;
 mod store;
 
 pub use audit::{AuditEntry, AuditProblem, AuditReport};
 pub use batch::Batch;
 pub use error::{Error, Result};
 pub use options::StoreOptions;
+pub use repair::{RepairAction, RepairOutcome, RepairReport};
 pub use store::{
     KeyInfo, KeyReport, KeyStatus, MigrationOutcome, MigrationReport, Store, UNVERSIONED, metric,
 };

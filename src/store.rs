@@ -73,6 +73,7 @@ pub struct MigrationReport {
     /// The migration steps on the way, `from -> to: description`.
     pub steps: Vec<String>,
     /// What happened.
+    #[serde(flatten)]
     pub outcome: MigrationOutcome,
 }
 
@@ -352,6 +353,11 @@ impl Store {
 
     /// Writes a key's encoded bytes: quota, atomic write, size accounting, audit. Every write of
     /// a key's file goes through here.
+    /// Writes bytes a repair took from a snapshot (audited as `repair`).
+    pub(crate) fn write_repaired(&self, key: &Key, bytes: &[u8]) -> Result<()> {
+        self.write_key(key, bytes, "repair")
+    }
+
     fn write_key(&self, key: &Key, bytes: &[u8], op: &str) -> Result<()> {
         let old = self.storage.metadata(key)?.map_or(0, |m| m.len);
         if let Some(quota) = self.quota_bytes {

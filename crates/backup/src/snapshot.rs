@@ -577,6 +577,25 @@ impl<'s> Backups<'s> {
         Ok(objects)
     }
 
+    /// The bytes `key` had in snapshot `id`, checked against the manifest's hash: `Ok(None)`
+    /// when the snapshot does not hold the key, [`Error::ObjectMismatch`] when its object is
+    /// damaged or missing. (Repair restores one key from the newest snapshot where it verifies.)
+    pub fn read_entry(&self, id: &BackupId, key: &Key) -> Result<Option<Vec<u8>>> {
+        let manifest = self.get(id)?;
+        let Some(entry) = manifest.entries.iter().find(|e| &e.key == key) else {
+            return Ok(None);
+        };
+        match self.read_object(&entry.hash, entry.size)? {
+            Ok(bytes) => Ok(Some(bytes)),
+            Err(found) => Err(Error::ObjectMismatch {
+                id: manifest.id.to_string(),
+                key: entry.key.to_string(),
+                expected: format!("{} ({} bytes)", entry.hash, entry.size),
+                found: found.to_string(),
+            }),
+        }
+    }
+
     /// An object's bytes if it holds what its name says, else what it holds.
     fn read_object(
         &self,

@@ -93,6 +93,16 @@ fn of_library(error: &Error) -> Exit {
         Error::QuotaExceeded { .. } => Exit::Quota,
         Error::Core(Core::Locked { .. }) => Exit::Locked,
         Error::Core(Core::InvalidKey { .. }) => Exit::Usage,
+        Error::Backup(backup) => {
+            use statevault::layers::backup::Error as Backup;
+            match backup.as_ref() {
+                Backup::Damaged { .. } | Backup::ObjectMismatch { .. } => Exit::Corrupt,
+                Backup::NotFound { .. } => Exit::NotFound,
+                Backup::InvalidId { .. } => Exit::Usage,
+                _ => Exit::Error,
+            }
+        }
+        Error::Codec(statevault::layers::codec::Error::NoKey) => Exit::Decrypt,
         _ => Exit::Error,
     }
 }

@@ -13,6 +13,7 @@ use statevault::{
     Store, StoreOptions,
 };
 
+mod backup;
 mod commands;
 mod exit;
 mod progress;
@@ -149,12 +150,112 @@ enum Command {
         /// The shell.
         shell: clap_complete::Shell,
     },
+    /// Snapshots: create, list, verify, restore, prune, export, import.
+    #[command(subcommand)]
+    Backup(BackupCommand),
+    /// Restore damaged keys from the newest snapshot that holds them intact.
+    #[command(after_help = "Examples:\n  statevault repair --dry-run\n  statevault repair")]
+    Repair {
+        /// Say what would be done; change nothing.
+        #[arg(long)]
+        dry_run: bool,
+    },
     /// Manage the encryption keys.
     #[command(subcommand)]
     Key(KeyCommand),
     /// The documents and their schemas.
     #[command(subcommand)]
     Schema(SchemaCommand),
+}
+
+#[derive(Subcommand, Debug)]
+pub(crate) enum BackupCommand {
+    /// Take a snapshot of the whole store (prints its id).
+    #[command(after_help = "Example:\n  statevault backup create --name before-upgrade")]
+    Create {
+        /// A name shown in listings.
+        #[arg(long)]
+        name: Option<String>,
+    },
+    /// List snapshots, newest first (the legacy service's backups too).
+    #[command(after_help = "Example:\n  statevault backup ls")]
+    Ls,
+    /// Re-hash every file of a snapshot; exit 5 if any is damaged.
+    #[command(after_help = "Example:\n  statevault backup verify 20261126T041500123Z-1a2b3c")]
+    Verify {
+        /// The snapshot id.
+        id: String,
+    },
+    /// Restore a snapshot (verified first; the present state is snapshotted first).
+    #[command(after_help = "Example:\n  statevault backup restore 20261126T041500123Z-1a2b3c")]
+    Restore {
+        /// The snapshot id.
+        id: String,
+    },
+    /// Delete a snapshot and the objects nothing else uses.
+    #[command(after_help = "Example:\n  statevault backup rm 20261126T041500123Z-1a2b3c")]
+    Rm {
+        /// The snapshot id.
+        id: String,
+    },
+    /// Forget snapshots by retention rules (restic's semantics; rules OR'd).
+    #[command(
+        after_help = "Example:\n  statevault backup prune --keep-last 5 --keep-daily 7 --dry-run"
+    )]
+    Prune {
+        /// Keep the newest N.
+        #[arg(long)]
+        keep_last: Option<u32>,
+        /// Keep the newest of each of the last N hours.
+        #[arg(long)]
+        keep_hourly: Option<u32>,
+        /// Keep the newest of each of the last N days.
+        #[arg(long)]
+        keep_daily: Option<u32>,
+        /// Keep the newest of each of the last N weeks.
+        #[arg(long)]
+        keep_weekly: Option<u32>,
+        /// Keep the newest of each of the last N months.
+        #[arg(long)]
+        keep_monthly: Option<u32>,
+        /// Keep the newest of each of the last N years.
+        #[arg(long)]
+        keep_yearly: Option<u32>,
+        /// Keep every snapshot within this many hours of the newest.
+        #[arg(long, value_name = "HOURS")]
+        keep_within_hours: Option<u64>,
+        /// Apply the rules to manual snapshots too (by default only automatic ones).
+        #[arg(long)]
+        manual: bool,
+        /// Say what would go; remove nothing.
+        #[arg(long)]
+        dry_run: bool,
+    },
+    /// Write a snapshot into one archive file.
+    #[command(
+        after_help = "Example:\n  statevault backup export ID state.svarchive --archive-key-file archive.key"
+    )]
+    Export {
+        /// The snapshot id.
+        id: String,
+        /// The archive file to write.
+        file: PathBuf,
+        /// The key (base64 of 32 bytes) the archive is encrypted with; needed when it holds
+        /// encrypted keys.
+        #[arg(long, value_name = "PATH")]
+        archive_key_file: Option<PathBuf>,
+    },
+    /// Import an archive as a new snapshot (verified before anything is written).
+    #[command(
+        after_help = "Example:\n  statevault backup import state.svarchive --archive-key-file archive.key"
+    )]
+    Import {
+        /// The archive file.
+        file: PathBuf,
+        /// The key the archive was exported with.
+        #[arg(long, value_name = "PATH")]
+        archive_key_file: Option<PathBuf>,
+    },
 }
 
 #[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
@@ -419,6 +520,8 @@ fn run(cli: &Cli) -> Result<()> {
             Ok(())
         }
         Command::Key(command) => key_command(cli, command),
+        Command::Backup(command) => backup::run(cli, command),
+        Command::Repair { dry_run } => backup::repair(cli, *dry_run),
         Command::Schema(command) => schema_command(cli, command),
     }
 }

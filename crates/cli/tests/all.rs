@@ -4,6 +4,8 @@
 mod all {
     mod common;
 
+    mod backup;
+
     mod commands;
     mod exit_codes;
     mod keys;

@@ -114,6 +114,7 @@ pub struct Storage {
     /// The sequence number of the next journal record.
     pub(crate) next_sequence: AtomicU64,
     pub(crate) recovery: Recovery,
+    temp_files_removed: usize,
 }
 
 impl Storage {
@@ -135,6 +136,7 @@ impl Storage {
             journal_unsynced: AtomicBool::new(false),
             next_sequence: AtomicU64::new(0),
             recovery: Recovery::default(),
+            temp_files_removed: 0,
         };
         if options.read_only {
             storage.open_reader()?;
@@ -200,7 +202,7 @@ impl Storage {
         // before the stray temp files go: a complete record names temp files still needed.
         self.create_dirs(&self.journal_dir(), Durability::Full)?;
         self.recovery = self.recover_at_open()?;
-        self.remove_stray_temp_files(&self.root.clone())?;
+        self.temp_files_removed = self.remove_stray_temp_files(&self.root.clone())?;
         Ok(())
     }
 
@@ -447,10 +449,19 @@ impl Storage {
         Ok(true)
     }
 
-    /// Lists a folder of the store (names, no recursion); empty if it does not exist.
+    /// Lists a folder of the store (names, no recursion); empty if it does not exist. An empty
+    /// path lists the root.
     pub fn list_dir(&self, relative: &Path) -> Result<Vec<crate::backend::DirEntry>> {
+        if relative.as_os_str().is_empty() {
+            return self.read_dir_or_empty(&self.root);
+        }
         let path = self.inside(relative)?;
         self.read_dir_or_empty(&path)
+    }
+
+    /// How many temp files left by a crash this writer's open removed.
+    pub fn temp_files_removed(&self) -> usize {
+        self.temp_files_removed
     }
 
     fn inside(&self, relative: &Path) -> Result<PathBuf> {
@@ -611,21 +622,22 @@ impl Storage {
 
     /// Removes temp files a crash left behind, anywhere in the store. They are never a value
     /// of a key: a value only becomes visible when its temp file is renamed into place.
-    fn remove_stray_temp_files(&self, dir: &Path) -> Result<()> {
+    fn remove_stray_temp_files(&self, dir: &Path) -> Result<usize> {
+        let mut removed = 0;
         for entry in self.read_dir_or_empty(dir)? {
             let path = dir.join(&entry.name);
             if entry.is_dir {
-                self.remove_stray_temp_files(&path)?;
+                removed += self.remove_stray_temp_files(&path)?;
             } else if entry.is_file && is_temp_name(&entry.name) {
                 tracing::info!(path = %path.display(), "removing a temp file left by a crash");
                 match self.backend.remove_file(&path) {
-                    Ok(()) => {}
+                    Ok(()) => removed += 1,
                     Err(e) if e.kind() == io::ErrorKind::NotFound => {}
                     Err(e) => return Err(Error::io("remove", path, e)),
                 }
             }
         }
-        Ok(())
+        Ok(removed)
     }
 }
 

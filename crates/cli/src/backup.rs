@@ -1,0 +1,223 @@
+//! `statevault backup …` and `statevault repair`.
+
+use std::time::Duration;
+
+use anyhow::{Context as _, Result};
+use serde_json::json;
+use statevault::{
+    BackupInfo, FileKeyProvider, KeyProvider, KeySet, Policies, Policy, RepairOutcome,
+};
+
+use crate::exit::{self, Exit};
+use crate::{BackupCommand, Cli, open, print};
+
+pub(crate) fn run(cli: &Cli, command: &BackupCommand) -> Result<()> {
+    match command {
+        BackupCommand::Create { name } => {
+            let store = open(cli, false)?;
+            let info = store.create_backup(name.as_deref())?;
+            print(cli, &serde_json::to_value(&info)?, || info.id.to_string())
+        }
+        BackupCommand::Ls => {
+            let store = open(cli, true)?;
+            let backups = store.list_backups()?;
+            print(cli, &json!({ "backups": backups }), || table(&backups))
+        }
+        BackupCommand::Verify { id } => {
+            let store = open(cli, true)?;
+            let report = store.verify_backup(id)?;
+            print(cli, &serde_json::to_value(&report)?, || {
+                let mut lines: Vec<String> = report
+                    .problems
+                    .iter()
+                    .map(|p| format!("{}: DAMAGED ({:?})", p.key, p.found))
+                    .collect();
+                lines.push(format!(
+                    "{} files, {} bytes, {} damaged",
+                    report.files,
+                    report.bytes,
+                    report.problems.len()
+                ));
+                lines.join("\n")
+            })?;
+            if report.is_ok() {
+                Ok(())
+            } else {
+                Err(exit::Silent(Exit::Corrupt).into())
+            }
+        }
+        BackupCommand::Restore { id } => {
+            let store = open(cli, false)?;
+            let report = store.restore_backup(id)?;
+            print(cli, &serde_json::to_value(&report)?, || {
+                format!(
+                    "restored {id}: {} written, {} deleted, {} unchanged{}",
+                    report.written,
+                    report.deleted,
+                    report.unchanged,
+                    report
+                        .pre_restore
+                        .as_ref()
+                        .map(|p| format!("; the previous state is in snapshot {}", p.id))
+                        .unwrap_or_default()
+                )
+            })
+        }
+        BackupCommand::Rm { id } => {
+            let store = open(cli, false)?;
+            store.delete_backup(id)?;
+            print(cli, &json!({ "deleted": id }), || format!("deleted {id}"))
+        }
+        BackupCommand::Prune {
+            keep_last,
+            keep_hourly,
+            keep_daily,
+            keep_weekly,
+            keep_monthly,
+            keep_yearly,
+            keep_within_hours,
+            manual,
+            dry_run,
+        } => {
+            let policy = Policy {
+                keep_last: *keep_last,
+                keep_hourly: *keep_hourly,
+                keep_daily: *keep_daily,
+                keep_weekly: *keep_weekly,
+                keep_monthly: *keep_monthly,
+                keep_yearly: *keep_yearly,
+                keep_within: keep_within_hours.map(|h| Duration::from_secs(h * 3600)),
+            };
+            let mut policies = Policies::default();
+            if !policy.is_empty() {
+                policies.auto = policy.clone();
+                if *manual {
+                    policies.manual = policy;
+                }
+            }
+            let store = open(cli, *dry_run)?;
+            let report = store.prune_backups(&policies, *dry_run)?;
+            print(cli, &serde_json::to_value(&report)?, || {
+                let verb = if *dry_run { "would remove" } else { "removed" };
+                let mut lines: Vec<String> = report
+                    .removed
+                    .iter()
+                    .map(|r| format!("{verb} {} ({:?})", r.info.id, r.cause))
+                    .collect();
+                lines.push(format!(
+                    "{} kept, {} {verb}",
+                    report.kept.len(),
+                    report.removed.len()
+                ));
+                lines.join("\n")
+            })
+        }
+        BackupCommand::Export {
+            id,
+            file,
+            archive_key_file,
+        } => {
+            let store = open(cli, true)?;
+            let key = archive_key(archive_key_file.as_deref())?;
+            let mut bytes = Vec::new();
+            let report = store.export_backup(id, &mut bytes, key.as_ref())?;
+            std::fs::write(file, &bytes).with_context(|| format!("writing {}", file.display()))?;
+            print(cli, &serde_json::to_value(&report)?, || {
+                format!(
+                    "exported {id} to {} ({} bytes)",
+                    file.display(),
+                    bytes.len()
+                )
+            })
+        }
+        BackupCommand::Import {
+            file,
+            archive_key_file,
+        } => {
+            let bytes =
+                std::fs::read(file).with_context(|| format!("reading {}", file.display()))?;
+            let key = archive_key(archive_key_file.as_deref())?;
+            let store = open(cli, false)?;
+            let info = store.import_backup(&bytes, key.as_ref())?;
+            print(cli, &serde_json::to_value(&info)?, || {
+                format!("imported as snapshot {}", info.id)
+            })
+        }
+    }
+}
+
+fn archive_key(path: Option<&std::path::Path>) -> Result<Option<KeySet>> {
+    match path {
+        None => Ok(None),
+        Some(path) => {
+            let keys = FileKeyProvider::new(path)
+                .load()?
+                .with_context(|| format!("{} holds no key", path.display()))?;
+            Ok(Some(keys))
+        }
+    }
+}
+
+fn table(backups: &[BackupInfo]) -> String {
+    if backups.is_empty() {
+        return "no snapshots".to_owned();
+    }
+    let mut lines = vec![format!(
+        "{:<28} {:<7} {:>6} {:>12}  {}",
+        "id", "kind", "files", "bytes", "name / reason"
+    )];
+    for b in backups {
+        let label = b
+            .damaged
+            .as_ref()
+            .map(|d| format!("DAMAGED: {d}"))
+            .or_else(|| b.name.clone())
+            .or_else(|| b.reason.clone())
+            .unwrap_or_default();
+        lines.push(format!(
+            "{:<28} {:<7} {:>6} {:>12}  {label}",
+            b.id.to_string(),
+            format!("{:?}", b.kind).to_lowercase(),
+            b.file_count,
+            b.size
+        ));
+    }
+    lines.join("\n")
+}
+
+pub(crate) fn repair(cli: &Cli, dry_run: bool) -> Result<()> {
+    let store = open(cli, dry_run)?;
+    let report = store.repair(dry_run)?;
+    print(cli, &serde_json::to_value(&report)?, || {
+        let mut lines = Vec::new();
+        let (temps, records) = if dry_run {
+            ("to remove", "to replay or discard")
+        } else {
+            ("removed", "replayed or discarded")
+        };
+        lines.push(format!(
+            "{} stray temp files {temps}; {} journal records {records}",
+            report.stray_temp_files, report.journal_records
+        ));
+        for action in &report.keys {
+            let outcome = match &action.outcome {
+                RepairOutcome::Restored { from } => format!("restored from {from}"),
+                RepairOutcome::WouldRestore { from } => format!("would restore from {from}"),
+                RepairOutcome::NoIntactCopy => {
+                    "NO INTACT COPY in any snapshot; left as it is".into()
+                }
+                _ => "unknown".into(),
+            };
+            lines.push(format!("{}: {} -> {outcome}", action.key, action.problem));
+        }
+        lines.join("\n")
+    })?;
+    if report
+        .keys
+        .iter()
+        .any(|a| a.outcome == RepairOutcome::NoIntactCopy)
+    {
+        return Err(exit::Silent(Exit::Corrupt).into());
+    }
+    Ok(())
+}

@@ -1,0 +1,214 @@
+//! `statevault backup …` and `statevault repair`, end to end.
+
+use serde_json::json;
+
+use super::common::{base64, flip_letter_in_data, json_file, preferences, store, sv};
+
+#[test]
+fn create_list_verify_restore() {
+    let dir = store();
+    let file = json_file(dir.path(), "prefs.json", &preferences());
+    sv(dir.path(), &["set", "settings.preferences", &file]).expect(0);
+    let created = sv(
+        dir.path(),
+        &["--json", "backup", "create", "--name", "first"],
+    )
+    .expect(0)
+    .json();
+    let id = created["id"].as_str().unwrap().to_owned();
+    assert_eq!(created["file_count"], 1);
+    let text_id = sv(dir.path(), &["backup", "create"]).expect(0).stdout;
+    assert!(text_id.trim().len() > 20, "the id is printed: {text_id}");
+
+    let listed = sv(dir.path(), &["--json", "backup", "ls"]).expect(0).json();
+    assert_eq!(listed["backups"].as_array().unwrap().len(), 2);
+    assert!(
+        sv(dir.path(), &["backup", "ls"])
+            .expect(0)
+            .stdout
+            .contains("first")
+    );
+    sv(dir.path(), &["backup", "verify", &id]).expect(0);
+
+    let mut changed = preferences();
+    changed["language"] = json!("fr");
+    let file = json_file(dir.path(), "prefs2.json", &changed);
+    sv(dir.path(), &["set", "settings.preferences", &file]).expect(0);
+    let restored = sv(dir.path(), &["--json", "backup", "restore", &id])
+        .expect(0)
+        .json();
+    assert_eq!(restored["written"], 1);
+    let value = sv(dir.path(), &["--json", "get", "settings.preferences"])
+        .expect(0)
+        .json();
+    assert_eq!(value, preferences());
+
+    sv(
+        dir.path(),
+        &["backup", "verify", "20991231T000000000Z-000000"],
+    )
+    .expect(3);
+    sv(dir.path(), &["backup", "verify", "../etc"]).expect(2);
+}
+
+#[test]
+fn a_damaged_snapshot_exits_5() {
+    let dir = store();
+    let file = json_file(dir.path(), "prefs.json", &preferences());
+    sv(dir.path(), &["set", "settings.preferences", &file]).expect(0);
+    let id = sv(dir.path(), &["backup", "create"])
+        .expect(0)
+        .stdout
+        .trim()
+        .to_owned();
+    let objects = dir.path().join("backups/objects");
+    for shard in std::fs::read_dir(&objects).unwrap() {
+        for object in std::fs::read_dir(shard.unwrap().path()).unwrap() {
+            let path = object.unwrap().path();
+            let mut bytes = std::fs::read(&path).unwrap();
+            bytes[10] ^= 1;
+            std::fs::write(&path, bytes).unwrap();
+        }
+    }
+    sv(dir.path(), &["backup", "verify", &id]).expect(5);
+    sv(dir.path(), &["backup", "restore", &id]).expect(5);
+}
+
+#[test]
+fn repair_restores_a_corrupt_key_from_the_newest_intact_snapshot() {
+    let dir = store();
+    let file = json_file(dir.path(), "prefs.json", &preferences());
+    sv(dir.path(), &["set", "settings.preferences", &file]).expect(0);
+    let id = sv(dir.path(), &["backup", "create"])
+        .expect(0)
+        .stdout
+        .trim()
+        .to_owned();
+    let path = dir.path().join("settings/preferences.json");
+    let damaged = flip_letter_in_data(&path, "de-CH");
+    sv(dir.path(), &["get", "settings.preferences"]).expect(5);
+
+    let dry = sv(dir.path(), &["--json", "repair", "--dry-run"])
+        .expect(0)
+        .json();
+    assert_eq!(dry["keys"][0]["outcome"], "would_restore");
+    assert_eq!(dry["keys"][0]["from"], id.as_str());
+    assert_eq!(
+        std::fs::read(&path).unwrap(),
+        damaged,
+        "a dry run changes nothing"
+    );
+
+    let done = sv(dir.path(), &["--json", "repair"]).expect(0).json();
+    assert_eq!(done["keys"][0]["outcome"], "restored");
+    let value = sv(dir.path(), &["--json", "get", "settings.preferences"])
+        .expect(0)
+        .json();
+    assert_eq!(value, preferences());
+    // The damaged file was kept in an automatic snapshot before it was replaced.
+    let listed = sv(dir.path(), &["--json", "backup", "ls"]).expect(0).json();
+    let reasons: Vec<String> = listed["backups"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|b| b["reason"].as_str().map(str::to_owned))
+        .collect();
+    assert!(
+        reasons.iter().any(|r| r.contains("before repair")),
+        "{reasons:?}"
+    );
+}
+
+#[test]
+fn repair_without_an_intact_copy_exits_5_and_leaves_the_file() {
+    let dir = store();
+    let file = json_file(dir.path(), "prefs.json", &preferences());
+    sv(dir.path(), &["set", "settings.preferences", &file]).expect(0);
+    let path = dir.path().join("settings/preferences.json");
+    let damaged = flip_letter_in_data(&path, "de-CH");
+    sv(dir.path(), &["repair"]).expect(5);
+    assert_eq!(std::fs::read(&path).unwrap(), damaged);
+}
+
+#[test]
+fn prune_export_import_between_stores() {
+    let a = store();
+    let b = store();
+    let key = base64(&[5u8; 32]);
+    let history = super::common::history();
+    let file = json_file(a.path(), "history.json", &history);
+    super::common::Sv::new()
+        .dir(a.path())
+        .env("STATEVAULT_KEY", &key)
+        .args(["set", "--encrypt", "history.conversations", &file])
+        .run()
+        .expect(0);
+    let id = sv(a.path(), &["backup", "create"])
+        .expect(0)
+        .stdout
+        .trim()
+        .to_owned();
+    let archive = a.path().join("state.svarchive");
+    let archive_text = archive.display().to_string();
+    // Encrypted keys need an archive key.
+    super::common::Sv::new()
+        .dir(a.path())
+        .env("STATEVAULT_KEY", &key)
+        .args(["backup", "export", &id, &archive_text])
+        .run()
+        .expect(8);
+    let archive_key = a.path().join("archive.key");
+    std::fs::write(&archive_key, base64(&[9u8; 32]) + "\n").unwrap();
+    let archive_key_text = archive_key.display().to_string();
+    super::common::Sv::new()
+        .dir(a.path())
+        .env("STATEVAULT_KEY", &key)
+        .args([
+            "backup",
+            "export",
+            &id,
+            &archive_text,
+            "--archive-key-file",
+            &archive_key_text,
+        ])
+        .run()
+        .expect(0);
+    let other_key = base64(&[6u8; 32]);
+    let imported = super::common::Sv::new()
+        .dir(b.path())
+        .env("STATEVAULT_KEY", &other_key)
+        .args([
+            "--json",
+            "backup",
+            "import",
+            &archive_text,
+            "--archive-key-file",
+            &archive_key_text,
+        ])
+        .run()
+        .expect(0)
+        .json();
+    let imported_id = imported["id"].as_str().unwrap().to_owned();
+    super::common::Sv::new()
+        .dir(b.path())
+        .env("STATEVAULT_KEY", &other_key)
+        .args(["backup", "restore", &imported_id])
+        .run()
+        .expect(0);
+    let value = super::common::Sv::new()
+        .dir(b.path())
+        .env("STATEVAULT_KEY", &other_key)
+        .args(["--json", "get", "history.conversations"])
+        .run()
+        .expect(0)
+        .json();
+    assert_eq!(value, history);
+
+    let pruned = sv(
+        a.path(),
+        &["--json", "backup", "prune", "--keep-last", "1", "--manual"],
+    )
+    .expect(0)
+    .json();
+    assert_eq!(pruned["kept"].as_array().unwrap().len(), 1);
+}
