@@ -8,7 +8,7 @@
 //! Without DIR the store lives in a fresh temporary folder that is removed at the end.
 
 use std::error::Error;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -89,6 +89,22 @@ fn main() -> Result<()> {
     let healthy = reports.iter().filter(|r| r.status.is_ok()).count();
     check(healthy == reports.len(), "every key verifies")?;
 
+    // Back up, then suffer a bad update: preferences overwritten, the layout deleted.
+    let start = Instant::now();
+    let backup = store.create_backup(Some("end of session"))?;
+    let backup_ms = start.elapsed().as_secs_f64() * 1e3;
+    let mut broken = preferences.clone();
+    broken.language = "xx".into();
+    store.save("settings.preferences", &broken)?;
+    store.delete("layout.default")?;
+    let start = Instant::now();
+    let restored = store.restore_backup(backup.id.as_str())?;
+    let restore_ms = start.elapsed().as_secs_f64() * 1e3;
+    let back: UserPreferencesState = must_load(&store, "settings.preferences", &mut Vec::new())?;
+    let layout_back: GridLayoutState = must_load(&store, "layout.default", &mut Vec::new())?;
+    check(back == preferences, "preferences restored")?;
+    check(layout_back == layout, "layout restored")?;
+
     println!(
         "{:<8} {:<24} {:>10} {:>10}  format",
         "op", "key", "ms", "bytes"
@@ -96,10 +112,9 @@ fn main() -> Result<()> {
     for row in &rows {
         let path = store.path_of(&row.key)?;
         let size = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
-        let format = reports
-            .iter()
-            .find(|r| r.key == row.key)
-            .map(|r| format!("{:?}", r.status))
+        let format = store
+            .inspect(&row.key)?
+            .map(|info| info.format)
             .unwrap_or_default();
         println!(
             "{:<8} {:<24} {:>10.2} {:>10}  {}",
@@ -129,7 +144,38 @@ fn main() -> Result<()> {
             b"Plan the week"
         )
     );
-    println!("\nsession ok: {}", summary_line(store.dir()));
+    println!(
+        "backup {}: {} files, {} bytes, encrypted keys inside: {} ({backup_ms:.1} ms); \
+         after a bad update, restore wrote {} files and deleted {} ({restore_ms:.1} ms); \
+         the state before the restore is kept in snapshot {}",
+        backup.id,
+        backup.file_count,
+        backup.size,
+        backup.encrypted,
+        restored.written,
+        restored.deleted,
+        restored
+            .pre_restore
+            .as_ref()
+            .map(|p| p.id.to_string())
+            .unwrap_or_default(),
+    );
+    let audit = store.verify_audit()?;
+    println!(
+        "audit log: {} entries, chain {}",
+        audit.entries.len(),
+        if audit.problems.is_empty() {
+            "intact"
+        } else {
+            "BROKEN"
+        }
+    );
+    println!(
+        "\nsession ok: {} keys, {} bytes under {}",
+        store.keys("")?.len(),
+        store.size_bytes(),
+        store.dir().display()
+    );
     Ok(())
 }
 
@@ -176,24 +222,6 @@ fn check(ok: bool, what: &str) -> Result<()> {
 
 fn contains(haystack: &[u8], needle: &[u8]) -> bool {
     haystack.windows(needle.len()).any(|w| w == needle)
-}
-
-fn summary_line(dir: &Path) -> String {
-    let mut files = 0;
-    let mut bytes = 0;
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        for entry in std::fs::read_dir(&d).into_iter().flatten().flatten() {
-            let path = entry.path();
-            if path.is_dir() {
-                stack.push(path);
-            } else if path.extension().is_some_and(|e| e == "json") {
-                files += 1;
-                bytes += entry.metadata().map(|m| m.len()).unwrap_or(0);
-            }
-        }
-    }
-    format!("{files} JSON files, {bytes} bytes under {}", dir.display())
 }
 
 fn sample_layout() -> Result<GridLayoutState> {
