@@ -387,11 +387,21 @@ impl Store {
     }
 
     fn audit(&self, op: &str, key: &Key, new: Option<&Fingerprint>) -> Result<()> {
+        self.audit_event(op, key.as_str(), new)
+    }
+
+    /// Records a change whose subject is not one key (a restore names its snapshot).
+    pub(crate) fn audit_event(
+        &self,
+        op: &str,
+        subject: &str,
+        new: Option<&Fingerprint>,
+    ) -> Result<()> {
         if let Some(log) = &self.audit {
             log.lock().unwrap_or_else(|e| e.into_inner()).append(
                 &self.storage,
                 op,
-                key.as_str(),
+                subject,
                 new,
             )?;
         }
