@@ -32,6 +32,7 @@ pub struct StoreOptions {
     pub(crate) quota_bytes: Option<u64>,
     pub(crate) audit_log: bool,
     pub(crate) audit_rotate_bytes: u64,
+    pub(crate) overwrite_newer: bool,
 }
 
 impl Default for StoreOptions {
@@ -49,6 +50,7 @@ impl Default for StoreOptions {
             quota_bytes: None,
             audit_log: true,
             audit_rotate_bytes: 4 * 1024 * 1024,
+            overwrite_newer: false,
         }
     }
 }
@@ -132,6 +134,14 @@ impl StoreOptions {
     /// into the new file.
     pub fn audit_rotate_bytes(mut self, bytes: u64) -> StoreOptions {
         self.audit_rotate_bytes = bytes;
+        self
+    }
+
+    /// Lets a save replace a document written by a newer program (default off: such a save
+    /// fails with [`Error::NewerVersion`](crate::Error::NewerVersion), because an older program
+    /// would drop what it does not understand). Set it only to deliberately downgrade.
+    pub fn overwrite_newer(mut self, force: bool) -> StoreOptions {
+        self.overwrite_newer = force;
         self
     }
 

@@ -43,6 +43,7 @@ pub struct Store {
     /// Bytes of every key's file, kept current by each write (scanned once at open).
     size_bytes: AtomicU64,
     audit: Option<Mutex<AuditLog>>,
+    overwrite_newer: bool,
 }
 
 /// The metric names the application's dashboards use.
@@ -238,6 +239,7 @@ impl Store {
             quota_bytes: options.quota_bytes,
             size_bytes: AtomicU64::new(size_bytes),
             audit,
+            overwrite_newer: options.overwrite_newer,
         })
     }
 
@@ -353,6 +355,31 @@ impl Store {
 
     /// Writes a key's encoded bytes: quota, atomic write, size accounting, audit. Every write of
     /// a key's file goes through here.
+    /// Refuses to replace a document that a newer program wrote (its header declares a newer
+    /// version), unless the store was opened with [`StoreOptions::overwrite_newer`]. Only the
+    /// file's first bytes are read.
+    fn refuse_downgrade(&self, key: &Key, document: &DocumentInfo) -> Result<()> {
+        /// The plain format's and the envelope's headers both fit in this many bytes.
+        const HEADER_BYTES: usize = 512;
+        if self.overwrite_newer {
+            return Ok(());
+        }
+        let Some(prefix) = self.storage.read_prefix(key, HEADER_BYTES)? else {
+            return Ok(());
+        };
+        let Some(stored) = codec::peek_schema_version(&prefix) else {
+            return Ok(());
+        };
+        match Version::parse(&stored) {
+            Ok(version) if version > *document.version() => Err(Error::NewerVersion {
+                key: key.to_string(),
+                stored,
+                supported: document.version().to_string(),
+            }),
+            _ => Ok(()),
+        }
+    }
+
     /// Writes bytes a repair took from a snapshot (audited as `repair`).
     pub(crate) fn write_repaired(&self, key: &Key, bytes: &[u8]) -> Result<()> {
         self.write_key(key, bytes, "repair")
@@ -814,6 +841,7 @@ impl Store {
                         source,
                     })?;
                 check_current_version(key, document, &value)?;
+                self.refuse_downgrade(key, document)?;
                 let data = serde_json::to_vec(&value).map_err(serde_error)?;
                 (data, document.version().to_string())
             }
@@ -1236,5 +1264,48 @@ mod tests {
         let report = store.verify_audit().unwrap();
         let ops: Vec<&str> = report.entries.iter().map(|e| e.op.as_str()).collect();
         assert_eq!(ops, ["save", "batch-save", "batch-save", "batch-delete"]);
+    }
+
+    #[test]
+    fn a_document_written_by_a_newer_program_is_not_overwritten_unless_forced() {
+        let dir = tempfile::tempdir().unwrap();
+        let newer = statevault_codec::encode(
+            br#"{"version":"2.0.0","whatever":"a future field"}"#,
+            &statevault_codec::Meta {
+                schema_version: "2.0.0".to_owned(),
+                saved_at_ms: 1,
+            },
+            &statevault_codec::EncodeOptions::default(),
+            &statevault_codec::Context {
+                store_id: "",
+                key_name: "settings.preferences",
+            },
+            None,
+        )
+        .unwrap();
+        let path = dir.path().join("settings/preferences.json");
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(&path, &newer).unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let prefs = crate::schema::UserPreferencesState::default();
+        assert!(matches!(
+            store.save("settings.preferences", &prefs),
+            Err(Error::NewerVersion { .. })
+        ));
+        assert!(matches!(
+            store.load::<crate::schema::UserPreferencesState>("settings.preferences"),
+            Err(Error::NewerVersion { .. })
+        ));
+        assert_eq!(std::fs::read(&path).unwrap(), newer, "untouched");
+        drop(store);
+        let forced =
+            Store::open_with(dir.path(), StoreOptions::new().overwrite_newer(true)).unwrap();
+        forced.save("settings.preferences", &prefs).unwrap();
+        assert_eq!(
+            forced
+                .load::<crate::schema::UserPreferencesState>("settings.preferences")
+                .unwrap(),
+            Some(prefs)
+        );
     }
 }

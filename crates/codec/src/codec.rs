@@ -201,3 +201,55 @@ fn classify(bytes: &[u8]) -> Result<Kind, Error> {
         ))),
     }
 }
+
+/// The schema version a file declares, read from its first bytes only (no checksum, no keys):
+/// enough to refuse overwriting a file written by a newer program without reading all of it.
+/// `None` for a legacy file (always older than any statevault format), or when the prefix does
+/// not show it.
+pub fn peek_schema_version(prefix: &[u8]) -> Option<String> {
+    match prefix.first()? {
+        b'{' => {
+            const MARKER: &[u8] = b"\"schema_version\":\"";
+            if !prefix.starts_with(b"{\"statevault\":") {
+                return None;
+            }
+            let start = prefix.windows(MARKER.len()).position(|w| w == MARKER)? + MARKER.len();
+            let len = prefix[start..].iter().position(|&b| b == b'"')?;
+            String::from_utf8(prefix[start..start + len].to_vec()).ok()
+        }
+        _ => envelope::peek_schema_version(prefix),
+    }
+}
+
+#[cfg(test)]
+mod peek_tests {
+    use super::*;
+
+    #[test]
+    fn the_schema_version_is_read_from_a_prefix_of_every_format() {
+        let meta = Meta {
+            schema_version: "2.1.0".to_owned(),
+            saved_at_ms: 1,
+        };
+        let ctx = Context {
+            store_id: "s",
+            key_name: "k.k",
+        };
+        let data = br#"{"big":"xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"}"#;
+        for compression in [None, Some(Compression::Fast)] {
+            let opts = EncodeOptions {
+                compression,
+                encrypt: false,
+            };
+            let bytes = encode(data, &meta, &opts, &ctx, None).unwrap();
+            let prefix = &bytes[..bytes.len().min(80)];
+            assert_eq!(peek_schema_version(prefix).as_deref(), Some("2.1.0"));
+        }
+        let legacy = br#"{"version":"1.0.0","timestamp":1,"data":{}}"#;
+        assert_eq!(peek_schema_version(legacy), None);
+        assert_eq!(peek_schema_version(b""), None);
+        assert_eq!(peek_schema_version(&MAGIC_PREFIX[..]), None);
+    }
+
+    const MAGIC_PREFIX: [u8; 8] = crate::envelope::MAGIC;
+}

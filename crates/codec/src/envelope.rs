@@ -336,6 +336,19 @@ pub(crate) fn decode(
     })
 }
 
+/// The schema version in an envelope's header, from a prefix of the file.
+pub(crate) fn peek_schema_version(prefix: &[u8]) -> Option<String> {
+    if prefix.len() < OFF_SCHEMA || prefix[OFF_MAGIC..OFF_MAGIC + MAGIC.len()] != MAGIC {
+        return None;
+    }
+    let len = usize::from(u16::from_le_bytes([
+        prefix[OFF_SCHEMA_LEN],
+        prefix[OFF_SCHEMA_LEN + 1],
+    ]));
+    let bytes = prefix.get(OFF_SCHEMA..OFF_SCHEMA + len)?;
+    String::from_utf8(bytes.to_vec()).ok()
+}
+
 pub(crate) fn inspect(bytes: &[u8]) -> Result<Inspected, Error> {
     let (stored, computed) = check_frame(bytes)?;
     let h = match parse_header(bytes) {

@@ -75,7 +75,7 @@ mod providers;
 
 pub use codec::{
     Compression, Context, Decoded, EncodeOptions, Format, Inspected, Limits, Meta, decode, encode,
-    inspect,
+    inspect, peek_schema_version,
 };
 pub use envelope::{MAGIC as ENVELOPE_MAGIC, VERSION as ENVELOPE_VERSION};
 pub use error::Error;

@@ -333,6 +333,16 @@ impl Storage {
         }
     }
 
+    /// Reads at most the first `len` bytes of `key` (its header), `None` if it does not exist.
+    pub fn read_prefix(&self, key: &Key, len: usize) -> Result<Option<Vec<u8>>> {
+        let path = self.path_of(key);
+        match self.backend.read_prefix(&path, len) {
+            Ok(bytes) => Ok(Some(bytes)),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(Error::io("read", path, e)),
+        }
+    }
+
     /// Deletes `key`; returns whether it existed.
     pub fn delete(&self, key: &Key, durability: Durability) -> Result<bool> {
         self.before_change(durability)?;
