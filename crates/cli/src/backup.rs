@@ -90,7 +90,7 @@ pub(crate) fn run(cli: &Cli, command: &BackupCommand) -> Result<()> {
             };
             let mut policies = Policies::default();
             if !policy.is_empty() {
-                policies.auto = policy.clone();
+                policies.auto = policy;
                 if *manual {
                     policies.manual = policy;
                 }
