@@ -96,6 +96,15 @@ pub enum MigrationOutcome {
     },
 }
 
+/// How much still uses one encryption key (see [`Store::key_usage`]).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct KeyUsage {
+    /// Live files encrypted with it.
+    pub files: u64,
+    /// Snapshots holding at least one file encrypted with it.
+    pub snapshots: u64,
+}
+
 /// A key's file as [`Store::inspect`] describes it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct KeyInfo {
@@ -726,10 +735,11 @@ impl Store {
         report
     }
 
-    /// How many live files use each encryption key id (from the files' headers; no key is
-    /// needed). A key must stay available while any file still uses it.
-    pub fn key_usage(&self) -> Result<std::collections::BTreeMap<u32, u64>> {
-        let mut usage = std::collections::BTreeMap::new();
+    /// How many live files and how many snapshots use each encryption key id (from the files'
+    /// headers and the snapshots' manifests; no key is needed). A key must stay available
+    /// while anything still uses it.
+    pub fn key_usage(&self) -> Result<std::collections::BTreeMap<u32, KeyUsage>> {
+        let mut usage: std::collections::BTreeMap<u32, KeyUsage> = Default::default();
         for key in self.storage.list("")? {
             let Some(bytes) = self.storage.read(&key)? else {
                 continue;
@@ -739,7 +749,22 @@ impl Store {
                     key_id: Some(id), ..
                 } = inspected.format
             {
-                *usage.entry(id.0).or_insert(0) += 1;
+                usage.entry(id.0).or_default().files += 1;
+            }
+        }
+        let backups = statevault_backup::Backups::new(&self.storage);
+        for info in backups.list()? {
+            if !info.id.is_native() || info.damaged.is_some() {
+                continue;
+            }
+            let ids: std::collections::BTreeSet<u32> = backups
+                .get(&info.id)?
+                .entries
+                .iter()
+                .filter_map(|e| e.flags.key_id)
+                .collect();
+            for id in ids {
+                usage.entry(id).or_default().snapshots += 1;
             }
         }
         Ok(usage)

@@ -276,9 +276,15 @@ enum KeyCommand {
         #[arg(long)]
         reencrypt: bool,
     },
-    /// Show each key id and how many files use it.
+    /// Show each key id and how many files and snapshots use it.
     #[command(after_help = "Example:\n  statevault key ls")]
     Ls,
+    /// Forget an old key; refused while any file or snapshot still uses it.
+    #[command(after_help = "Example:\n  statevault key rm 1")]
+    Rm {
+        /// The key id.
+        id: u32,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -612,10 +618,12 @@ fn key_command(cli: &Cli, command: &KeyCommand) -> Result<()> {
                 .iter()
                 .flat_map(|k| k.ids())
                 .map(|id| {
+                    let used = usage.get(&id.0).copied().unwrap_or_default();
                     json!({
                         "id": id.0,
                         "current": keys.as_ref().is_some_and(|k| k.current_id() == id),
-                        "files": usage.get(&id.0).copied().unwrap_or(0),
+                        "files": used.files,
+                        "snapshots": used.snapshots,
                     })
                 })
                 .collect();
@@ -625,20 +633,37 @@ fn key_command(cli: &Cli, command: &KeyCommand) -> Result<()> {
                 }
                 rows.iter()
                     .map(|r| {
+                        let current = if r["current"] == true {
+                            " (current)"
+                        } else {
+                            ""
+                        };
                         format!(
-                            "key {}{}: {} files",
-                            r["id"],
-                            if r["current"] == true {
-                                " (current)"
-                            } else {
-                                ""
-                            },
-                            r["files"]
+                            "key {}{current}: {} files, {} snapshots",
+                            r["id"], r["files"], r["snapshots"]
                         )
                     })
                     .collect::<Vec<_>>()
                     .join("\n")
             })
+        }
+        KeyCommand::Rm { id } => {
+            let keys = provider.load()?.context("the store has no keys")?;
+            let key_id = statevault::layers::codec::KeyId(*id);
+            if keys.current_id() == key_id {
+                anyhow::bail!("key {id} is the current key; rotate first");
+            }
+            let used = store.key_usage()?.get(id).copied().unwrap_or_default();
+            if used.files > 0 || used.snapshots > 0 {
+                anyhow::bail!(
+                    "key {id} is still used by {} files and {} snapshots; run `key rotate \
+                     --reencrypt` and prune or delete those snapshots first",
+                    used.files,
+                    used.snapshots
+                );
+            }
+            provider.remove_key(key_id)?;
+            print(cli, &json!({"removed": id}), || format!("key {id} removed"))
         }
     }
 }

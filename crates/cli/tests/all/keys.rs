@@ -107,7 +107,7 @@ fn key_init_creates_one_private_key_and_is_idempotent() {
         .args(["key", "ls"])
         .run()
         .expect(0);
-    assert_eq!(run.stdout.trim(), "key 1 (current): 0 files");
+    assert_eq!(run.stdout.trim(), "key 1 (current): 0 files, 0 snapshots");
 }
 
 #[test]
@@ -132,7 +132,10 @@ fn rotate_with_reencrypt_moves_every_encrypted_file_to_the_new_key() {
         .expect(0);
     assert_eq!(
         run.stdout.lines().collect::<Vec<_>>(),
-        ["key 1: 0 files", "key 2 (current): 2 files"]
+        [
+            "key 1: 0 files, 0 snapshots",
+            "key 2 (current): 2 files, 0 snapshots"
+        ]
     );
     for file in [
         "history/conversations.json",
@@ -213,4 +216,60 @@ fn rotate_without_reencrypt_keeps_old_files_readable_with_the_old_key() {
         key_rows(dir.path(), &key_file),
         [(1, false, 0), (2, false, 0), (3, true, 3)]
     );
+}
+
+#[test]
+fn an_old_key_stays_while_a_snapshot_uses_it_and_can_be_removed_after() {
+    let dir = store();
+    let key_file = dir.path().join("keys.txt");
+    let file = json_file(dir.path(), "history.json", &history());
+    with_key(dir.path(), &key_file)
+        .args(["set", "--encrypt", "history.conversations", &file])
+        .run()
+        .expect(0);
+    let id = with_key(dir.path(), &key_file)
+        .args(["backup", "create"])
+        .run()
+        .expect(0)
+        .stdout
+        .trim()
+        .to_owned();
+    with_key(dir.path(), &key_file)
+        .args(["key", "rotate", "--reencrypt"])
+        .run()
+        .expect(0);
+    let listed = with_key(dir.path(), &key_file)
+        .args(["--json", "key", "ls"])
+        .run()
+        .expect(0)
+        .json();
+    assert_eq!(
+        listed["keys"][0],
+        json!({"id": 1, "current": false, "files": 0, "snapshots": 1}),
+        "the snapshot still uses key 1"
+    );
+    let refused = with_key(dir.path(), &key_file)
+        .args(["key", "rm", "1"])
+        .run()
+        .expect(1);
+    assert!(refused.stderr.contains("1 snapshots"), "{refused:?}");
+    with_key(dir.path(), &key_file)
+        .args(["key", "rm", "2"])
+        .run()
+        .expect(1);
+    with_key(dir.path(), &key_file)
+        .args(["backup", "rm", &id])
+        .run()
+        .expect(0);
+    with_key(dir.path(), &key_file)
+        .args(["key", "rm", "1"])
+        .run()
+        .expect(0);
+    assert_eq!(key_rows(dir.path(), &key_file), vec![(2, true, 1)]);
+    let value = with_key(dir.path(), &key_file)
+        .args(["--json", "get", "history.conversations"])
+        .run()
+        .expect(0)
+        .json();
+    assert_eq!(value, history());
 }
