@@ -58,6 +58,29 @@ impl Store {
         })?)
     }
 
+    /// Bytes the snapshots' objects take on disk (each distinct content counted once).
+    pub fn backup_bytes(&self) -> Result<u64> {
+        let objects = std::path::Path::new("backups").join("objects");
+        let mut total = 0;
+        for shard in self.storage().list_dir(&objects)? {
+            if !shard.is_dir {
+                continue;
+            }
+            let shard = objects.join(&shard.name);
+            for object in self.storage().list_dir(&shard)? {
+                if object.is_file {
+                    let path = self.storage().root().join(&shard).join(&object.name);
+                    total += self
+                        .storage()
+                        .backend()
+                        .metadata(&path)
+                        .map_or(0, |m| m.len);
+                }
+            }
+        }
+        Ok(total)
+    }
+
     /// Every snapshot, newest first, the legacy service's own backups included.
     pub fn list_backups(&self) -> Result<Vec<BackupInfo>> {
         Ok(self.backups().list()?)

@@ -233,7 +233,9 @@ pub(crate) fn stats(cli: &Cli, prometheus: bool) -> Result<()> {
             last_save = last_save.max(info.saved_at);
         }
     }
+    let snapshot_bytes = store.backup_bytes()?;
     if prometheus {
+        let snapshots = store.list_backups()?.len() as u64;
         let mut text = String::new();
         let mut metric = |name: &str, kind: &str, help: &str, rows: Vec<(String, u64)>| {
             text.push_str(&format!("# HELP {name} {help}\n# TYPE {name} {kind}\n"));
@@ -276,6 +278,18 @@ pub(crate) fn stats(cli: &Cli, prometheus: bool) -> Result<()> {
             ],
         );
         metric(
+            "state_persistence_snapshots",
+            "gauge",
+            "Snapshots kept.",
+            vec![(String::new(), snapshots)],
+        );
+        metric(
+            "state_persistence_snapshot_size_bytes",
+            "gauge",
+            "Bytes of snapshot objects on disk (each distinct content once).",
+            vec![(String::new(), snapshot_bytes)],
+        );
+        metric(
             "state_persistence_damaged_files",
             "gauge",
             "Files whose checksum fails.",
@@ -292,9 +306,11 @@ pub(crate) fn stats(cli: &Cli, prometheus: bool) -> Result<()> {
         print!("{text}");
         return Ok(());
     }
+    let backups = store.list_backups()?;
     let value = json!({
         "keys": keys, "bytes": bytes, "encrypted": encrypted, "compressed": compressed,
         "legacy": legacy, "damaged": damaged, "last_save": last_save, "namespaces": namespaces,
+        "snapshots": backups.len(), "snapshot_bytes": snapshot_bytes,
     });
     print(cli, &value, || {
         let mut lines = vec![format!("{:<20} {:>8} {:>12}", "namespace", "keys", "bytes")];
@@ -308,6 +324,10 @@ pub(crate) fn stats(cli: &Cli, prometheus: bool) -> Result<()> {
         if let Some(last) = last_save {
             lines.push(format!("last save: {last} ms since the Unix epoch"));
         }
+        lines.push(format!(
+            "snapshots: {}, {snapshot_bytes} bytes of objects on disk",
+            backups.len()
+        ));
         lines.join("\n")
     })
 }
