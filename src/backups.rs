@@ -40,9 +40,21 @@ impl Store {
 
     /// Takes a snapshot of the whole store (deduplicated: unchanged files cost a `stat`).
     pub fn create_backup(&self, name: Option<&str>) -> Result<BackupInfo> {
+        self.create_backup_with_progress(name, &|_, _| {})
+    }
+
+    /// [`Store::create_backup`], calling `progress(done, total)` as files are copied (possibly
+    /// from several threads).
+    pub fn create_backup_with_progress(
+        &self,
+        name: Option<&str>,
+        progress: &(dyn Fn(u64, u64) + Sync),
+    ) -> Result<BackupInfo> {
+        let on_progress = |p: statevault_backup::Progress| progress(p.done, p.total);
         Ok(self.backups().create(&CreateOptions {
             name,
             classify: &classify,
+            progress: Some(&on_progress),
             ..CreateOptions::default()
         })?)
     }
@@ -88,7 +100,19 @@ impl Store {
 
     /// Re-hashes every file of a snapshot.
     pub fn verify_backup(&self, id: &str) -> Result<VerifyReport> {
-        Ok(self.backups().verify(&parse_backup_id(id)?)?)
+        self.verify_backup_with_progress(id, &|_, _| {})
+    }
+
+    /// [`Store::verify_backup`], calling `progress(done, total)` as files are checked.
+    pub fn verify_backup_with_progress(
+        &self,
+        id: &str,
+        progress: &(dyn Fn(u64, u64) + Sync),
+    ) -> Result<VerifyReport> {
+        let on_progress = |p: statevault_backup::Progress| progress(p.done, p.total);
+        Ok(self
+            .backups()
+            .verify_with_progress(&parse_backup_id(id)?, &on_progress)?)
     }
 
     /// Restores a snapshot: every file is verified first (a damaged snapshot is refused and the
@@ -96,6 +120,17 @@ impl Store {
     /// is applied as one journaled batch, deleting keys absent from it. A backup of the legacy
     /// service is converted to a snapshot first.
     pub fn restore_backup(&self, id: &str) -> Result<RestoreReport> {
+        self.restore_backup_with_progress(id, &|_, _| {})
+    }
+
+    /// [`Store::restore_backup`], calling `progress(done, total)` while the snapshot's files
+    /// are verified.
+    pub fn restore_backup_with_progress(
+        &self,
+        id: &str,
+        progress: &(dyn Fn(u64, u64) + Sync),
+    ) -> Result<RestoreReport> {
+        let on_progress = |p: statevault_backup::Progress| progress(p.done, p.total);
         let mut id = parse_backup_id(id)?;
         if !id.is_native() {
             id = self.import_legacy_backup(&id)?.id;
@@ -104,6 +139,7 @@ impl Store {
             &id,
             &RestoreOptions {
                 classify: &classify,
+                progress: Some(&on_progress),
                 ..RestoreOptions::default()
             },
         )?;

@@ -9,13 +9,18 @@ use statevault::{
 };
 
 use crate::exit::{self, Exit};
+use crate::progress::Bar;
 use crate::{BackupCommand, Cli, open, print};
 
 pub(crate) fn run(cli: &Cli, command: &BackupCommand) -> Result<()> {
     match command {
         BackupCommand::Create { name } => {
             let store = open(cli, false)?;
-            let info = store.create_backup(name.as_deref())?;
+            let bar = Bar::new("backing up");
+            let info = store.create_backup_with_progress(name.as_deref(), &|done, total| {
+                bar.set(done, total)
+            })?;
+            drop(bar);
             print(cli, &serde_json::to_value(&info)?, || info.id.to_string())
         }
         BackupCommand::Ls => {
@@ -25,7 +30,10 @@ pub(crate) fn run(cli: &Cli, command: &BackupCommand) -> Result<()> {
         }
         BackupCommand::Verify { id } => {
             let store = open(cli, true)?;
-            let report = store.verify_backup(id)?;
+            let bar = Bar::new("verifying");
+            let report =
+                store.verify_backup_with_progress(id, &|done, total| bar.set(done, total))?;
+            drop(bar);
             print(cli, &serde_json::to_value(&report)?, || {
                 let mut lines: Vec<String> = report
                     .problems
@@ -48,7 +56,10 @@ pub(crate) fn run(cli: &Cli, command: &BackupCommand) -> Result<()> {
         }
         BackupCommand::Restore { id } => {
             let store = open(cli, false)?;
-            let report = store.restore_backup(id)?;
+            let bar = Bar::new("checking the snapshot");
+            let report =
+                store.restore_backup_with_progress(id, &|done, total| bar.set(done, total))?;
+            drop(bar);
             print(cli, &serde_json::to_value(&report)?, || {
                 format!(
                     "restored {id}: {} written, {} deleted, {} unchanged{}",
