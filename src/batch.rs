@@ -21,7 +21,7 @@ use crate::store::parse_key;
 /// batch.save("plugins.a", &json!({"enabled": true}))?;
 /// batch.delete("plugins.old")?;
 /// store.save_batch(batch)?;
-/// # Ok::<(), statevault::Error>(())
+/// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 #[derive(Debug, Clone, Default)]
 pub struct Batch {

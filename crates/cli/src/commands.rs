@@ -52,7 +52,8 @@ pub(crate) fn batch(cli: &Cli, file: &str) -> Result<()> {
             }
         };
         added.map_err(|e| usage(&format!("line {number}: {e}")))?;
-        lines_of_keys.insert(line.key, number);
+        // The first line that names a key is the one an error about that key points to.
+        lines_of_keys.entry(line.key).or_insert(number);
     }
     let count = batch.len();
     let store = open(cli, false)?;
@@ -79,12 +80,21 @@ fn usage(message: &str) -> anyhow::Error {
 const COMMENT: &str = "//";
 
 pub(crate) fn edit(cli: &Cli, key: &str) -> Result<()> {
-    let store = open(cli, false)?;
-    let current: Value = store.load(key)?.unwrap_or(Value::Null);
+    // Fail at once if another process holds the store, rather than after the edit; then read
+    // without the writer lock, so the application is not locked out while a person edits.
+    drop(open(cli, false)?);
+    let (current, before) = {
+        let reader = open(cli, true)?;
+        let current: Value = reader.load(key)?.unwrap_or(Value::Null);
+        let before = reader.storage().read(&key.parse()?)?;
+        (current, before)
+    };
     let original = serde_json::to_string_pretty(&current)?;
-    let editor = std::env::var("VISUAL")
-        .or_else(|_| std::env::var("EDITOR"))
-        .unwrap_or_else(|_| "vi".to_owned());
+    let editor = ["VISUAL", "EDITOR"]
+        .iter()
+        .filter_map(|name| std::env::var(name).ok())
+        .find(|value| !value.trim().is_empty())
+        .unwrap_or_else(|| "vi".to_owned());
     let mut error: Option<String> = None;
     let mut text = original.clone();
     loop {
@@ -122,7 +132,9 @@ pub(crate) fn edit(cli: &Cli, key: &str) -> Result<()> {
             .filter(|l| !l.trim_start().starts_with(COMMENT))
             .collect::<Vec<_>>()
             .join("\n");
-        if body.trim().is_empty() || body.trim() == original.trim() {
+        // After an error, quitting without touching the file gives up, as the header says.
+        let unchanged_retry = error.is_some() && body.trim() == text.trim();
+        if body.trim().is_empty() || body.trim() == original.trim() || unchanged_retry {
             return print(cli, &json!({"key": key, "saved": false}), || {
                 "no changes; nothing saved".to_owned()
             });
@@ -135,6 +147,12 @@ pub(crate) fn edit(cli: &Cli, key: &str) -> Result<()> {
                 continue;
             }
         };
+        let store = open(cli, false)?;
+        if store.storage().read(&key.parse()?)? != before {
+            bail!(
+                "{key} was changed by another process while it was being edited; nothing saved, run edit again"
+            );
+        }
         match store.save(key, &value) {
             Ok(()) => {
                 return print(cli, &json!({"key": key, "saved": true}), || {

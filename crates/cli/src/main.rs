@@ -514,7 +514,19 @@ fn run(cli: &Cli) -> Result<()> {
         Command::Edit { key } => commands::edit(cli, key),
         Command::Migrate { key, dry_run } => commands::migrate(cli, key.as_deref(), *dry_run),
         Command::Audit { verify } => commands::audit(cli, *verify),
-        Command::Stats { format } => commands::stats(cli, *format == StatsFormat::Prometheus),
+        Command::Stats { format } => {
+            let prometheus = *format == StatsFormat::Prometheus;
+            if prometheus && cli.json {
+                return Err(exit::Usage(
+                    "--json and --format prometheus exclude each other".into(),
+                )
+                .into());
+            }
+            commands::stats(cli, prometheus)
+        }
+        Command::Completions { .. } if cli.json => {
+            Err(exit::Usage("completions are a shell script; --json does not apply".into()).into())
+        }
         Command::Completions { shell } => {
             let mut command = <Cli as clap::CommandFactory>::command();
             // Into a buffer first: clap_complete panics on a write error such as a closed pipe.

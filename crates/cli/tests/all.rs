@@ -9,4 +9,5 @@ mod all {
     mod commands;
     mod exit_codes;
     mod keys;
+    mod ops;
 }
