@@ -61,13 +61,21 @@ impl Store {
 
     /// Takes an automatic snapshot of `keys` (or of the whole store) before a change.
     pub(crate) fn auto_backup(&self, keys: Option<&[Key]>, reason: &str) -> Result<BackupInfo> {
-        Ok(self.backups().create(&CreateOptions {
+        let info = self.backups().create(&CreateOptions {
             kind: statevault_backup::BackupKind::Auto,
             reason: Some(reason),
             keys,
             classify: &classify,
             ..CreateOptions::default()
-        })?)
+        })?;
+        // Automatic snapshots are kept by the store's retention policy, so saving with
+        // `backup: true` in a loop does not fill the disk. A prune that fails (an unreadable
+        // manifest blocks object removal) costs space, never data: it is logged, and the
+        // change goes on.
+        if let Err(e) = self.backups().prune(&self.backup_policies, false) {
+            tracing::warn!(error = %e, "pruning automatic snapshots failed");
+        }
+        Ok(info)
     }
 
     /// Bytes the snapshots' objects take on disk (each distinct content counted once).

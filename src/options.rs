@@ -33,6 +33,7 @@ pub struct StoreOptions {
     pub(crate) audit_log: bool,
     pub(crate) audit_rotate_bytes: u64,
     pub(crate) overwrite_newer: bool,
+    pub(crate) backup_policies: statevault_backup::Policies,
 }
 
 impl Default for StoreOptions {
@@ -51,6 +52,7 @@ impl Default for StoreOptions {
             audit_log: true,
             audit_rotate_bytes: 4 * 1024 * 1024,
             overwrite_newer: false,
+            backup_policies: statevault_backup::Policies::default(),
         }
     }
 }
@@ -142,6 +144,15 @@ impl StoreOptions {
     /// would drop what it does not understand). Set it only to deliberately downgrade.
     pub fn overwrite_newer(mut self, force: bool) -> StoreOptions {
         self.overwrite_newer = force;
+        self
+    }
+
+    /// The retention applied after every automatic snapshot (default: manual snapshots are
+    /// kept until someone removes them; automatic ones by
+    /// [`Policies::DEFAULT_AUTO`](statevault_backup::Policies::DEFAULT_AUTO): the last 10, one a
+    /// day for 7 days, one a week for 4 weeks).
+    pub fn backup_policies(mut self, policies: statevault_backup::Policies) -> StoreOptions {
+        self.backup_policies = policies;
         self
     }
 

@@ -44,6 +44,7 @@ pub struct Store {
     size_bytes: AtomicU64,
     audit: Option<Mutex<AuditLog>>,
     overwrite_newer: bool,
+    pub(crate) backup_policies: statevault_backup::Policies,
 }
 
 /// The metric names the application's dashboards use.
@@ -249,6 +250,7 @@ impl Store {
             size_bytes: AtomicU64::new(size_bytes),
             audit,
             overwrite_newer: options.overwrite_newer,
+            backup_policies: options.backup_policies,
         })
     }
 

@@ -228,3 +228,41 @@ fn a_legacy_full_backup_is_listed_and_restorable() {
         Some(json!({"n": 1}))
     );
 }
+
+#[test]
+fn automatic_snapshots_are_kept_by_the_retention_policy() {
+    let dir = tempfile::tempdir().unwrap();
+    let policies = statevault::Policies {
+        auto: statevault::Policy {
+            keep_last: Some(3),
+            ..statevault::Policy::default()
+        },
+        ..statevault::Policies::default()
+    };
+    let store =
+        Store::open_with(dir.path(), StoreOptions::new().backup_policies(policies)).unwrap();
+    let backup = SaveOptions {
+        backup: Some(true),
+        ..SaveOptions::default()
+    };
+    let manual = store.create_backup(Some("keep me")).unwrap();
+    for i in 0..8 {
+        store.save_with("plugins.a", &json!(i), &backup).unwrap();
+    }
+    let backups = store.list_backups().unwrap();
+    let auto = backups
+        .iter()
+        .filter(|b| b.kind == BackupKind::Auto)
+        .count();
+    assert_eq!(auto, 3, "only the last three automatic snapshots are kept");
+    assert!(
+        backups.iter().any(|b| b.id == manual.id),
+        "manual snapshots are not pruned"
+    );
+    // The newest automatic snapshot holds the value before the last save.
+    store.restore_backup(backups[0].id.as_str()).unwrap();
+    assert_eq!(
+        store.load::<serde_json::Value>("plugins.a").unwrap(),
+        Some(json!(6))
+    );
+}
