@@ -861,12 +861,7 @@ impl Store {
         let (data, schema_version) = match self.registry.lookup(key.as_str()) {
             Some(document) => {
                 let value = serde_json::to_value(value).map_err(serde_error)?;
-                document
-                    .validate(&value)
-                    .map_err(|source| Error::Validation {
-                        key: key.to_string(),
-                        source,
-                    })?;
+                validate_as(key, document, &value)?;
                 check_current_version(key, document, &value)?;
                 self.refuse_downgrade(key, document)?;
                 let data = serde_json::to_vec(&value).map_err(serde_error)?;
@@ -981,12 +976,7 @@ impl Store {
                 (value, Some(stored))
             }
         };
-        document
-            .validate(&value)
-            .map_err(|source| Error::Validation {
-                key: key.to_string(),
-                source,
-            })?;
+        validate_as(key, document, &value)?;
         Ok((value, migrated_from))
     }
 
@@ -1110,6 +1100,14 @@ fn format_name(format: &Format) -> &'static str {
         Format::Envelope { .. } => "compressed",
         _ => "unknown",
     }
+}
+
+/// Validates `value` as `document`, the error naming `key`.
+fn validate_as(key: &Key, document: &DocumentInfo, value: &Value) -> Result<()> {
+    document.validate(value).map_err(|source| Error::Validation {
+        key: key.to_string(),
+        source,
+    })
 }
 
 /// A typed document must carry the current version in its `version` field when it is saved:
