@@ -210,25 +210,29 @@ fn read_lines(storage: &Storage, relative: &Path) -> Result<Vec<String>> {
 
 fn last_entry(storage: &Storage) -> Result<Option<(AuditEntry, u64)>> {
     let files = log_files(storage)?;
-    let live = files.last().expect("the live log is always listed");
+    let (live, rotated) = files.split_last().expect("the live log is always listed");
     let live_lines = read_lines(storage, live)?;
     let live_bytes = live_lines.iter().map(|l| l.len() as u64).sum();
-    for file in files.iter().rev() {
-        let lines = if file == live {
-            live_lines.clone()
-        } else {
-            read_lines(storage, file)?
-        };
-        // A torn last line (power loss) is skipped; the chain continues from the last whole one.
-        if let Some(entry) = lines
-            .iter()
-            .rev()
-            .find_map(|l| serde_json::from_str::<AuditEntry>(l.trim_end()).ok())
-        {
+    // The live file is read anyway (its size decides the next rotation); a rotated one only
+    // when the live file holds no whole line yet.
+    if let Some(entry) = last_whole_line(&live_lines) {
+        return Ok(Some((entry, live_bytes)));
+    }
+    for file in rotated.iter().rev() {
+        if let Some(entry) = last_whole_line(&read_lines(storage, file)?) {
             return Ok(Some((entry, live_bytes)));
         }
     }
     Ok(None)
+}
+
+/// The last line that parses: a torn last line (power loss) is skipped, and the chain continues
+/// from the last whole one.
+fn last_whole_line(lines: &[String]) -> Option<AuditEntry> {
+    lines
+        .iter()
+        .rev()
+        .find_map(|l| serde_json::from_str::<AuditEntry>(l.trim_end()).ok())
 }
 
 fn first_seq_of_live(storage: &Storage) -> Result<Option<u64>> {
