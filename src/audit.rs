@@ -242,7 +242,7 @@ fn first_seq_of_live(storage: &Storage) -> Result<Option<u64>> {
         .map(|e| e.seq))
 }
 
-/// A break in the chain found by [`verify`].
+/// A break in the chain found by [`Store::verify_audit`](crate::Store::verify_audit).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct AuditProblem {
     /// The sequence number of the line where the chain breaks (of the line found there, or the
@@ -254,7 +254,7 @@ pub struct AuditProblem {
     pub detail: String,
 }
 
-/// What [`verify`] found.
+/// What [`Store::verify_audit`](crate::Store::verify_audit) found.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct AuditReport {
     /// Every line read, in order.
