@@ -265,6 +265,13 @@ impl Group {
     }
 }
 
+/// Flushes every dirty page of the machine and waits a moment, so that one workload does not
+/// pay for the writeback of the previous one (the 16 MiB saves leave gigabytes behind).
+fn settle() {
+    let _ = std::process::Command::new("sync").status();
+    std::thread::sleep(Duration::from_millis(500));
+}
+
 /// One contender of a workload: its row name, whether the chart shows it, and one timed run.
 struct Contender<'a> {
     name: String,
@@ -285,6 +292,7 @@ fn contender<'a>(name: &str, chart: bool, run: impl FnMut() -> Duration + 'a) ->
 /// adds each one's median to `group`.
 fn rounds(group: &mut Group, reps: usize, warm_up: bool, contenders: &mut [Contender<'_>]) {
     let n = contenders.len();
+    settle();
     if warm_up {
         for c in contenders.iter_mut() {
             (c.run)();
@@ -1089,6 +1097,7 @@ impl Bench {
             ));
         }
         let chunks = saves.div_ceil(chunk);
+        settle();
         let mut totals: Vec<Vec<Duration>> = vec![Vec::new(); contenders.len()];
         for _ in 0..reps.max(1) {
             let mut sums = vec![Duration::ZERO; contenders.len()];
@@ -1793,7 +1802,7 @@ fn svg(bench: &Bench) -> String {
     ] {
         let _ = writeln!(
             out,
-            r#"<rect x="{legend_x}" y="30" width="10" height="10" fill="{fill}"/><text x="{:.0}" y="39">{name}</text>"#,
+            r#"<rect x="{legend_x:.1}" y="30" width="10" height="10" fill="{fill}"/><text x="{:.0}" y="39">{name}</text>"#,
             legend_x + 14.0
         );
         legend_x += 14.0 + name.len() as f64 * 6.2 + 18.0;
