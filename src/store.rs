@@ -1104,10 +1104,12 @@ fn format_name(format: &Format) -> &'static str {
 
 /// Validates `value` as `document`, the error naming `key`.
 fn validate_as(key: &Key, document: &DocumentInfo, value: &Value) -> Result<()> {
-    document.validate(value).map_err(|source| Error::Validation {
-        key: key.to_string(),
-        source,
-    })
+    document
+        .validate(value)
+        .map_err(|source| Error::Validation {
+            key: key.to_string(),
+            source,
+        })
 }
 
 /// A typed document must carry the current version in its `version` field when it is saved:
