@@ -33,7 +33,14 @@ pub(crate) fn run(root: &Path) -> Result<()> {
         ],
         &[],
     )?;
-    step(root, "tests", &["test", "--workspace"], &[])?;
+    // `--show-output` keeps what passing tests print: the sweeps report how many failure and
+    // crash points they covered.
+    step(
+        root,
+        "tests",
+        &["test", "--workspace", "--", "--show-output"],
+        &[],
+    )?;
     step(
         root,
         "docs",
