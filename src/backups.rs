@@ -11,7 +11,7 @@ use statevault_codec::{self as codec, Context, EncodeOptions, Format, KeySet, Me
 use statevault_core::Key;
 
 use crate::error::{Error, Result};
-use crate::store::{Store, options_of};
+use crate::store::{DataOrigin, Store, options_of};
 
 /// The context encrypted archive entries and whole archives are bound to: they belong to no
 /// store, and the user's archive key opens them anywhere.
@@ -336,7 +336,7 @@ impl Store {
                 &archive_context(),
                 Some(keys),
             )?),
-            None => self.encode_data(key, &decoded.data, decoded.meta, &options),
+            None => self.encode_data(key, decoded.data, DataOrigin::File, decoded.meta, &options),
         }
     }
 }

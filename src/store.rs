@@ -319,7 +319,7 @@ impl Store {
         let key = parse_key(key)?;
         let result = match self.storage.read(&key)? {
             None => Ok(None),
-            Some(bytes) => self.decode(&key, &bytes).map(Some),
+            Some(bytes) => self.decode(&key, bytes).map(Some),
         };
         metrics::histogram!(metric::LOAD_DURATION_MS).record(start.elapsed().as_secs_f64() * 1e3);
         result
@@ -526,7 +526,7 @@ impl Store {
         let mut loaded = std::collections::HashMap::with_capacity(keys.len());
         for (key, bytes) in keys.into_iter().zip(values) {
             if let Some(bytes) = bytes {
-                let value = self.decode(&key, &bytes)?;
+                let value = self.decode(&key, bytes)?;
                 loaded.insert(key, value);
             }
         }
@@ -727,7 +727,13 @@ impl Store {
                 source,
             })?;
             meta.saved_at_ms = now_ms();
-            let bytes = self.encode_data(key, &data, meta, &options_of(&decoded.format))?;
+            let bytes = self.encode_data(
+                key,
+                data,
+                DataOrigin::Serialized,
+                meta,
+                &options_of(&decoded.format),
+            )?;
             self.write_key(key, &bytes, "migrate")?;
             Ok(MigrationOutcome::Migrated)
         })();
@@ -800,7 +806,8 @@ impl Store {
             }
             let decoded = self.decode_bytes(&key, &bytes)?;
             let options = options_of(&decoded.format);
-            let bytes = self.encode_data(&key, &decoded.data, decoded.meta, &options)?;
+            let bytes =
+                self.encode_data(&key, decoded.data, DataOrigin::File, decoded.meta, &options)?;
             self.write_key(&key, &bytes, "reencrypt")?;
             rewritten += 1;
         }
@@ -876,14 +883,21 @@ impl Store {
             schema_version,
             saved_at_ms: now_ms(),
         };
-        self.encode_data(key, &data, meta, &self.effective_options(key, options))
+        self.encode_data(
+            key,
+            data,
+            DataOrigin::Serialized,
+            meta,
+            &self.effective_options(key, options),
+        )
     }
 
     /// Encodes JSON text that is already validated into a file's bytes.
     pub(crate) fn encode_data(
         &self,
         key: &Key,
-        data: &[u8],
+        data: Vec<u8>,
+        origin: DataOrigin,
         meta: Meta,
         options: &SaveOptions,
     ) -> Result<Vec<u8>> {
@@ -903,18 +917,22 @@ impl Store {
             store_id: self.storage.store_id(),
             key_name: key.as_str(),
         };
-        Ok(codec::encode(
-            data,
-            &meta,
-            &encode,
-            &context,
-            keys.as_deref(),
-        )?)
+        // The owned encoders build the file in the data's own buffer: one copy of the
+        // document less at the peak of a large save.
+        let encoded = match origin {
+            DataOrigin::Serialized => {
+                codec::encode_owned_trusted(data, &meta, &encode, &context, keys.as_deref())
+            }
+            DataOrigin::File => {
+                codec::encode_owned(data, &meta, &encode, &context, keys.as_deref())
+            }
+        };
+        Ok(encoded?)
     }
 
     /// Decodes, migrates, validates and deserializes a file: the load path.
-    fn decode<T: DeserializeOwned>(&self, key: &Key, bytes: &[u8]) -> Result<T> {
-        let decoded = self.decode_bytes(key, bytes)?;
+    fn decode<T: DeserializeOwned>(&self, key: &Key, bytes: Vec<u8>) -> Result<T> {
+        let decoded = self.decode_owned_bytes(key, bytes)?;
         let serde_error = |source| Error::Serde {
             key: key.to_string(),
             source,
@@ -994,6 +1012,22 @@ impl Store {
         result.map_err(|e| self.codec_error(key, e))
     }
 
+    /// [`Store::decode_bytes`] on an owned buffer: the data is moved (and decrypted) in place,
+    /// so a large load holds one copy of the document less.
+    fn decode_owned_bytes(&self, key: &Key, bytes: Vec<u8>) -> Result<Decoded> {
+        let context = Context {
+            store_id: self.storage.store_id(),
+            key_name: key.as_str(),
+        };
+        let keys = if codec::needs_key(&bytes) {
+            self.keys_for_decryption()?
+        } else {
+            None
+        };
+        codec::decode_owned(bytes, &context, keys.as_deref(), &self.limits)
+            .map_err(|e| self.codec_error(key, e))
+    }
+
     /// Gives a codec error its key and path, keeping damage and failed decryption apart.
     fn codec_error(&self, key: &Key, error: codec::Error) -> Error {
         let path = self.storage.path_of(key);
@@ -1067,6 +1101,16 @@ impl Store {
         cached.clone_from(&keys);
         Ok(keys)
     }
+}
+
+/// Where the JSON text handed to the encoder comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum DataOrigin {
+    /// Straight from `serde_json`: one JSON value, no need to check it again.
+    Serialized,
+    /// From a decoded file: checked again, because a file with a matching checksum is not
+    /// proof of JSON (it may have been written by hand).
+    File,
 }
 
 /// The options that reproduce a file's format when it is rewritten.

@@ -7,10 +7,12 @@ use std::time::Duration;
 
 use aes_gcm_siv::aead::{AeadInPlace, KeyInit};
 use aes_gcm_siv::{Aes256GcmSiv, Nonce};
-use criterion::{BenchmarkGroup, Criterion, Throughput, criterion_group, criterion_main};
+use criterion::{
+    BatchSize, BenchmarkGroup, Criterion, Throughput, criterion_group, criterion_main,
+};
 use statevault_codec::{
     Compression, Context, DataKey, EncodeOptions, KeyId, KeySet, Limits, Meta, Zeroizing, decode,
-    encode,
+    decode_owned, encode, encode_owned_trusted,
 };
 
 const CTX: Context<'static> = Context {
@@ -174,5 +176,65 @@ fn benches(c: &mut Criterion) {
     }
 }
 
-criterion_group!(codec, benches);
+/// What the facade's load and save cost on top of `serde_json` (issue 9: a 1 MiB plain load at
+/// ≥ 80 % of the parse's throughput): a plain file decoded and its data parsed into a
+/// `serde_json::Value`, beside the parse of the same data bytes alone; a value serialized and
+/// encoded, beside the serialization alone.
+fn facade(c: &mut Criterion) {
+    let meta = Meta {
+        schema_version: "1.0.0".into(),
+        saved_at_ms: 1_764_126_784_000,
+    };
+    let data = document(1 << 20);
+    let value: serde_json::Value = serde_json::from_slice(&data).unwrap();
+    let plain = encode(&data, &meta, &EncodeOptions::default(), &CTX, None).unwrap();
+
+    let mut g = c.benchmark_group("load/1MiB");
+    configure(&mut g, data.len());
+    // Every row drops its `Value` outside the timing (the caller keeps it).
+    g.bench_function("serde_json/parse", |b| {
+        b.iter_with_large_drop(|| {
+            serde_json::from_slice::<serde_json::Value>(black_box(&data)).unwrap()
+        })
+    });
+    g.bench_function("codec/decode+parse", |b| {
+        b.iter_with_large_drop(|| {
+            let d = decode(black_box(&plain), &CTX, None, &Limits::default()).unwrap();
+            serde_json::from_slice::<serde_json::Value>(&d.data).unwrap()
+        })
+    });
+    // The file's buffer is made outside the timing, as `fs::read` makes it in the facade.
+    g.bench_function("codec/decode_owned+parse", |b| {
+        b.iter_batched(
+            || plain.clone(),
+            |file| {
+                let d = decode_owned(file, &CTX, None, &Limits::default()).unwrap();
+                serde_json::from_slice::<serde_json::Value>(&d.data).unwrap()
+            },
+            BatchSize::LargeInput,
+        )
+    });
+    g.finish();
+
+    let mut g = c.benchmark_group("save/1MiB");
+    configure(&mut g, data.len());
+    g.bench_function("serde_json/to_vec", |b| {
+        b.iter(|| serde_json::to_vec(black_box(&value)).unwrap())
+    });
+    g.bench_function("codec/to_vec+encode", |b| {
+        b.iter(|| {
+            let data = serde_json::to_vec(black_box(&value)).unwrap();
+            encode(&data, &meta, &EncodeOptions::default(), &CTX, None).unwrap()
+        })
+    });
+    g.bench_function("codec/to_vec+encode_owned_trusted", |b| {
+        b.iter(|| {
+            let data = serde_json::to_vec(black_box(&value)).unwrap();
+            encode_owned_trusted(data, &meta, &EncodeOptions::default(), &CTX, None).unwrap()
+        })
+    });
+    g.finish();
+}
+
+criterion_group!(codec, benches, facade);
 criterion_main!(codec);

@@ -226,6 +226,58 @@ pub(crate) fn encode(
     key: Option<&DataKey>,
     ctx: &Context<'_>,
 ) -> Result<Vec<u8>, Error> {
+    let (mut out, nonce) = header(meta, compression, key)?;
+    let payload_start = out.len();
+    // Compressed output is written straight after the header; for raw data this is the exact size.
+    let estimate = match compression {
+        Some(_) => data.len() / 4,
+        None => data.len(),
+    };
+    out.reserve_exact(estimate + TAG_LEN + TRAILER_LEN);
+    match compression {
+        Some(level) => {
+            let mut gz =
+                flate2::write::GzEncoder::new(&mut out, flate2::Compression::new(level.level()));
+            gz.write_all(data)
+                .and_then(|()| gz.try_finish())
+                .expect("gzip into a Vec cannot fail");
+        }
+        None => out.extend_from_slice(data),
+    }
+    seal(out, payload_start, key, &nonce, ctx)
+}
+
+/// [`encode`] taking the data by value. Without compression the envelope is built in the data's
+/// own buffer (the header shifted in front of it, the payload encrypted where it lies), so the file
+/// costs no second buffer; compressed output needs its own buffer either way.
+pub(crate) fn encode_owned(
+    mut data: Vec<u8>,
+    meta: &Meta,
+    compression: Option<Compression>,
+    key: Option<&DataKey>,
+    ctx: &Context<'_>,
+) -> Result<Vec<u8>, Error> {
+    if compression.is_some() {
+        return encode(&data, meta, compression, key, ctx);
+    }
+    let (header, nonce) = header(meta, None, key)?;
+    let payload_start = header.len();
+    let len = data.len();
+    // Exactly what is missing: `reserve` could double a buffer that is nearly the whole file.
+    data.reserve_exact(payload_start + TAG_LEN + TRAILER_LEN);
+    data.resize(len + payload_start, 0);
+    data.copy_within(..len, payload_start);
+    data[..payload_start].copy_from_slice(&header);
+    seal(data, payload_start, key, &nonce, ctx)
+}
+
+/// The header of a new envelope up to its payload, with `PAYLOAD_LEN` still 0, and its nonce (fresh
+/// when encrypting, zero otherwise).
+fn header(
+    meta: &Meta,
+    compression: Option<Compression>,
+    key: Option<&DataKey>,
+) -> Result<(Vec<u8>, [u8; NONCE_LEN]), Error> {
     check_schema_version(&meta.schema_version)?;
     let schema = meta.schema_version.as_bytes();
     let schema_len = u16::try_from(schema.len()).expect("check_schema_version bounds it");
@@ -238,14 +290,8 @@ pub(crate) fn encode(
     if compression.is_some() {
         flags |= FLAG_COMPRESSED;
     }
-
     let payload_start = OFF_SCHEMA + schema.len();
-    // Compressed output is written straight after the header; for raw data this is the exact size.
-    let estimate = match compression {
-        Some(_) => data.len() / 4,
-        None => data.len(),
-    };
-    let mut out = Vec::with_capacity(payload_start + estimate + TAG_LEN + TRAILER_LEN);
+    let mut out = Vec::with_capacity(payload_start);
     out.extend_from_slice(&MAGIC);
     out.extend_from_slice(&VERSION.to_le_bytes());
     out.push(flags);
@@ -253,21 +299,22 @@ pub(crate) fn encode(
     out.extend_from_slice(&meta.saved_at_ms.to_le_bytes());
     out.extend_from_slice(&key.map_or(0, |k| k.id().0).to_le_bytes());
     out.extend_from_slice(&nonce);
-    out.extend_from_slice(&0u64.to_le_bytes()); // PAYLOAD_LEN, patched below.
+    out.extend_from_slice(&0u64.to_le_bytes()); // PAYLOAD_LEN, patched by `seal`.
     out.extend_from_slice(&schema_len.to_le_bytes());
     out.extend_from_slice(schema);
     debug_assert_eq!(out.len(), payload_start);
+    Ok((out, nonce))
+}
 
-    match compression {
-        Some(level) => {
-            let mut gz =
-                flate2::write::GzEncoder::new(&mut out, flate2::Compression::new(level.level()));
-            gz.write_all(data)
-                .and_then(|()| gz.try_finish())
-                .expect("gzip into a Vec cannot fail");
-        }
-        None => out.extend_from_slice(data),
-    }
+/// Finishes an envelope whose header and unencrypted payload are in `out`: patches the payload
+/// length, encrypts the payload in place and appends its tag, then appends the CRC-32C trailer.
+fn seal(
+    mut out: Vec<u8>,
+    payload_start: usize,
+    key: Option<&DataKey>,
+    nonce: &[u8; NONCE_LEN],
+    ctx: &Context<'_>,
+) -> Result<Vec<u8>, Error> {
     let mut payload_len = (out.len() - payload_start) as u64;
     if key.is_some() {
         payload_len += TAG_LEN as u64;
@@ -278,7 +325,7 @@ pub(crate) fn encode(
         let aad = associated_data(&out[..payload_start], ctx);
         let (_, plaintext) = out.split_at_mut(payload_start);
         let tag = cipher(key)
-            .encrypt_in_place_detached(Nonce::from_slice(&nonce), &aad, plaintext)
+            .encrypt_in_place_detached(Nonce::from_slice(nonce), &aad, plaintext)
             .map_err(|_| Error::InvalidInput {
                 detail: "the payload is too large for AES-GCM-SIV (more than 64 GiB)".into(),
             })?;
@@ -289,51 +336,142 @@ pub(crate) fn encode(
     Ok(out)
 }
 
+/// What decoding needs from a verified envelope, owned, so the file's buffer can be changed after.
+struct Opened<'k> {
+    format: Format,
+    meta: Meta,
+    compressed: bool,
+    /// The payload's bytes in the file, without the tag when encrypted.
+    body: std::ops::Range<usize>,
+    /// The key, associated data, nonce and tag of an encrypted payload.
+    crypt: Option<Crypt<'k>>,
+}
+
+struct Crypt<'k> {
+    key: &'k DataKey,
+    key_id: KeyId,
+    aad: Vec<u8>,
+    nonce: [u8; NONCE_LEN],
+    tag: [u8; TAG_LEN],
+}
+
+impl Crypt<'_> {
+    /// Decrypts `buf` (the ciphertext without its tag) in place.
+    fn decrypt(&self, buf: &mut [u8]) -> Result<(), Error> {
+        cipher(self.key)
+            .decrypt_in_place_detached(
+                Nonce::from_slice(&self.nonce),
+                &self.aad,
+                buf,
+                Tag::from_slice(&self.tag),
+            )
+            .map_err(|_| Error::Decrypt {
+                key_id: self.key_id,
+            })
+    }
+}
+
+/// Verifies the checksum and header and finds the key: every check made before any payload byte is
+/// decrypted or inflated.
+fn open<'k>(
+    bytes: &[u8],
+    ctx: &Context<'_>,
+    keys: Option<&'k KeySet>,
+) -> Result<Opened<'k>, Error> {
+    let (stored, computed) = check_frame(bytes)?;
+    if stored != computed {
+        return Err(checksum_mismatch(stored, computed, bytes.len()));
+    }
+    let h = parse_header(bytes)?;
+    let payload_start = h.header_bytes.len();
+    let mut body = payload_start..payload_start + h.payload.len();
+    let crypt = if h.flags & FLAG_ENCRYPTED != 0 {
+        let key_id = KeyId(h.key_id);
+        let key = keys
+            .ok_or(Error::NoKey)?
+            .get(key_id)
+            .ok_or(Error::UnknownKey { key_id })?;
+        body.end -= TAG_LEN;
+        Some(Crypt {
+            key,
+            key_id,
+            aad: associated_data(h.header_bytes, ctx),
+            nonce: h.nonce,
+            tag: bytes[body.end..body.end + TAG_LEN]
+                .try_into()
+                .expect("parse_header checked the tag is there"),
+        })
+    } else {
+        None
+    };
+    Ok(Opened {
+        format: h.format(),
+        meta: h.meta(),
+        compressed: h.flags & FLAG_COMPRESSED != 0,
+        body,
+        crypt,
+    })
+}
+
 pub(crate) fn decode(
     bytes: &[u8],
     ctx: &Context<'_>,
     keys: Option<&KeySet>,
     limits: &Limits,
 ) -> Result<Decoded, Error> {
-    let (stored, computed) = check_frame(bytes)?;
-    if stored != computed {
-        return Err(checksum_mismatch(stored, computed, bytes.len()));
-    }
-    let h = parse_header(bytes)?;
-    let format = h.format();
-
-    let plain: Cow<'_, [u8]> = if h.flags & FLAG_ENCRYPTED != 0 {
-        let key_id = KeyId(h.key_id);
-        let key = keys
-            .ok_or(Error::NoKey)?
-            .get(key_id)
-            .ok_or(Error::UnknownKey { key_id })?;
-        let (ciphertext, tag) = h.payload.split_at(h.payload.len() - TAG_LEN);
-        let aad = associated_data(h.header_bytes, ctx);
-        let mut buf = ciphertext.to_vec();
-        cipher(key)
-            .decrypt_in_place_detached(
-                Nonce::from_slice(&h.nonce),
-                &aad,
-                &mut buf,
-                Tag::from_slice(tag),
-            )
-            .map_err(|_| Error::Decrypt { key_id })?;
-        Cow::Owned(buf)
-    } else {
-        Cow::Borrowed(h.payload)
+    let o = open(bytes, ctx, keys)?;
+    let body = &bytes[o.body];
+    let plain: Cow<'_, [u8]> = match &o.crypt {
+        Some(crypt) => {
+            let mut buf = body.to_vec();
+            crypt.decrypt(&mut buf)?;
+            Cow::Owned(buf)
+        }
+        None => Cow::Borrowed(body),
     };
-
-    let data = if h.flags & FLAG_COMPRESSED != 0 {
+    let data = if o.compressed {
         inflate(&plain, limits.max_inflated_bytes)?
     } else {
         plain.into_owned()
     };
     Ok(Decoded {
-        format,
-        meta: h.meta(),
+        format: o.format,
+        meta: o.meta,
         data,
     })
+}
+
+/// [`decode`] in the file's own buffer: the ciphertext is decrypted where it lies, and uncompressed
+/// data is moved to the buffer's front; only inflation needs a second buffer.
+pub(crate) fn decode_owned(
+    mut bytes: Vec<u8>,
+    ctx: &Context<'_>,
+    keys: Option<&KeySet>,
+    limits: &Limits,
+) -> Result<Decoded, Error> {
+    let o = open(&bytes, ctx, keys)?;
+    if let Some(crypt) = &o.crypt {
+        crypt.decrypt(&mut bytes[o.body.clone()])?;
+    }
+    let data = if o.compressed {
+        inflate(&bytes[o.body], limits.max_inflated_bytes)?
+    } else {
+        bytes.truncate(o.body.end);
+        bytes.drain(..o.body.start);
+        bytes
+    };
+    Ok(Decoded {
+        format: o.format,
+        meta: o.meta,
+        data,
+    })
+}
+
+/// Whether `bytes` are an intact encrypted envelope: exactly the files that [`decode`] without keys
+/// refuses with [`Error::NoKey`].
+pub(crate) fn needs_key(bytes: &[u8]) -> bool {
+    matches!(check_frame(bytes), Ok((stored, computed)) if stored == computed)
+        && parse_header(bytes).is_ok_and(|h| h.flags & FLAG_ENCRYPTED != 0)
 }
 
 /// The schema version in an envelope's header, from a prefix of the file.
@@ -368,15 +506,48 @@ pub(crate) fn inspect(bytes: &[u8]) -> Result<Inspected, Error> {
     })
 }
 
-/// Inflates one gzip member, refusing to produce more than `cap` bytes. The output buffer grows with
-/// the data actually produced (never from a declared size) and never past `cap`, so a bomb costs at
-/// most `cap` bytes of buffer (1.5 × `cap` for the moment of the last reallocation) before it is
-/// rejected.
+/// Deflate's largest expansion: a compressed byte never stands for more than 1032 output bytes.
+const MAX_INFLATE_RATIO: usize = 1032;
+
+/// Inflates one gzip member, refusing to produce more than `cap` bytes.
+///
+/// The output buffer starts at the size the gzip trailer declares (`ISIZE`, the inflated length mod
+/// 2^32), bounded by `cap` and by what `gz` can inflate to at deflate's largest ratio, so an honest
+/// file is inflated into a buffer of exactly its size, never a doubled one. The trailer is only a
+/// hint until flate2 checks it at the end of the stream, so it never decides more than this:
+/// - a declared size of at least `cap` starts the buffer at `cap`: an honest file fills it and is
+///   refused, a lying one costs at most `cap`; the buffer never grows;
+/// - when the cap leaves no room for data of 4 GiB or more (whose `ISIZE` wraps), output past a
+///   declared size below the cap is damage and refused at once: the buffer never grows;
+/// - otherwise the buffer starts at no more than half the cap and grows with the data actually
+///   produced, never past `cap`; once past half of the cap it goes straight to the cap, so the
+///   last reallocation holds at most 1.5 × `cap` (old and new buffer) at once.
+///
+/// An initial size the allocator refuses is dropped, and the buffer grows with the data instead.
 fn inflate(gz: &[u8], cap: u64) -> Result<Vec<u8>, Error> {
     let cap_usize = usize::try_from(cap).unwrap_or(usize::MAX);
+    let declared = gz
+        .last_chunk::<4>()
+        .map_or(0, |isize| u32::from_le_bytes(*isize));
+    let possible = gz.len().saturating_mul(MAX_INFLATE_RATIO);
+    let declared_usize = usize::try_from(declared).unwrap_or(usize::MAX);
+    let clipped = declared_usize.min(cap_usize).min(possible);
+    // Output past an unclipped declared size is only legitimate for data of 4 GiB or more, whose
+    // trailer wrapped around; below such a cap it is damage (flate2 would refuse the trailer at the
+    // end anyway).
+    let strict = (clipped == declared_usize && cap < u64::from(declared) + (1 << 32))
+        .then_some(declared_usize);
+    // A buffer that may still have to grow starts at no more than half the cap, which keeps the last
+    // reallocation within 1.5 × cap; one at the cap or the declared size never grows.
+    let initial = if strict.is_some() || clipped == cap_usize {
+        clipped
+    } else {
+        clipped.min(cap_usize / 2)
+    };
+    let mut out: Vec<u8> = Vec::new();
+    // Refused: only the hint is lost, the loop below grows the buffer as needed.
+    let _ = out.try_reserve_exact(initial);
     let mut decoder = flate2::bufread::GzDecoder::new(gz);
-    let mut out: Vec<u8> =
-        Vec::with_capacity(gz.len().saturating_mul(4).min(cap_usize).min(1 << 20));
     let mut chunk = [0u8; 64 * 1024];
     loop {
         let n = decoder
@@ -385,8 +556,14 @@ fn inflate(gz: &[u8], cap: u64) -> Result<Vec<u8>, Error> {
         if n == 0 {
             break;
         }
-        if (out.len() as u64).saturating_add(n as u64) > cap {
+        let total = (out.len() as u64).saturating_add(n as u64);
+        if total > cap {
             return Err(Error::TooLarge { limit: cap });
+        }
+        if strict.is_some_and(|d| total > d as u64) {
+            return Err(Error::corrupt(format!(
+                "bad gzip payload: it inflates past the {declared} bytes its trailer declares"
+            )));
         }
         if out.capacity() - out.len() < n {
             // Grow geometrically, but never beyond the cap; once past half of it, go straight to the
@@ -456,5 +633,102 @@ mod tests {
             inflate(&gz[..gz.len() - 1], 10_000),
             Err(Error::Corrupt { .. })
         ));
+    }
+
+    fn gzip(data: &[u8]) -> Vec<u8> {
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        gz.write_all(data).unwrap();
+        gz.finish().unwrap()
+    }
+
+    fn with_isize(gz: &[u8], isize: u32) -> Vec<u8> {
+        let mut gz = gz.to_vec();
+        let n = gz.len();
+        gz[n - 4..].copy_from_slice(&isize.to_le_bytes());
+        gz
+    }
+
+    #[test]
+    fn inflate_sizes_its_buffer_from_the_trailer() {
+        for len in [0, 1, 1000, 64 * 1024, 64 * 1024 + 1, 300_000] {
+            let data: Vec<u8> = (0..len).map(|i| (i * 7 % 251) as u8).collect();
+            let out = inflate(&gzip(&data), 1 << 20).unwrap();
+            assert_eq!(out, data);
+            // Exactly the size: no doubling, no slack.
+            assert_eq!(out.capacity(), len, "{len}");
+        }
+    }
+
+    #[test]
+    fn a_trailer_that_understates_the_size_is_damage() {
+        let data = vec![b'y'; 200_000];
+        let gz = gzip(&data);
+        for declared in [0, 1, 65_535, 199_999] {
+            let err = inflate(&with_isize(&gz, declared), 1 << 20).unwrap_err();
+            assert!(
+                matches!(&err, Error::Corrupt { detail } if detail.contains("declares")),
+                "{declared}: {err:?}"
+            );
+        }
+        // Past the cap first: the cap's error, as before.
+        let err = inflate(&with_isize(&gz, 150_000), 100_000).unwrap_err();
+        assert!(matches!(err, Error::TooLarge { limit: 100_000 }), "{err:?}");
+    }
+
+    #[test]
+    fn a_trailer_that_overstates_the_size_is_refused_by_flate2() {
+        let data = vec![b'z'; 5_000];
+        let gz = gzip(&data);
+        for declared in [5_001, 1 << 20, u32::MAX] {
+            let err = inflate(&with_isize(&gz, declared), 1 << 30).unwrap_err();
+            assert!(matches!(err, Error::Corrupt { .. }), "{declared}: {err:?}");
+        }
+    }
+
+    #[test]
+    fn a_cap_that_allows_4_gib_lets_the_buffer_grow_past_the_trailer() {
+        // The data of a 4 GiB + n file would carry ISIZE = n; a cap of 4 GiB or more must not refuse
+        // output past n as damage. Here the lie is real, so flate2 refuses it at the end instead.
+        let data = vec![b'w'; 100_000];
+        let gz = with_isize(&gzip(&data), 10);
+        let err = inflate(&gz, 5 << 30).unwrap_err();
+        assert!(
+            matches!(&err, Error::Corrupt { detail } if !detail.contains("declares")),
+            "{err:?}"
+        );
+        assert_eq!(inflate(&gzip(&data), 5 << 30).unwrap(), data);
+    }
+
+    #[test]
+    fn owned_decoding_matches_borrowed_decoding_for_every_envelope() {
+        let keys =
+            KeySet::single(DataKey::new(KeyId(3), zeroize::Zeroizing::new([5; 32])).unwrap());
+        let ctx = Context {
+            store_id: "s",
+            key_name: "k.k",
+        };
+        let meta = Meta {
+            schema_version: "3.0.0".into(),
+            saved_at_ms: 99,
+        };
+        let data = br#"{"a":[1,2,3],"b":"ccccccccccccccccccccccccccccccc"}"#;
+        for compression in [None, Some(Compression::Fast)] {
+            for key in [None, Some(keys.current())] {
+                let file = encode(data, &meta, compression, key, &ctx).unwrap();
+                let owned = encode_owned(data.to_vec(), &meta, compression, key, &ctx).unwrap();
+                assert_eq!(owned.len(), file.len());
+                if key.is_none() {
+                    assert_eq!(owned, file);
+                }
+                for bytes in [file, owned] {
+                    let limits = Limits::default();
+                    let borrowed = decode(&bytes, &ctx, Some(&keys), &limits).unwrap();
+                    let moved = decode_owned(bytes.clone(), &ctx, Some(&keys), &limits).unwrap();
+                    assert_eq!(borrowed, moved);
+                    assert_eq!(moved.data, data);
+                    assert_eq!(needs_key(&bytes), key.is_some());
+                }
+            }
+        }
     }
 }

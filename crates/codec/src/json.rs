@@ -2,6 +2,7 @@
 //! TypeScript service, which it only reads.
 
 use std::io::Write as _;
+use std::ops::Range;
 
 use serde::{Deserialize, Deserializer};
 use serde_json::value::RawValue;
@@ -17,6 +18,9 @@ pub const MAX_SCHEMA_VERSION_LEN: usize = 1024;
 
 /// The prefix of the `checksum` field's value.
 const CHECKSUM_PREFIX: &str = "crc32c:";
+
+/// How every plain file this codec writes begins; the schema version's JSON string follows.
+const PLAIN_PREFIX: &[u8] = b"{\"statevault\":1,\"schema_version\":";
 
 /// CRC-32C over the covered byte string of the plain format:
 /// `u32 LE byte length of schema_version ‖ schema_version (UTF-8) ‖ saved_at (u64 LE) ‖ data bytes`.
@@ -46,13 +50,68 @@ pub(crate) fn check_schema_version(v: &str) -> Result<(), Error> {
 /// JSON value: anything else could break, or forge, the structure around it.
 pub(crate) fn encode_plain(data: &[u8], meta: &Meta) -> Result<Vec<u8>, Error> {
     check_schema_version(&meta.schema_version)?;
+    let data = one_json_value(data)?;
+    let header = plain_header(meta, data);
+    let mut out = Vec::with_capacity(header.len() + data.len() + 1);
+    out.extend_from_slice(&header);
+    out.extend_from_slice(data);
+    // No trailing newline: then the closing brace is the last byte and every truncation breaks the
+    // JSON, instead of the shortest one silently dropping only whitespace.
+    out.push(b'}');
+    Ok(out)
+}
+
+/// [`encode_plain`] in the data's own buffer: the header is written in front of the data (one
+/// `memmove`) and the closing brace behind it, so the file costs no second buffer. When `trusted`,
+/// the caller promises `data` is one JSON value (it comes straight from `serde_json`) and only its
+/// surrounding whitespace is trimmed, without the scan; the bytes written are the same either way.
+pub(crate) fn encode_plain_owned(
+    mut data: Vec<u8>,
+    meta: &Meta,
+    trusted: bool,
+) -> Result<Vec<u8>, Error> {
+    check_schema_version(&meta.schema_version)?;
+    let range = if trusted {
+        trim_json_whitespace(&data)
+    } else {
+        let value = one_json_value(&data)?;
+        range_within(&data, value).ok_or_else(|| Error::InvalidInput {
+            detail: "the parsed data does not lie within the given buffer".into(),
+        })?
+    };
+    let header = plain_header(meta, &data[range.clone()]);
+    data.truncate(range.end);
+    // Exactly what is missing: `reserve` could double a buffer that is nearly the whole file.
+    let needed = (header.len() + 1).saturating_sub(range.start);
+    data.reserve_exact(needed);
+    let shift = header.len();
+    if shift >= range.start {
+        let grow = shift - range.start;
+        let len = data.len();
+        data.resize(len + grow, 0);
+        data.copy_within(range.start..len, shift);
+    } else {
+        data.copy_within(range.start.., shift);
+        data.truncate(data.len() - (range.start - shift));
+    }
+    data[..shift].copy_from_slice(&header);
+    data.push(b'}');
+    Ok(data)
+}
+
+/// The data itself, without surrounding whitespace, after checking that it is exactly one JSON value.
+fn one_json_value(data: &[u8]) -> Result<&[u8], Error> {
     let raw: &RawValue = serde_json::from_slice(data).map_err(|e| Error::InvalidInput {
         detail: format!("the data is not one JSON value: {e}"),
     })?;
-    let data = raw.get().as_bytes();
+    Ok(raw.get().as_bytes())
+}
+
+/// Everything of a plain file before its data: `{"statevault":1,…,"data":`.
+fn plain_header(meta: &Meta, data: &[u8]) -> Vec<u8> {
     let crc = plain_checksum(&meta.schema_version, meta.saved_at_ms, data);
-    let mut out = Vec::with_capacity(data.len() + meta.schema_version.len() + 128);
-    out.extend_from_slice(b"{\"statevault\":1,\"schema_version\":");
+    let mut out = Vec::with_capacity(meta.schema_version.len() + 128);
+    out.extend_from_slice(PLAIN_PREFIX);
     serde_json::to_writer(&mut out, &meta.schema_version)
         .expect("serializing a string into a Vec cannot fail");
     write!(
@@ -61,11 +120,23 @@ pub(crate) fn encode_plain(data: &[u8], meta: &Meta) -> Result<Vec<u8>, Error> {
         meta.saved_at_ms
     )
     .expect("writing into a Vec cannot fail");
-    out.extend_from_slice(data);
-    // No trailing newline: then the closing brace is the last byte and every truncation breaks the
-    // JSON, instead of the shortest one silently dropping only whitespace.
-    out.push(b'}');
-    Ok(out)
+    out
+}
+
+/// The bytes of `data` without the JSON whitespace (space, tab, line feed, carriage return) around
+/// them, which is what `RawValue` strips.
+fn trim_json_whitespace(data: &[u8]) -> Range<usize> {
+    let ws = |b: &u8| matches!(b, b' ' | b'\t' | b'\n' | b'\r');
+    let start = data.iter().position(|b| !ws(b)).unwrap_or(data.len());
+    let end = data.iter().rposition(|b| !ws(b)).map_or(start, |i| i + 1);
+    start..end
+}
+
+/// Where `part`, a slice borrowed from `whole`, lies in it.
+fn range_within(whole: &[u8], part: &[u8]) -> Option<Range<usize>> {
+    let start = (part.as_ptr() as usize).checked_sub(whole.as_ptr() as usize)?;
+    let end = start.checked_add(part.len())?;
+    (end <= whole.len()).then_some(start..end)
 }
 
 /// Every top-level field either JSON format may have. Unknown fields are ignored: they are not
@@ -94,17 +165,84 @@ fn present<'de, D: Deserializer<'de>>(d: D) -> Result<Option<&'de RawValue>, D::
 }
 
 /// A parsed JSON file of either kind.
-struct Parsed<'a> {
+struct Parsed {
     format: Format,
     meta: Meta,
-    data: &'a [u8],
+    /// Where the data's bytes lie in the file.
+    data: Range<usize>,
     /// `None` for legacy files; otherwise whether the checksum matches.
     checksum_ok: Option<bool>,
     /// `(declared, computed)` checksums, for the error message.
     checksums: Option<(String, u32)>,
 }
 
-fn parse(bytes: &[u8]) -> Result<Parsed<'_>, Error> {
+fn parse(bytes: &[u8]) -> Result<Parsed, Error> {
+    match parse_fast(bytes) {
+        Some(p) => Ok(p),
+        None => parse_general(bytes),
+    }
+}
+
+/// The layout [`encode_plain`] writes, read without scanning the data: the four header fields in
+/// their written order and spelling, then `data` up to the closing brace, which must be the last
+/// byte. The data is not parsed: the checksum over it proves (against damage, like everywhere else
+/// in the plain format) that it is the exact bytes written, which were one JSON value when they were
+/// written. Returns `None` for any other layout and for a checksum that does not match, and the
+/// general parser then decides, so errors and hand-edited files are handled exactly as before.
+fn parse_fast(bytes: &[u8]) -> Option<Parsed> {
+    let rest = bytes.strip_prefix(PLAIN_PREFIX)?;
+    let quoted = json_string_len(rest)?;
+    let schema_version: String = serde_json::from_slice(&rest[..quoted]).ok()?;
+    let rest = rest[quoted..].strip_prefix(b",\"saved_at\":")?;
+    let digits = rest.iter().take_while(|b| b.is_ascii_digit()).count();
+    // JSON forbids leading zeros; `parse` refuses an empty string and overflow.
+    if digits > 1 && rest[0] == b'0' {
+        return None;
+    }
+    let saved_at: u64 = std::str::from_utf8(&rest[..digits]).ok()?.parse().ok()?;
+    let rest = rest[digits..].strip_prefix(b",\"checksum\":\"crc32c:")?;
+    let hex = rest.get(..8)?;
+    if !hex.iter().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')) {
+        return None;
+    }
+    let declared = u32::from_str_radix(std::str::from_utf8(hex).ok()?, 16).ok()?;
+    let rest = rest[8..].strip_prefix(b"\",\"data\":")?;
+    if rest.len() < 2 || rest.last() != Some(&b'}') {
+        return None;
+    }
+    let data = bytes.len() - rest.len()..bytes.len() - 1;
+    let computed = plain_checksum(&schema_version, saved_at, &bytes[data.clone()]);
+    (computed == declared).then_some(Parsed {
+        format: Format::Plain,
+        meta: Meta {
+            schema_version,
+            saved_at_ms: saved_at,
+        },
+        data,
+        checksum_ok: Some(true),
+        checksums: None,
+    })
+}
+
+/// The length of the JSON string at the start of `bytes`, quotes included, or `None` when it does
+/// not start with one or does not end. Escapes are only skipped here; `serde_json` checks them.
+fn json_string_len(bytes: &[u8]) -> Option<usize> {
+    if bytes.first() != Some(&b'"') {
+        return None;
+    }
+    let mut i = 1;
+    loop {
+        match bytes.get(i)? {
+            b'"' => return Some(i + 1),
+            b'\\' => i += 2,
+            _ => i += 1,
+        }
+    }
+}
+
+/// Any JSON file of either format, through `serde_json`: field order, whitespace and unknown fields
+/// are free.
+fn parse_general(bytes: &[u8]) -> Result<Parsed, Error> {
     let fields: Fields<'_> = serde_json::from_slice(bytes).map_err(|e| {
         use serde_json::error::Category;
         let what = match e.classify() {
@@ -117,6 +255,11 @@ fn parse(bytes: &[u8]) -> Result<Parsed<'_>, Error> {
     let missing = |field: &str, format: &str| {
         Error::corrupt(format!("the {format} file has no `{field}` field"))
     };
+    // `data` is borrowed from `bytes` (a `&RawValue` cannot be anything else), so this always holds.
+    let locate = |data: &RawValue| {
+        range_within(bytes, data.get().as_bytes())
+            .ok_or_else(|| Error::corrupt("the `data` field does not lie within the file"))
+    };
     match fields.statevault {
         Some(PLAIN_VERSION) => {
             let schema_version = fields
@@ -128,11 +271,7 @@ fn parse(bytes: &[u8]) -> Result<Parsed<'_>, Error> {
             let checksum = fields
                 .checksum
                 .ok_or_else(|| missing("checksum", "plain"))?;
-            let data = fields
-                .data
-                .ok_or_else(|| missing("data", "plain"))?
-                .get()
-                .as_bytes();
+            let data = locate(fields.data.ok_or_else(|| missing("data", "plain"))?)?;
             let declared = checksum
                 .strip_prefix(CHECKSUM_PREFIX)
                 .filter(|h| h.len() == 8 && h.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')))
@@ -142,7 +281,7 @@ fn parse(bytes: &[u8]) -> Result<Parsed<'_>, Error> {
                         "the checksum field {checksum:?} is not `crc32c:` and 8 lower-case hex digits"
                     ))
                 })?;
-            let computed = plain_checksum(&schema_version, saved_at, data);
+            let computed = plain_checksum(&schema_version, saved_at, &bytes[data.clone()]);
             Ok(Parsed {
                 format: Format::Plain,
                 meta: Meta {
@@ -163,11 +302,7 @@ fn parse(bytes: &[u8]) -> Result<Parsed<'_>, Error> {
             let timestamp = fields
                 .timestamp
                 .ok_or_else(|| missing("timestamp", "legacy"))?;
-            let data = fields
-                .data
-                .ok_or_else(|| missing("data", "legacy"))?
-                .get()
-                .as_bytes();
+            let data = locate(fields.data.ok_or_else(|| missing("data", "legacy"))?)?;
             Ok(Parsed {
                 format: Format::Legacy,
                 meta: Meta {
@@ -186,19 +321,39 @@ fn parse(bytes: &[u8]) -> Result<Parsed<'_>, Error> {
     }
 }
 
-pub(crate) fn decode(bytes: &[u8]) -> Result<Decoded, Error> {
+/// Parses a file and refuses it unless its checksum matches (legacy files have none).
+fn parse_checked(bytes: &[u8]) -> Result<Parsed, Error> {
     let p = parse(bytes)?;
     if p.checksum_ok == Some(false) {
-        let (declared, computed) = p.checksums.expect("plain files carry their checksums");
-        return Err(Error::corrupt(format!(
-            "checksum mismatch: the file says {declared}, its contents hash to \
-             {CHECKSUM_PREFIX}{computed:08x}"
-        )));
+        return Err(Error::corrupt(match &p.checksums {
+            Some((declared, computed)) => format!(
+                "checksum mismatch: the file says {declared}, its contents hash to \
+                 {CHECKSUM_PREFIX}{computed:08x}"
+            ),
+            None => "checksum mismatch".to_owned(),
+        }));
     }
+    Ok(p)
+}
+
+pub(crate) fn decode(bytes: &[u8]) -> Result<Decoded, Error> {
+    let p = parse_checked(bytes)?;
     Ok(Decoded {
         format: p.format,
         meta: p.meta,
-        data: p.data.to_vec(),
+        data: bytes[p.data].to_vec(),
+    })
+}
+
+/// [`decode`] in the file's own buffer: the data is moved to its front and the rest cut off.
+pub(crate) fn decode_owned(mut bytes: Vec<u8>) -> Result<Decoded, Error> {
+    let p = parse_checked(&bytes)?;
+    bytes.truncate(p.data.end);
+    bytes.drain(..p.data.start);
+    Ok(Decoded {
+        format: p.format,
+        meta: p.meta,
+        data: bytes,
     })
 }
 
@@ -340,6 +495,151 @@ mod tests {
                 matches!(err, Error::InvalidInput { .. }),
                 "{bad:?}: {err:?}"
             );
+        }
+    }
+
+    #[test]
+    fn the_fast_path_reads_what_encode_plain_writes_and_nothing_else() {
+        let versions = [
+            "1.0.0",
+            "",
+            "a\"b\\c",
+            "tab\there\u{1}",
+            "ünï\u{1F600}",
+            "\\",
+        ];
+        for version in versions {
+            for data in [
+                &b"null"[..],
+                b"{}",
+                b"[1,{\"a\":\"}\"}]",
+                b"\"\\\"\"",
+                b"-0.5e3",
+            ] {
+                for saved_at_ms in [0, 7, u64::MAX] {
+                    let meta = Meta {
+                        schema_version: version.into(),
+                        saved_at_ms,
+                    };
+                    let bytes = encode_plain(data, &meta).unwrap();
+                    let fast = parse_fast(&bytes).expect("the written layout");
+                    let general = parse_general(&bytes).unwrap();
+                    assert_eq!(fast.meta, meta);
+                    assert_eq!(fast.meta, general.meta);
+                    assert_eq!(fast.data, general.data);
+                    assert_eq!(&bytes[fast.data.clone()], data);
+                    assert_eq!((fast.format, fast.checksum_ok), (Format::Plain, Some(true)));
+                }
+            }
+        }
+        let good = String::from_utf8(encode_plain(b"[1]", &meta()).unwrap()).unwrap();
+        // Every other layout is left to the general parser, which reads most of them.
+        for other in [
+            good.replace("{\"statevault\":1,", "{ \"statevault\":1,"),
+            good.replace(",\"data\":", ", \"data\":"),
+            good.replace(":[1]}", ": [1]}"),
+            good.clone() + " ",
+            good.clone() + "\n",
+            good.replace("\"saved_at\":1", "\"saved_at\":01"),
+            good.replace("\"saved_at\":1764126784000", "\"saved_at\":1764126784000.0"),
+        ] {
+            assert!(parse_fast(other.as_bytes()).is_none(), "{other}");
+        }
+        for readable in [
+            good.replace("{\"statevault\":1,", "{ \"statevault\":1,"),
+            good.replace(":[1]}", ": [1]}"),
+            good.clone() + " \n",
+        ] {
+            check(&readable, Ok("[1]"));
+        }
+        // An escape in the version is another spelling of the same string, covered by the same
+        // checksum: both parsers read it, alike.
+        let escaped = good.replace("\"1.0.0\"", "\"1.0\\u002e0\"");
+        let (fast, general) = (
+            parse_fast(escaped.as_bytes()).unwrap(),
+            parse_general(escaped.as_bytes()).unwrap(),
+        );
+        assert_eq!((&fast.meta, &fast.data), (&general.meta, &general.data));
+        assert_eq!(fast.meta, meta());
+        // Damage is never accepted by the fast path: it goes to the general one, which reports it.
+        for damaged in [
+            good.replace("[1]", "[2]"),
+            good.replace("\"saved_at\":1", "\"saved_at\":2"),
+            good.replace("\"1.0.0\"", "\"1.0.1\""),
+            good[..good.len() - 1].to_owned(),
+            good.replace("crc32c:", "crc32c:0"),
+            good.replace("crc32c:", "CRC32C:"),
+        ] {
+            assert!(parse_fast(damaged.as_bytes()).is_none(), "{damaged}");
+            assert!(decode(damaged.as_bytes()).is_err(), "{damaged}");
+        }
+    }
+
+    #[test]
+    fn json_strings_are_measured_through_their_escapes() {
+        assert_eq!(json_string_len(br#""""#), Some(2));
+        assert_eq!(json_string_len(br#""a\"b","#), Some(6));
+        assert_eq!(json_string_len(br#""a\\"b"#), Some(5));
+        assert_eq!(json_string_len(br#""\\\""#), None);
+        assert_eq!(json_string_len(br#"x"a""#), None);
+        assert_eq!(json_string_len(b"\"abc"), None);
+        assert_eq!(json_string_len(b"\"\\"), None);
+    }
+
+    /// `check_owned(data)`: the owned encoder, trusted or not, writes exactly what `encode_plain`
+    /// writes, whatever the buffer's spare capacity; and the owned decoder gives the data back.
+    fn check_owned(data: &[u8]) {
+        let expected = encode_plain(data, &meta()).unwrap();
+        for trusted in [false, true] {
+            for spare in [0, 1, 64, 4096] {
+                let mut buf = Vec::with_capacity(data.len() + spare);
+                buf.extend_from_slice(data);
+                let out = encode_plain_owned(buf, &meta(), trusted).unwrap();
+                assert_eq!(
+                    out,
+                    expected,
+                    "{:?} trusted={trusted}",
+                    String::from_utf8_lossy(data)
+                );
+                let back = decode_owned(out).unwrap();
+                assert_eq!(back, decode(&expected).unwrap());
+            }
+        }
+    }
+
+    #[test]
+    fn the_owned_encoder_writes_the_same_bytes() {
+        check_owned(b"null");
+        check_owned(b"{\"a\":[1,2,{\"b\":\"\\\"}\"}]}");
+        check_owned(b" \t\r\n{\"padded\": true}\n\n");
+        // More whitespace in front than the header is long: the data moves down, not up.
+        let mut far = vec![b' '; 500];
+        far.extend_from_slice(b"[\"far\"]");
+        far.extend_from_slice(&[b'\n'; 300]);
+        check_owned(&far);
+        let err = encode_plain_owned(b"1 2".to_vec(), &meta(), false).unwrap_err();
+        assert!(matches!(err, Error::InvalidInput { .. }), "{err:?}");
+        let long = Meta {
+            schema_version: "9".repeat(MAX_SCHEMA_VERSION_LEN + 1),
+            saved_at_ms: 0,
+        };
+        for trusted in [false, true] {
+            let err = encode_plain_owned(b"1".to_vec(), &long, trusted).unwrap_err();
+            assert!(matches!(err, Error::InvalidInput { .. }), "{err:?}");
+        }
+    }
+
+    #[test]
+    fn json_whitespace_is_trimmed_like_raw_value_trims_it() {
+        for (input, expected) in [
+            (&b""[..], &b""[..]),
+            (b"   ", b""),
+            (b"1", b"1"),
+            (b" \t\n\r\"x\" \r\n", b"\"x\""),
+            // Not JSON whitespace: kept (and refused by the checked path).
+            (b"\x0c1\x0b", b"\x0c1\x0b"),
+        ] {
+            assert_eq!(&input[trim_json_whitespace(input)], expected, "{input:?}");
         }
     }
 }

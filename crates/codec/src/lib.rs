@@ -12,13 +12,18 @@
 //! - **legacy**: `{"version":…,"timestamp":…,"data":…}` written by the earlier TypeScript service, read
 //!   only.
 //!
+//! [`encode`] and [`decode`] borrow their input; [`encode_owned`] and [`decode_owned`] take it by
+//! value and work in its buffer, which saves a copy of the document (and its memory) per save and
+//! per load; [`encode_owned_trusted`] also skips the JSON check for data straight from `serde_json`.
+//! [`needs_key`] tells a caller that loads keys lazily whether a file needs them.
+//!
 //! Keys come from a [`KeyProvider`]: the OS keychain ([`KeychainProvider`]), the application
 //! ([`StaticKeyProvider`]), a key file ([`FileKeyProvider`]) or `STATEVAULT_KEY` ([`EnvKeyProvider`]).
 //!
 //! ```
 //! use statevault_codec::{
-//!     decode, encode, Compression, Context, EncodeOptions, Format, KeyProvider, Limits, Meta,
-//!     StaticKeyProvider, Zeroizing,
+//!     decode, decode_owned, encode, encode_owned, needs_key, Compression, Context, EncodeOptions,
+//!     Format, KeyProvider, Limits, Meta, StaticKeyProvider, Zeroizing,
 //! };
 //!
 //! # fn main() -> Result<(), statevault_codec::Error> {
@@ -40,6 +45,13 @@
 //! assert_eq!(back.meta, meta);
 //! assert!(matches!(back.format, Format::Envelope { compressed: true, encrypted: true, .. }));
 //!
+//! // By value: the same result, decoded in the file's own buffer.
+//! assert!(needs_key(&sealed));
+//! let moved = decode_owned(sealed.clone(), &ctx, Some(&keys), &Limits::default())?;
+//! assert_eq!(moved, back);
+//! let plain = encode_owned(data.to_vec(), &meta, &EncodeOptions::default(), &ctx, None)?;
+//! assert_eq!(decode_owned(plain, &ctx, None, &Limits::default())?.data, data);
+//!
 //! // The same bytes under another key name do not authenticate.
 //! let elsewhere = Context { key_name: "settings.themes", ..ctx };
 //! assert!(matches!(
@@ -54,6 +66,10 @@
 //!
 //! - Whole files are held in memory: encode and decode take and return complete buffers. Inflated data is
 //!   capped by [`Limits::max_inflated_bytes`] (256 MiB by default); AES-GCM-SIV caps a payload at 64 GiB.
+//!   Compression needs a second buffer even by value (the compressed, or inflated, bytes).
+//! - Plain files in the layout [`encode`] writes are decoded without parsing their data: the checksum
+//!   vouches for it against damage, not against a file forged with a matching checksum over bytes
+//!   that are not JSON, which then decode as they are. Callers parse the data anyway.
 //! - The envelope carries the data as given: [`encode`] checks that the data is one JSON value only for
 //!   the plain format, where it must be spliced into JSON. The facade serializes it, so it is JSON.
 //! - Encryption hides content, not size or save time: the header (schema version, save time, key id,
@@ -74,8 +90,9 @@ mod keys;
 mod providers;
 
 pub use codec::{
-    Compression, Context, Decoded, EncodeOptions, Format, Inspected, Limits, Meta, decode, encode,
-    inspect, peek_schema_version,
+    Compression, Context, Decoded, EncodeOptions, Format, Inspected, Limits, Meta, decode,
+    decode_owned, encode, encode_owned, encode_owned_trusted, inspect, needs_key,
+    peek_schema_version,
 };
 pub use envelope::{MAGIC as ENVELOPE_MAGIC, VERSION as ENVELOPE_VERSION};
 pub use error::Error;

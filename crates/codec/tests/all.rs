@@ -10,6 +10,10 @@ mod fixtures;
 mod keychains;
 #[path = "all/limits.rs"]
 mod limits;
+#[path = "all/memory.rs"]
+mod memory;
+#[path = "all/owned.rs"]
+mod owned;
 #[path = "all/providers.rs"]
 mod providers;
 #[path = "all/roundtrip.rs"]

@@ -4,7 +4,7 @@ use std::path::Path;
 
 use statevault_codec::{
     Context, Format, KeyId, KeyProvider as _, Limits, Meta, StaticKeyProvider, Zeroizing, decode,
-    inspect,
+    decode_owned, inspect, needs_key,
 };
 
 const FIXTURE_CTX: Context<'static> = Context {
@@ -42,6 +42,20 @@ fn check(file: &str, expected: Format) {
         (seen.format, seen.checksum_ok, seen.format_version),
         (expected, Some(true), 1)
     );
+    // By value: the same result.
+    assert_eq!(
+        decode_owned(bytes.clone(), &FIXTURE_CTX, Some(&keys), &Limits::default()).unwrap(),
+        d,
+        "{file}"
+    );
+    let encrypted = matches!(
+        expected,
+        Format::Envelope {
+            encrypted: true,
+            ..
+        }
+    );
+    assert_eq!(needs_key(&bytes), encrypted, "{file}");
 }
 
 #[test]
@@ -93,4 +107,9 @@ fn legacy_files_of_the_typescript_service_decode() {
         (seen.format, seen.checksum_ok, seen.format_version),
         (Format::Legacy, None, 0)
     );
+    assert_eq!(
+        decode_owned(bytes.clone(), &FIXTURE_CTX, None, &Limits::default()).unwrap(),
+        d
+    );
+    assert!(!needs_key(&bytes));
 }
