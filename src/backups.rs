@@ -182,6 +182,19 @@ impl Store {
         out: &mut dyn Write,
         archive_key: Option<&KeySet>,
     ) -> Result<ExportReport> {
+        self.export_backup_with_progress(id, out, archive_key, &|_, _| {})
+    }
+
+    /// [`Store::export_backup`], calling `progress(done, total)` as the snapshot's files are
+    /// read and checked.
+    pub fn export_backup_with_progress(
+        &self,
+        id: &str,
+        out: &mut dyn Write,
+        archive_key: Option<&KeySet>,
+        progress: &(dyn Fn(u64, u64) + Sync),
+    ) -> Result<ExportReport> {
+        let on_progress = |p: statevault_backup::Progress| progress(p.done, p.total);
         let id = parse_backup_id(id)?;
         let encrypted = self
             .backups()
@@ -211,6 +224,7 @@ impl Store {
             &mut archive,
             &ExportOptions {
                 transform: &transform,
+                progress: Some(&on_progress),
             },
         )?;
         let bytes = match archive_key {

@@ -63,6 +63,15 @@ impl Store {
     /// the journal is replayed, temp files removed). With `dry_run` (on a read-only store)
     /// nothing is changed.
     pub fn repair(&self, dry_run: bool) -> Result<RepairReport> {
+        self.repair_with_progress(dry_run, &|_, _| {})
+    }
+
+    /// [`Store::repair`], calling `progress(done, total)` as keys are checked.
+    pub fn repair_with_progress(
+        &self,
+        dry_run: bool,
+        progress: &dyn Fn(u64, u64),
+    ) -> Result<RepairReport> {
         let (journal_records, stray_temp_files) = if self.storage().is_writer() {
             let recovery = self.storage().recovery();
             (
@@ -76,7 +85,7 @@ impl Store {
             )
         };
         let mut keys = Vec::new();
-        for report in self.verify()? {
+        for report in self.verify_with_progress(progress)? {
             let KeyStatus::Corrupt { detail } = &report.status else {
                 continue;
             };

@@ -22,7 +22,7 @@ use statevault_core::Key;
 use crate::error::{BoxError, Error, Result};
 use crate::id::{BackupId, BackupKind};
 use crate::manifest::{ContentHash, Entry, Manifest};
-use crate::snapshot::{BackupInfo, Backups, Classify, Location, no_flags};
+use crate::snapshot::{BackupInfo, Backups, Classify, Location, OnProgress, no_flags};
 
 /// The first 8 bytes of an archive. 0x89 is neither JSON nor text, and the `\r\n\x1a` tail
 /// breaks under line-ending conversion, as PNG's does.
@@ -52,12 +52,15 @@ pub fn keep_bytes(_key: &Key, bytes: &[u8]) -> std::result::Result<Vec<u8>, BoxE
 pub struct ExportOptions<'a> {
     /// Applied to each file's bytes before they go into the archive (default: unchanged).
     pub transform: Transform<'a>,
+    /// Called while the snapshot's objects are read and checked.
+    pub progress: Option<OnProgress<'a>>,
 }
 
 impl Default for ExportOptions<'_> {
     fn default() -> Self {
         ExportOptions {
             transform: &keep_bytes,
+            progress: None,
         }
     }
 }
@@ -142,7 +145,7 @@ impl Backups<'_> {
             Location::Native(kind) => self.load_manifest(id, kind)?,
             Location::Legacy => return Err(Error::LegacyNeedsEncoding { id: id.to_string() }),
         };
-        let objects = self.read_verified(&source, None)?;
+        let objects = self.read_verified(&source, options.progress)?;
         let files = source.entries.len();
         let mut archived: BTreeMap<ContentHash, Vec<u8>> = BTreeMap::new();
         let mut entries = Vec::with_capacity(source.entries.len());

@@ -131,7 +131,14 @@ pub(crate) fn run(cli: &Cli, command: &BackupCommand) -> Result<()> {
             let store = open(cli, true)?;
             let key = archive_key(archive_key_file.as_deref())?;
             let mut bytes = Vec::new();
-            let report = store.export_backup(id, &mut bytes, key.as_ref())?;
+            let bar = Bar::new("exporting");
+            let report = store.export_backup_with_progress(
+                id,
+                &mut bytes,
+                key.as_ref(),
+                &|done, total| bar.set(done, total),
+            )?;
+            drop(bar);
             std::fs::write(file, &bytes).with_context(|| format!("writing {}", file.display()))?;
             print(cli, &serde_json::to_value(&report)?, || {
                 format!(
@@ -198,7 +205,9 @@ fn table(backups: &[BackupInfo]) -> String {
 
 pub(crate) fn repair(cli: &Cli, dry_run: bool) -> Result<()> {
     let store = open(cli, dry_run)?;
-    let report = store.repair(dry_run)?;
+    let bar = Bar::new("repairing");
+    let report = store.repair_with_progress(dry_run, &|done, total| bar.set(done, total))?;
+    drop(bar);
     print(cli, &serde_json::to_value(&report)?, || {
         let mut lines = Vec::new();
         let (temps, records) = if dry_run {

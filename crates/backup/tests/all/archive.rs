@@ -62,7 +62,14 @@ fn transforms_run_on_export_and_import() {
     let info = snapshot(&a, None);
     let mut archive = Vec::new();
     let report = Backups::new(&a)
-        .export(&info.id, &mut archive, &ExportOptions { transform: &xor })
+        .export(
+            &info.id,
+            &mut archive,
+            &ExportOptions {
+                transform: &xor,
+                ..ExportOptions::default()
+            },
+        )
         .unwrap();
     assert_eq!((report.files, report.objects), (5, 5));
     let plain = b"{\"theme\":\"dark\"}";
@@ -119,6 +126,7 @@ fn a_failing_transform_writes_nothing() {
         &mut out,
         &ExportOptions {
             transform: &wrong_key,
+            ..ExportOptions::default()
         },
     );
     assert!(matches!(result, Err(Error::Transform { .. })));
