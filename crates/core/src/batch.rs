@@ -260,11 +260,9 @@ impl Storage {
                         .rename(&temp, &target)
                         .map_err(|e| Error::io("rename", &target, e))?;
                 }
-                RecordOp::Delete { .. } => match self.backend.remove_file(&target) {
-                    Ok(()) => {}
-                    Err(e) if e.kind() == io::ErrorKind::NotFound => {}
-                    Err(e) => return Err(Error::io("delete", &target, e)),
-                },
+                RecordOp::Delete { .. } => {
+                    self.remove_if_present(&target, "delete")?;
+                }
             }
         }
         // The record may only go once every rename and removal is durable: otherwise a power
@@ -396,11 +394,7 @@ impl Storage {
             if is_temp_name(&entry.name) {
                 // A record that never reached its commit point.
                 let path = journal.join(&entry.name);
-                match self.backend.remove_file(&path) {
-                    Ok(()) => recovery.discarded += 1,
-                    Err(e) if e.kind() == io::ErrorKind::NotFound => {}
-                    Err(e) => return Err(Error::io("remove", path, e)),
-                }
+                recovery.discarded += usize::from(self.remove_if_present(&path, "remove")?);
             } else if let Some(sequence) = leading_sequence(&entry.name) {
                 last = last.max(sequence);
             }
@@ -472,11 +466,9 @@ impl Storage {
                             .map_err(|e| Error::io("rename", &target, e))?;
                     }
                 }
-                RecordOp::Delete { .. } => match self.backend.remove_file(&target) {
-                    Ok(()) => {}
-                    Err(e) if e.kind() == io::ErrorKind::NotFound => {}
-                    Err(e) => return Err(Error::io("delete", &target, e)),
-                },
+                RecordOp::Delete { .. } => {
+                    self.remove_if_present(&target, "delete")?;
+                }
             }
             dirs.insert(
                 target

@@ -346,17 +346,7 @@ impl Storage {
     /// Deletes `key`; returns whether it existed.
     pub fn delete(&self, key: &Key, durability: Durability) -> Result<bool> {
         self.before_change(durability)?;
-        let path = self.path_of(key);
-        match self.backend.remove_file(&path) {
-            Ok(()) => {}
-            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(false),
-            Err(e) => return Err(Error::io("delete", path, e)),
-        }
-        if durability == Durability::Full {
-            let dir = path.parent().expect("a key's path has a parent");
-            self.sync_dir_or_poison(dir)?;
-        }
-        Ok(true)
+        self.remove_durably(&self.path_of(key), durability, "delete")
     }
 
     /// Whether `key` exists.
@@ -446,17 +436,34 @@ impl Storage {
     /// Removes a file of the store that is not a key; returns whether it existed.
     pub fn remove_file(&self, relative: &Path, durability: Durability) -> Result<bool> {
         self.before_change(durability)?;
-        let path = self.inside(relative)?;
-        match self.backend.remove_file(&path) {
-            Ok(()) => {}
-            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(false),
-            Err(e) => return Err(Error::io("remove", path, e)),
+        self.remove_durably(&self.inside(relative)?, durability, "remove")
+    }
+
+    /// Removes a file and, with [`Durability::Full`], fsyncs its folder; returns whether the
+    /// file existed.
+    fn remove_durably(
+        &self,
+        path: &Path,
+        durability: Durability,
+        op: &'static str,
+    ) -> Result<bool> {
+        if !self.remove_if_present(path, op)? {
+            return Ok(false);
         }
         if durability == Durability::Full {
             let dir = path.parent().expect("a file inside the root has a parent");
             self.sync_dir_or_poison(dir)?;
         }
         Ok(true)
+    }
+
+    /// Removes a file that may already be gone; returns whether it was there.
+    pub(crate) fn remove_if_present(&self, path: &Path, op: &'static str) -> Result<bool> {
+        match self.backend.remove_file(path) {
+            Ok(()) => Ok(true),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(false),
+            Err(e) => Err(Error::io(op, path, e)),
+        }
     }
 
     /// Lists a folder of the store (names, no recursion); empty if it does not exist. An empty
@@ -640,11 +647,7 @@ impl Storage {
                 removed += self.remove_stray_temp_files(&path)?;
             } else if entry.is_file && is_temp_name(&entry.name) {
                 tracing::info!(path = %path.display(), "removing a temp file left by a crash");
-                match self.backend.remove_file(&path) {
-                    Ok(()) => removed += 1,
-                    Err(e) if e.kind() == io::ErrorKind::NotFound => {}
-                    Err(e) => return Err(Error::io("remove", path, e)),
-                }
+                removed += usize::from(self.remove_if_present(&path, "remove")?);
             }
         }
         Ok(removed)
