@@ -174,3 +174,29 @@ fn a_legacy_folder_can_be_read_without_becoming_a_store() {
     assert_eq!(store.keys("").unwrap().len(), 3);
     assert!(!dir.path().join(".statevault").exists());
 }
+
+/// The TypeScript service kept `history.conversations.ab12` in
+/// `history/conversations.ab12.json`; a writer's open moves it to the key's path, and it loads.
+#[test]
+fn a_conversation_the_legacy_service_kept_under_a_dotted_name_loads() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join("history")).unwrap();
+    let conversation = serde_json::json!({
+        "version": "1.0.0",
+        "conversations": [],
+        "metadata": {"totalCount": 0, "lastUpdated": 1_764_126_784_000u64, "totalTokens": 0}
+    });
+    let file = serde_json::to_vec_pretty(&serde_json::json!({
+        "version": "1.0.0", "timestamp": 1_764_126_784_000u64, "data": conversation
+    }))
+    .unwrap();
+    std::fs::write(dir.path().join("history/conversations.ab12.json"), &file).unwrap();
+    let store = statevault::Store::open(dir.path()).unwrap();
+    let loaded: serde_json::Value = store.load("history.conversations.ab12").unwrap().unwrap();
+    assert_eq!(loaded, conversation);
+    assert_eq!(
+        std::fs::read(dir.path().join("history/conversations/ab12.json")).unwrap(),
+        file,
+        "moved, not rewritten"
+    );
+}

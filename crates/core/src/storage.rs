@@ -115,6 +115,7 @@ pub struct Storage {
     pub(crate) next_sequence: AtomicU64,
     pub(crate) recovery: Recovery,
     temp_files_removed: usize,
+    legacy_files_adopted: usize,
 }
 
 impl Storage {
@@ -137,6 +138,7 @@ impl Storage {
             next_sequence: AtomicU64::new(0),
             recovery: Recovery::default(),
             temp_files_removed: 0,
+            legacy_files_adopted: 0,
         };
         if options.read_only {
             storage.open_reader()?;
@@ -203,7 +205,58 @@ impl Storage {
         self.create_dirs(&self.journal_dir(), Durability::Full)?;
         self.recovery = self.recover_at_open()?;
         self.temp_files_removed = self.remove_stray_temp_files(&self.root.clone())?;
+        self.legacy_files_adopted = self.adopt_legacy_files()?;
         Ok(())
+    }
+
+    /// Moves files the application's earlier TypeScript service kept under dotted names into
+    /// the paths their keys map to. That service dropped the namespace and kept the other
+    /// segments as the file name, so `history.conversations.ab12` lived in
+    /// `history/conversations.ab12.json`, where no key maps; here it becomes
+    /// `history/conversations/ab12.json`. Only the namespace folders of the module
+    /// specification are looked at (their folder names the namespace); the bytes are not
+    /// touched (a rename); a file whose key already has a file of its own is left alone (the
+    /// newer value wins, the old file is never read).
+    fn adopt_legacy_files(&self) -> Result<usize> {
+        let mut adopted = 0;
+        for folder in LAYOUT_DIRS {
+            let dir = self.root.join(folder);
+            let Some(namespace) = folder_namespace(folder) else {
+                continue;
+            };
+            for entry in self.read_dir_or_empty(&dir)? {
+                let Some(stem) = entry.name.strip_suffix(".json") else {
+                    continue;
+                };
+                if !entry.is_file || !stem.contains('.') || stem.starts_with('.') {
+                    continue;
+                }
+                let Ok(key) = Key::parse(&format!("{namespace}.{stem}")) else {
+                    continue;
+                };
+                let target = self.path_of(&key);
+                if self.metadata(&key)?.is_some() {
+                    continue;
+                }
+                let target_dir = target.parent().expect("a key's path has a parent");
+                self.create_dirs(target_dir, Durability::Full)?;
+                let from = dir.join(&entry.name);
+                self.backend
+                    .rename(&from, &target)
+                    .map_err(|e| Error::io("rename", &from, e))?;
+                self.sync_dir_or_poison(target_dir)?;
+                self.sync_dir_or_poison(&dir)?;
+                tracing::info!(key = %key, from = %from.display(), "adopted a file of the legacy service");
+                adopted += 1;
+            }
+        }
+        Ok(adopted)
+    }
+
+    /// How many files of the legacy service, kept under dotted names, this writer's open moved
+    /// to the paths of their keys.
+    pub fn legacy_files_adopted(&self) -> usize {
+        self.legacy_files_adopted
     }
 
     /// `.statevault/journal/`.

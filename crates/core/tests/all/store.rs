@@ -256,3 +256,46 @@ fn permissions_are_0600_and_0700_under_umask_000() {
         assert_eq!(mode(&root.join(file)), 0o600, "{file}");
     }
 }
+
+#[test]
+fn files_the_legacy_service_kept_under_dotted_names_are_adopted_by_a_writer() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join("history")).unwrap();
+    std::fs::create_dir_all(dir.path().join("settings")).unwrap();
+    std::fs::write(
+        dir.path().join("history/conversations.ab12.json"),
+        b"legacy",
+    )
+    .unwrap();
+    std::fs::write(dir.path().join("settings/themes.dark.json"), b"theme").unwrap();
+    // Already written by statevault under its own path: the newer file wins, the old one stays.
+    std::fs::create_dir_all(dir.path().join("settings/keys")).unwrap();
+    std::fs::write(dir.path().join("settings/keys/vim.json"), b"new").unwrap();
+    std::fs::write(dir.path().join("settings/keys.vim.json"), b"old").unwrap();
+    // Not a key: left where it is.
+    std::fs::write(dir.path().join("history/Upper.Case.json"), b"x").unwrap();
+
+    let reader = Storage::open_with(dir.path(), OpenOptions::new().read_only(true)).unwrap();
+    assert_eq!(
+        reader.read(&key("history.conversations.ab12")).unwrap(),
+        None
+    );
+    drop(reader);
+
+    let s = Storage::open(dir.path()).unwrap();
+    assert_eq!(s.legacy_files_adopted(), 2);
+    assert_eq!(
+        s.read(&key("history.conversations.ab12")).unwrap().unwrap(),
+        b"legacy"
+    );
+    assert_eq!(
+        s.read(&key("settings.themes.dark")).unwrap().unwrap(),
+        b"theme"
+    );
+    assert_eq!(s.read(&key("settings.keys.vim")).unwrap().unwrap(), b"new");
+    assert!(dir.path().join("settings/keys.vim.json").is_file());
+    assert!(dir.path().join("history/Upper.Case.json").is_file());
+    assert!(!dir.path().join("history/conversations.ab12.json").exists());
+    drop(s);
+    assert_eq!(Storage::open(dir.path()).unwrap().legacy_files_adopted(), 0);
+}
