@@ -1379,4 +1379,49 @@ mod tests {
             Some(prefs)
         );
     }
+
+    /// An application's own document, registered by type.
+    #[derive(Debug, PartialEq, serde::Serialize, serde::Deserialize, schemars::JsonSchema)]
+    struct Note {
+        version: String,
+        #[schemars(length(min = 1))]
+        title: String,
+    }
+
+    impl statevault_schema::Document for Note {
+        const NAME: &'static str = "Note";
+        const VERSION: &'static str = "1.0.0";
+    }
+
+    #[test]
+    fn an_application_registers_its_own_document_type() {
+        let dir = tempfile::tempdir().unwrap();
+        let options = StoreOptions::new().register::<Note>("notes.*").unwrap();
+        let store = Store::open_with(dir.path(), options).unwrap();
+        let note = Note {
+            version: "1.0.0".into(),
+            title: "groceries".into(),
+        };
+        store.save("notes.today", &note).unwrap();
+        assert_eq!(store.load::<Note>("notes.today").unwrap(), Some(note));
+        let empty = Note {
+            version: "1.0.0".into(),
+            title: String::new(),
+        };
+        match store.save("notes.today", &empty) {
+            Err(Error::Validation { source, .. }) => {
+                assert_eq!(source.violations[0].pointer, "/title");
+            }
+            other => panic!("{other:?}"),
+        }
+        // An untyped save of the same key is validated too.
+        assert!(matches!(
+            store.save("notes.other", &json!({"version": "1.0.0"})),
+            Err(Error::Validation { .. })
+        ));
+        assert!(matches!(
+            StoreOptions::new().register::<Note>("layout.*"),
+            Err(Error::Schema(_))
+        ));
+    }
 }
