@@ -295,13 +295,8 @@ impl Store {
         let start = Instant::now();
         let key = parse_key(key)?;
         let result = self.encode(&key, value, options).and_then(|bytes| {
-            if self.effective_options(&key, options).backup == Some(true)
-                && self.storage.exists(&key)?
-            {
-                self.auto_backup(
-                    Some(std::slice::from_ref(&key)),
-                    &format!("before overwrite of {key}"),
-                )?;
+            if self.wants_backup(&key, options) && self.storage.exists(&key)? {
+                self.backup_before_overwrite(std::slice::from_ref(&key))?;
             }
             self.write_key(&key, &bytes, "save")
         });
@@ -446,6 +441,22 @@ impl Store {
         Ok(())
     }
 
+    /// Whether a save of `key` with `options` asks for the old value to be kept first.
+    fn wants_backup(&self, key: &Key, options: &SaveOptions) -> bool {
+        self.effective_options(key, options).backup == Some(true)
+    }
+
+    /// The automatic snapshot `SaveOptions::backup` asks for, of the keys about to be
+    /// overwritten (by one save or one batch).
+    fn backup_before_overwrite(&self, keys: &[Key]) -> Result<()> {
+        let reason = match keys {
+            [key] => format!("before overwrite of {key}"),
+            _ => format!("before overwrite of {} keys", keys.len()),
+        };
+        self.auto_backup(Some(keys), &reason)?;
+        Ok(())
+    }
+
     /// Applies `batch` all-or-nothing. Every save is validated and encoded first, and the quota
     /// checked, so an invalid value rejects the whole batch before anything is written; then
     /// the batch is committed through the journal of `statevault-core`: after a crash at any
@@ -460,6 +471,7 @@ impl Store {
     fn save_batch_inner(&self, batch: Batch) -> Result<()> {
         let mut ops = Vec::with_capacity(batch.ops.len());
         let mut changes = Vec::with_capacity(batch.ops.len());
+        let mut to_back_up = Vec::new();
         let (mut old_total, mut new_total) = (0u64, 0u64);
         for op in batch.ops {
             let (key, new) = match op {
@@ -468,6 +480,9 @@ impl Store {
                     value,
                     options,
                 } => {
+                    if self.wants_backup(&key, &options) && self.storage.exists(&key)? {
+                        to_back_up.push(key.clone());
+                    }
                     let bytes = self.encode(&key, &value, &options)?;
                     let fingerprint = Fingerprint::of(&bytes);
                     new_total += bytes.len() as u64;
@@ -497,6 +512,9 @@ impl Store {
                     quota,
                 });
             }
+        }
+        if !to_back_up.is_empty() {
+            self.backup_before_overwrite(&to_back_up)?;
         }
         self.storage.commit_batch(ops, self.durability)?;
         self.account(old_total, new_total);

@@ -266,3 +266,32 @@ fn automatic_snapshots_are_kept_by_the_retention_policy() {
         Some(json!(6))
     );
 }
+
+#[test]
+fn a_batch_save_with_backup_snapshots_the_old_values_first() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    store.save("plugins.a", &json!(1)).unwrap();
+    store.save("plugins.b", &json!(2)).unwrap();
+    let backup = SaveOptions {
+        backup: Some(true),
+        ..SaveOptions::default()
+    };
+    let mut batch = statevault::Batch::new();
+    batch.save_with("plugins.a", &json!(10), &backup).unwrap();
+    batch.save_with("plugins.b", &json!(20), &backup).unwrap();
+    batch.save_with("plugins.c", &json!(30), &backup).unwrap();
+    store.save_batch(batch).unwrap();
+    let backups = store.list_backups().unwrap();
+    assert_eq!(backups.len(), 1, "one snapshot for the whole batch");
+    assert_eq!(backups[0].file_count, 2, "only the keys that existed");
+    store.restore_backup(backups[0].id.as_str()).unwrap();
+    assert_eq!(
+        store.load::<serde_json::Value>("plugins.a").unwrap(),
+        Some(json!(1))
+    );
+    assert_eq!(
+        store.load::<serde_json::Value>("plugins.b").unwrap(),
+        Some(json!(2))
+    );
+}
