@@ -75,17 +75,19 @@ fn sweep(durability: Durability, kind: FaultKind, error: FaultError) -> u32 {
     unreachable!("the loop returns once no failure is injected")
 }
 
+/// A store on a fault-injecting backend whose key holds `OLD`.
+fn store_holding_old(dir: &std::path::Path) -> (FaultBackend, Storage) {
+    let faults = FaultBackend::new(Arc::new(FsBackend));
+    let s = Storage::open_with(dir, OpenOptions::new().backend(Arc::new(faults.clone()))).unwrap();
+    s.write(&key(), OLD, Durability::Full).unwrap();
+    (faults, s)
+}
+
 #[test]
 fn a_failed_file_fsync_is_never_followed_by_the_rename() {
     // Operations of a write to an existing folder: create, write, sync, rename, sync folder.
     let dir = tempfile::tempdir().unwrap();
-    let faults = FaultBackend::new(Arc::new(FsBackend));
-    let s = Storage::open_with(
-        dir.path(),
-        OpenOptions::new().backend(Arc::new(faults.clone())),
-    )
-    .unwrap();
-    s.write(&key(), OLD, Durability::Full).unwrap();
+    let (faults, s) = store_holding_old(dir.path());
     faults.fail_at(2, FaultKind::Transient, FaultError::Io);
     let err = s.write(&key(), NEW, Durability::Full).unwrap_err();
     assert!(err.to_string().contains("fsync"), "{err}");
@@ -106,13 +108,7 @@ fn a_failed_file_fsync_is_never_followed_by_the_rename() {
 #[test]
 fn a_failed_folder_fsync_poisons_the_store_until_reopened() {
     let dir = tempfile::tempdir().unwrap();
-    let faults = FaultBackend::new(Arc::new(FsBackend));
-    let s = Storage::open_with(
-        dir.path(),
-        OpenOptions::new().backend(Arc::new(faults.clone())),
-    )
-    .unwrap();
-    s.write(&key(), OLD, Durability::Full).unwrap();
+    let (faults, s) = store_holding_old(dir.path());
     faults.fail_at(4, FaultKind::Transient, FaultError::Io);
     let err = s.write(&key(), NEW, Durability::Full).unwrap_err();
     assert!(err.to_string().contains("fsync folder"), "{err}");
