@@ -4,7 +4,7 @@ use std::path::Path;
 
 use serde::Serialize;
 use statevault_backup::{BackupKind, Backups};
-use statevault_core::{Key, META_DIR, is_temp_name};
+use statevault_core::{Key, is_temp_name};
 
 use crate::error::Result;
 use crate::store::{KeyStatus, Store};
@@ -14,8 +14,9 @@ use crate::store::{KeyStatus, Store};
 pub struct RepairReport {
     /// Whether this was a dry run.
     pub dry_run: bool,
-    /// Journal records this open replayed (batches a crash interrupted after their commit
-    /// point) — or, in a dry run, found pending.
+    /// Journal records this open applied to the keys' files (batches committed and not yet
+    /// checkpointed when the last writer stopped) and incomplete ones it dropped — or, in a
+    /// dry run, committed batches the journal holds now.
     pub journal_records: usize,
     /// Temp files a crash left behind: removed by this open, or found in a dry run.
     pub stray_temp_files: usize,
@@ -134,12 +135,7 @@ impl Store {
     }
 
     fn count_journal_records(&self) -> Result<usize> {
-        Ok(self
-            .storage()
-            .list_dir(&Path::new(META_DIR).join("journal"))?
-            .into_iter()
-            .filter(|e| e.is_file && e.name.ends_with(".rec"))
-            .count())
+        Ok(self.storage().journal_records()?)
     }
 
     fn count_temp_files(&self, relative: &Path) -> Result<usize> {

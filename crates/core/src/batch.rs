@@ -1,38 +1,51 @@
-//! Atomic batches: the journal protocol of DESIGN §5, its recovery, and reads that never see
-//! a batch half applied. `docs/durability.md` states the protocol and its promises.
+//! Atomic batches through a write-ahead journal that carries the values, checkpoints that bring
+//! the keys' files up to date, recovery, and reads that never see a batch half applied.
+//! `docs/durability.md` states the protocol and its promises;
+//! `docs/decisions/0010-values-in-the-journal.md` says why it is built this way.
 //!
-//! A batch goes through these steps; the record's rename into the journal is the commit point.
+//! A batch is one record appended to the journal file `.statevault/journal/<sequence>.wal`:
 //!
-//! 1. *Stage*: write every temp file and the record (as a temp file in the journal folder);
-//!    start writeback of all of them, then sync each, then sync the folders holding the temps
-//!    (the record promises recovery will find them). A failure here removes the temps and
-//!    leaves the store as it was.
-//! 2. *Commit*: take `apply.lock` exclusively, rename the record to `<sequence>.rec`, sync
-//!    the journal folder.
-//! 3. *Apply*: the renames and removals, then sync every folder they touched.
-//! 4. Remove the record. Its removal is made durable lazily, before the next change that could
-//!    overwrite one of its targets (`Storage::journal_unsynced`), or by the next batch's commit.
+//! 1. *Commit*: append the record (every value of the batch, with a checksum), sync the file.
+//!    That sync is the commit point; the first record of a journal file also syncs the journal
+//!    folder first, so the file's name is durable before anything in it is promised.
+//! 2. The batch is now visible: the writer keeps its values in memory (`Pending`), and readers
+//!    in other processes read the journal file. Nothing else is written.
+//! 3. *Checkpoint*, once the journal holds [`OpenOptions::checkpoint_bytes`] (4 MiB by default),
+//!    before a single save or delete of a key the journal holds, before a snapshot, when the
+//!    writer is dropped, and at the next writer's open after a crash: write the latest value of
+//!    every key the journal holds to a temp file, sync them as a group, rename them into place,
+//!    sync the folders, remove the journal files, sync the journal folder.
 //!
-//! A failure after the commit point poisons the handle: the record stays, and whoever opens the
-//! store next (a writer, or a reader while no writer holds the store) finishes the batch.
+//! A failure while appending leaves a record that is not complete: it was never acknowledged,
+//! and the next batch starts a new journal file after it, so a torn record is always the last
+//! thing in its file. A failed sync of the journal poisons the handle: the record may or may not
+//! be on the medium, so the handle reads the journal as it stands on disk, as the next open will.
+//!
+//! [`OpenOptions::checkpoint_bytes`]: crate::OpenOptions::checkpoint_bytes
 
-use std::collections::{BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashSet};
+use std::fmt;
 use std::io;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::atomic::Ordering;
+use std::sync::{Arc, Mutex, MutexGuard, RwLock, RwLockReadGuard};
 
-use crate::backend::{FileHandle, LockGuard, LockMode};
+use crate::backend::{FileHandle, LockGuard, LockMode, Metadata};
 use crate::error::{Error, Result};
 use crate::journal::{
-    DAMAGED_SUFFIX, Record, RecordOp, leading_sequence, record_name, record_sequence,
+    self, DAMAGED_SUFFIX, OpRef, Record, RecordOp, ScanEnd, leading_sequence, wal_name,
+    wal_sequence,
 };
 use crate::key::Key;
-use crate::storage::{Durability, Storage, is_temp_name, now_ms, temp_path};
+use crate::storage::{Durability, Storage, temp_path};
 
 /// The journal's folder, inside `.statevault/`.
 pub(crate) const JOURNAL_DIR: &str = "journal";
-/// The lock a batch holds exclusively while it is applied and readers hold shared.
+/// The lock a checkpoint holds exclusively while it replaces files and readers hold shared.
 pub(crate) const APPLY_LOCK: &str = "apply.lock";
+/// How many bytes of journal make the writer checkpoint (SQLite's default is 1000 pages of
+/// 4 KiB, about the same).
+pub const DEFAULT_CHECKPOINT_BYTES: u64 = 4 * 1024 * 1024;
 
 /// One operation of a batch (see [`Storage::commit_batch`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -65,50 +78,155 @@ impl BatchOp {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct Recovery {
-    /// Complete records replayed: their batches are now wholly applied.
+    /// Committed batches found in the journal and applied to the keys' files (a writer that
+    /// stopped without its final checkpoint leaves some; that is not an error).
     pub replayed: usize,
-    /// Incomplete records removed: batches that never reached their commit point (nothing of
-    /// them was ever visible).
+    /// Incomplete records dropped: batches whose append a crash or an I/O error interrupted
+    /// (they were never acknowledged, and nothing of them was ever visible).
     pub discarded: usize,
-    /// Records that could not be replayed (damaged, or naming a value that is neither in its
-    /// temp file nor in its target), renamed to `<sequence>.rec.damaged` with nothing of them
-    /// applied. Only a lying or failing medium, or a power loss after a
-    /// [`Durability::None`] batch, leaves one.
+    /// Journal files with a damaged record followed by intact ones, renamed to
+    /// `<sequence>.wal.damaged`. The records before the damage were applied; none from it on.
+    /// Only a failing or lying medium leaves one.
     pub quarantined: Vec<PathBuf>,
 }
 
-/// Where a Put of a complete record stands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum PutState {
-    /// The temp file is still there: the rename is to be done.
-    Pending,
-    /// The temp file is gone and the target holds the recorded bytes: done.
-    Applied,
+/// The latest operation the journal holds for a key.
+#[derive(Debug, Clone)]
+pub(crate) struct Entry {
+    /// The value, `None` for a delete.
+    pub(crate) value: Option<Arc<Vec<u8>>>,
+    /// The record's sequence number (reported as the modification time).
+    pub(crate) sequence: u64,
 }
 
-/// Where the value of a key named by a pending record is to be read.
-enum Source {
-    /// In this temp file (or in the target, once the temp was renamed).
-    Put(PathBuf),
-    Deleted,
+impl Entry {
+    pub(crate) fn metadata(&self) -> Option<Metadata> {
+        self.value.as_ref().map(|value| Metadata {
+            len: value.len() as u64,
+            is_dir: false,
+            is_symlink: false,
+            inode: 0,
+            modified_ns: i128::from(self.sequence),
+        })
+    }
+}
+
+/// Keys whose latest value is in the journal, not yet in their files. Ordered, so a checkpoint
+/// makes its operations in the same order every time (the fault sweeps count on it).
+pub(crate) type Pending = BTreeMap<Key, Entry>;
+
+fn apply_record(pending: &mut Pending, record: Record) {
+    for op in record.ops {
+        let (key, value) = match op {
+            RecordOp::Put { key, value } => (key, Some(value)),
+            RecordOp::Delete { key } => (key, None),
+        };
+        pending.insert(
+            key,
+            Entry {
+                value,
+                sequence: record.sequence,
+            },
+        );
+    }
+}
+
+/// The journal file being appended to.
+struct Current {
+    path: PathBuf,
+    file: Box<dyn FileHandle>,
+    /// Whether the file's name is durable in the journal folder.
+    name_synced: bool,
+    /// The bytes of complete records in it.
+    len: u64,
+}
+
+/// The writer's journal files.
+#[derive(Default)]
+pub(crate) struct Wal {
+    current: Option<Current>,
+    /// Every journal file not yet checkpointed, oldest first (the current one included).
+    files: Vec<PathBuf>,
+    /// Bytes appended to them.
+    bytes: u64,
+}
+
+/// The writer's half of the journal.
+#[derive(Default)]
+pub(crate) struct Journal {
+    /// Held by every change this handle makes (batches, checkpoints, single saves and deletes),
+    /// so they reach the disk in one order.
+    pub(crate) wal: Mutex<Wal>,
+    /// What the journal holds that the keys' files do not, yet.
+    pub(crate) pending: RwLock<Pending>,
+}
+
+impl fmt::Debug for Journal {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let pending = self.pending.read().map_or(0, |p| p.len());
+        f.debug_struct("Journal")
+            .field("pending_keys", &pending)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Journal {
+    pub(crate) fn lock_wal(&self) -> MutexGuard<'_, Wal> {
+        self.wal.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    pub(crate) fn read_pending(&self) -> RwLockReadGuard<'_, Pending> {
+        self.pending.read().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn write_pending(&self) -> std::sync::RwLockWriteGuard<'_, Pending> {
+        self.pending.write().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+/// How a handle sees the keys the journal holds while it reads.
+pub(crate) enum View<'a> {
+    /// The writer's own pending values.
+    Memory(RwLockReadGuard<'a, Pending>),
+    /// The journal as it stands on disk, read under `apply.lock` (held until the view drops).
+    Disk {
+        pending: Pending,
+        _lock: Option<LockGuard>,
+    },
+}
+
+impl View<'_> {
+    pub(crate) fn get(&self, key: &Key) -> Option<&Entry> {
+        match self {
+            View::Memory(pending) => pending.get(key),
+            View::Disk { pending, .. } => pending.get(key),
+        }
+    }
+
+    pub(crate) fn entries(&self) -> &Pending {
+        match self {
+            View::Memory(pending) => pending,
+            View::Disk { pending, .. } => pending,
+        }
+    }
 }
 
 impl Storage {
     /// Applies `ops` all-or-nothing: after a crash or power loss at any point, every operation
-    /// or none is visible (once the store is recovered: by the next writer's open, or by the
-    /// next read). A key may appear only once ([`Error::DuplicateInBatch`]); an empty batch does
-    /// nothing.
+    /// or none is visible. A key may appear only once ([`Error::DuplicateInBatch`]); an empty
+    /// batch does nothing.
     ///
-    /// With [`Durability::Full`] and [`Durability::Normal`] the batch survives a power loss
-    /// once this returns (a batch cannot skip the folder syncs a Normal single save skips
-    /// without giving up atomicity, so both levels commit the same way). With
-    /// [`Durability::None`] nothing is synced: the batch is all-or-nothing against a crash of
-    /// the process, not against a power loss.
+    /// The batch is one record appended to the journal; with [`Durability::Full`] and
+    /// [`Durability::Normal`] the journal is synced before this returns (one sync, whatever the
+    /// number of keys), so the batch survives a power loss. With [`Durability::None`] nothing
+    /// is synced: the batch is all-or-nothing against a crash of the process, not against a
+    /// power loss. The keys' files are brought up to date later by a checkpoint (see
+    /// [`Storage::checkpoint`]); every read of every handle sees the batch at once.
     ///
-    /// An error before the commit point leaves nothing visible and removes the temp files. An
-    /// error after it (a rename, a folder sync) poisons the handle ([`Error::Poisoned`] for
-    /// further writes): the batch is committed, reads of this handle already see it whole, and
-    /// the next open finishes applying it.
+    /// An error while appending leaves nothing visible. An error syncing the journal poisons
+    /// the handle ([`Error::Poisoned`] for further writes): whether the batch survives is then
+    /// unknown, and this handle reads what the disk holds, as the next open will. A checkpoint
+    /// this batch starts that fails is logged, not returned: the batch itself is committed.
     pub fn commit_batch(&self, ops: Vec<BatchOp>, durability: Durability) -> Result<()> {
         self.check_writable()?;
         if ops.is_empty() {
@@ -122,203 +240,417 @@ impl Storage {
                 });
             }
         }
-        let mut created = Vec::new();
-        let staged = self.stage(&ops, durability, &mut created);
-        drop(ops);
-        let (record, record_temp, dirs) = match staged {
-            Ok(staged) => staged,
-            Err(e) => {
-                created.iter().for_each(|temp| self.discard(temp));
-                return Err(e);
-            }
-        };
-        // Readers of this process (`read_many`) and of others (`apply.lock`) wait from here
-        // until the record is gone.
-        let _in_process = self.apply.write().unwrap_or_else(|e| e.into_inner());
-        let committed = self.lock_apply(LockMode::Exclusive).and_then(|lock| {
-            let record_path = self.journal_dir().join(record_name(record.sequence));
-            match self.backend.rename(&record_temp, &record_path) {
-                Ok(()) => Ok((lock, record_path)),
-                Err(e) => Err(Error::io("rename", &record_path, e)),
-            }
-        });
-        let (_lock, record_path): (LockGuard, PathBuf) = match committed {
-            Ok(committed) => committed,
-            Err(e) => {
-                created.iter().for_each(|temp| self.discard(temp));
-                return Err(e);
-            }
-        };
-        // The commit point is passed: from here on a failure leaves the batch to recovery.
-        self.apply_committed(&record, &record_path, &dirs, durability)
-            .inspect_err(|e| {
-                self.poisoned.store(true, Ordering::SeqCst);
-                tracing::error!(record = %record_path.display(), error = %e,
-                    "a committed batch could not be applied; the store refuses writes until reopened, which finishes it");
+        drop(seen);
+        let mut wal = self.journal.lock_wal();
+        self.check_writable()?;
+        let sequence = self.next_sequence();
+        let refs: Vec<OpRef<'_>> = ops
+            .iter()
+            .map(|op| match op {
+                BatchOp::Put { key, bytes } => OpRef::Put { key, value: bytes },
+                BatchOp::Delete { key } => OpRef::Delete { key },
             })
-    }
-
-    /// Writes and syncs every temp file and the record's temp file. Returns the record, the
-    /// record's temp file, and every folder the batch touches.
-    fn stage(
-        &self,
-        ops: &[BatchOp],
-        durability: Durability,
-        created: &mut Vec<PathBuf>,
-    ) -> Result<(Record, PathBuf, BTreeSet<PathBuf>)> {
-        let mut files: Vec<(PathBuf, Box<dyn FileHandle>)> = Vec::new();
-        let mut record_ops = Vec::with_capacity(ops.len());
-        let mut dirs = BTreeSet::new();
-        let mut temp_dirs = BTreeSet::new();
-        for op in ops {
-            let target = self.path_of(op.key());
-            let dir = target
-                .parent()
-                .expect("a key's path has a parent")
-                .to_path_buf();
-            match op {
-                BatchOp::Put { key, bytes } => {
-                    let temp = temp_path(&target)?;
-                    // A new folder must be durable before the record is, whatever the level
-                    // (but None): the apply phase syncs the folder's entries, not its own name
-                    // in its parent.
-                    let folders = match durability {
-                        Durability::None => Durability::None,
-                        _ => Durability::Full,
-                    };
-                    let mut file = self.create_temp(&temp, folders)?;
-                    created.push(temp.clone());
-                    file.write_all(bytes)
-                        .map_err(|e| Error::io("write", &temp, e))?;
-                    record_ops.push(RecordOp::Put {
-                        key: key.clone(),
-                        temp: file_name(&temp),
-                        len: bytes.len() as u64,
-                        crc: crc32c::crc32c(bytes),
-                    });
-                    files.push((temp, file));
-                    temp_dirs.insert(dir.clone());
-                }
-                BatchOp::Delete { key } => record_ops.push(RecordOp::Delete { key: key.clone() }),
-            }
-            dirs.insert(dir);
-        }
-        let record = Record {
-            sequence: self.next_sequence.fetch_add(1, Ordering::SeqCst),
-            ops: record_ops,
-        };
-        let record_temp = temp_path(&self.journal_dir().join(record_name(record.sequence)))?;
-        let mut file = self
-            .backend
-            .create_new(&record_temp)
-            .map_err(|e| Error::io("create", &record_temp, e))?;
-        created.push(record_temp.clone());
-        file.write_all(&record.encode())
-            .map_err(|e| Error::io("write", &record_temp, e))?;
-        files.push((record_temp.clone(), file));
-        if durability != Durability::None {
-            // Start every file's writeback first, then wait for each: the group costs about
-            // one sync, not one per file. A failed sync is never retried: the temps go away and
-            // the caller still has the values in memory.
-            for (path, file) in &mut files {
-                file.start_sync()
-                    .map_err(|e| Error::io("fsync", &*path, e))?;
-            }
-            for (path, file) in &mut files {
-                file.sync().map_err(|e| Error::io("fsync", &*path, e))?;
-            }
-            drop(files);
-            // The record will promise that recovery finds the temp files, so their names must
-            // be durable before it is. Nothing is published yet: a failure here is not poison.
-            for dir in &temp_dirs {
-                self.backend
-                    .sync_dir(dir)
-                    .map_err(|e| Error::io("fsync folder", dir, e))?;
+            .collect();
+        let encoded = journal::encode(sequence, &refs);
+        drop(refs);
+        self.append(&mut wal, sequence, &encoded, durability)?;
+        wal.bytes += encoded.len;
+        drop(encoded);
+        // Committed: from here on every read sees the batch.
+        {
+            let mut pending = self.journal.write_pending();
+            for op in ops {
+                let (key, value) = match op {
+                    BatchOp::Put { key, bytes } => (key, Some(Arc::new(bytes))),
+                    BatchOp::Delete { key } => (key, None),
+                };
+                pending.insert(key, Entry { value, sequence });
             }
         }
-        Ok((record, record_temp, dirs))
-    }
-
-    /// Steps after the commit point: make it durable, apply, sync, remove the record.
-    fn apply_committed(
-        &self,
-        record: &Record,
-        record_path: &Path,
-        dirs: &BTreeSet<PathBuf>,
-        durability: Durability,
-    ) -> Result<()> {
-        let sync = durability != Durability::None;
-        if sync {
-            self.sync_dir_or_poison(&self.journal_dir())?;
+        if wal.bytes >= self.checkpoint_bytes
+            && let Err(e) = self.checkpoint_locked(&mut wal)
+        {
+            tracing::warn!(error = %e, "a checkpoint after a batch failed; the batch is committed in the journal");
         }
-        for op in &record.ops {
-            let target = self.path_of(op.key());
-            match op {
-                RecordOp::Put { temp, .. } => {
-                    let temp = target.with_file_name(temp);
-                    self.backend
-                        .rename(&temp, &target)
-                        .map_err(|e| Error::io("rename", &target, e))?;
-                }
-                RecordOp::Delete { .. } => {
-                    self.remove_if_present(&target, "delete")?;
-                }
-            }
-        }
-        // The record may only go once every rename and removal is durable: otherwise a power
-        // loss could keep the record's removal and lose some of the renames.
-        if sync {
-            for dir in dirs {
-                self.sync_dir_or_poison(dir)?;
-            }
-        }
-        self.backend
-            .remove_file(record_path)
-            .map_err(|e| Error::io("remove", record_path, e))?;
-        self.journal_unsynced.store(true, Ordering::SeqCst);
         Ok(())
     }
 
-    /// Reads several keys as one consistent view: no batch is ever seen half applied, by this
-    /// process or another. The values come in the order of `keys` (`None`: no such key).
-    ///
-    /// On the writer this holds an in-process lock against the writer's own batches. On a
-    /// read-only handle it holds `apply.lock` shared while reading; when it finds a journal
-    /// record (a batch a crash interrupted) and no writer holds the store, it recovers the
-    /// store first (taking the writer lock for that moment); where it may not, it reads through
-    /// the record (a Put's value is in its temp file, a Delete means absent).
-    pub fn read_many(&self, keys: &[Key]) -> Result<Vec<Option<Vec<u8>>>> {
-        if self.is_writer() {
-            let _in_process = self.apply.read().unwrap_or_else(|e| e.into_inner());
-            if self.poisoned.load(Ordering::SeqCst) {
-                // A batch of this handle may have stopped after its commit point: what is
-                // on disk is the record, and it says what the store holds.
-                return self.read_through(keys);
-            }
-            return keys.iter().map(|key| self.read_direct(key)).collect();
+    /// Appends one record to the current journal file (starting one if needed) and syncs it.
+    fn append(
+        &self,
+        wal: &mut Wal,
+        sequence: u64,
+        encoded: &journal::Encoded<'_>,
+        durability: Durability,
+    ) -> Result<()> {
+        let sync = durability != Durability::None;
+        if wal.current.is_none() {
+            let path = self.journal_dir().join(wal_name(sequence));
+            let file = self
+                .backend
+                .create_new(&path)
+                .map_err(|e| Error::io("create", &path, e))?;
+            wal.files.push(path.clone());
+            wal.current = Some(Current {
+                path,
+                file,
+                name_synced: false,
+                len: 0,
+            });
         }
-        let mut recovered = false;
-        loop {
-            let lock = self.shared_apply_lock()?;
-            if !self.has_records()? {
-                let values = keys.iter().map(|key| self.read_direct(key)).collect();
-                drop(lock);
-                return values;
-            }
-            if recovered {
-                let values = self.read_through(keys);
-                drop(lock);
-                return values;
-            }
-            drop(lock);
-            recovered = true;
-            self.recover_as_reader();
+        let current = wal.current.as_mut().expect("a journal file is open");
+        if sync && !current.name_synced {
+            // Before the first promise made in a file, its name must survive a power loss. A
+            // failure here publishes nothing: the file is empty or holds records already
+            // synced under a name that is merely not durable yet, which the next sync covers.
+            let dir = self.journal_dir();
+            self.backend
+                .sync_dir(&dir)
+                .map_err(|e| Error::io("fsync folder", &dir, e))?;
+            current.name_synced = true;
         }
+        for piece in &encoded.pieces {
+            if let Err(e) = current.file.write_all(piece.bytes()) {
+                // The record is incomplete: never replayed. The next batch starts a new file,
+                // so the torn record stays the last thing in this one; a file that holds
+                // nothing else goes (if that fails too, the next open drops it).
+                let path = current.path.clone();
+                let empty = current.len == 0;
+                wal.current = None;
+                if empty && self.backend.remove_file(&path).is_ok() {
+                    wal.files.retain(|p| p != &path);
+                }
+                return Err(Error::io("write", path, e));
+            }
+        }
+        if sync && let Err(e) = current.file.sync() {
+            // The record may or may not be on the medium, and the page cache no longer says
+            // which: refuse writes until reopened, and read what the disk holds.
+            let path = current.path.clone();
+            wal.current = None;
+            self.poisoned.store(true, Ordering::SeqCst);
+            tracing::error!(journal = %path.display(), error = %e, "journal fsync failed; the store refuses writes until reopened");
+            return Err(Error::io("fsync", path, e));
+        }
+        current.len += encoded.len;
+        Ok(())
+    }
+
+    /// A sequence number larger than any this handle used: nanoseconds since the epoch, or the
+    /// last one plus one.
+    fn next_sequence(&self) -> u64 {
+        let now = crate::storage::now_ns();
+        let previous = self
+            .next_sequence
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |last| {
+                Some(last.max(now.saturating_sub(1)).saturating_add(1))
+            })
+            .expect("the update always succeeds");
+        previous.max(now.saturating_sub(1)).saturating_add(1)
+    }
+
+    /// Brings the keys' files up to date with the journal and empties it. Batches are
+    /// checkpointed on their own (see [`Storage::commit_batch`]); call this to have every
+    /// file hold its key's value now, for a program that reads the files directly.
+    pub fn checkpoint(&self) -> Result<()> {
+        let mut wal = self.journal.lock_wal();
+        self.check_writable()?;
+        self.checkpoint_locked(&mut wal)
+    }
+
+    /// Whether the journal holds a value of `key` the key's file does not, yet.
+    pub(crate) fn is_pending(&self, key: &Key) -> bool {
+        self.journal.read_pending().contains_key(key)
+    }
+
+    /// The checkpoint, with the journal's lock held. A failure before the first rename leaves
+    /// everything as it was; a failure after it poisons the handle (the journal still holds
+    /// every value, and the next open finishes the checkpoint).
+    pub(crate) fn checkpoint_locked(&self, wal: &mut Wal) -> Result<()> {
+        if wal.files.is_empty() {
+            return Ok(());
+        }
+        let entries: Vec<(Key, Entry)> = self
+            .journal
+            .read_pending()
+            .iter()
+            .map(|(k, e)| (k.clone(), e.clone()))
+            .collect();
+        // Readers in other processes wait while files are replaced, so none sees some keys of
+        // a batch in their files and others not yet.
+        let _apply = self.lock_apply(LockMode::Exclusive)?;
+        let mut created = Vec::new();
+        let staged = self.stage(&entries, &mut created);
+        let temps = match staged {
+            Ok(temps) => temps,
+            Err(e) => {
+                created.iter().for_each(|temp| self.discard(temp));
+                return Err(e);
+            }
+        };
+        self.replace_all(&entries, &temps, wal).inspect_err(|e| {
+            self.poisoned.store(true, Ordering::SeqCst);
+            tracing::error!(error = %e, "a checkpoint failed half way; the store refuses writes until reopened, which finishes it");
+        })?;
+        self.journal.write_pending().clear();
+        Ok(())
+    }
+
+    /// Writes and syncs a temp file for every value to checkpoint. Returns the temp of each
+    /// entry (`None` for a delete).
+    fn stage(
+        &self,
+        entries: &[(Key, Entry)],
+        created: &mut Vec<PathBuf>,
+    ) -> Result<Vec<Option<PathBuf>>> {
+        let mut files: Vec<(PathBuf, Box<dyn FileHandle>)> = Vec::new();
+        let mut temps = Vec::with_capacity(entries.len());
+        for (key, entry) in entries {
+            let Some(value) = &entry.value else {
+                temps.push(None);
+                continue;
+            };
+            let temp = temp_path(&self.path_of(key))?;
+            // A new folder is made durable in its parent now; the renames' folders are synced
+            // after the renames.
+            let mut file = self.create_temp(&temp, Durability::Full)?;
+            created.push(temp.clone());
+            file.write_all(value)
+                .map_err(|e| Error::io("write", &temp, e))?;
+            temps.push(Some(temp.clone()));
+            files.push((temp, file));
+        }
+        // Start every file's writeback first, then wait for each: the group costs about one
+        // sync, not one per file. A failed sync is never retried: the temps go away and the
+        // journal still holds the values.
+        for (path, file) in &mut files {
+            file.start_sync()
+                .map_err(|e| Error::io("fsync", &*path, e))?;
+        }
+        for (path, file) in &mut files {
+            file.sync().map_err(|e| Error::io("fsync", &*path, e))?;
+        }
+        Ok(temps)
+    }
+
+    /// The renames and removals of a checkpoint, the folder syncs, and the journal's removal.
+    fn replace_all(
+        &self,
+        entries: &[(Key, Entry)],
+        temps: &[Option<PathBuf>],
+        wal: &mut Wal,
+    ) -> Result<()> {
+        let mut dirs = BTreeSet::new();
+        for ((key, _), temp) in entries.iter().zip(temps) {
+            let target = self.path_of(key);
+            match temp {
+                Some(temp) => self
+                    .backend
+                    .rename(temp, &target)
+                    .map_err(|e| Error::io("rename", &target, e))?,
+                None => {
+                    if !self.remove_if_present(&target, "delete")? {
+                        continue;
+                    }
+                }
+            }
+            dirs.insert(
+                target
+                    .parent()
+                    .expect("a key's path has a parent")
+                    .to_path_buf(),
+            );
+        }
+        // The journal may only go once every rename and removal is durable: otherwise a power
+        // loss could keep the journal's removal and lose some of the renames.
+        for dir in &dirs {
+            self.sync_dir_or_poison(dir)?;
+        }
+        wal.current = None;
+        for path in &wal.files {
+            self.remove_if_present(path, "remove")?;
+        }
+        // Durable before anything else changes: a journal that came back after a power loss
+        // would replay old values over later single saves.
+        self.sync_dir_or_poison(&self.journal_dir())?;
+        wal.files.clear();
+        wal.bytes = 0;
+        Ok(())
+    }
+
+    /// The writer's recovery at open: apply what the journal holds, drop torn records,
+    /// quarantine damaged files, and pick the next sequence number.
+    pub(crate) fn recover_at_open(&self) -> Result<Recovery> {
+        let journal_dir = self.journal_dir();
+        let mut files: Vec<(u64, PathBuf)> = Vec::new();
+        let mut last = 0;
+        for entry in self.read_dir_or_empty(&journal_dir)? {
+            if !entry.is_file {
+                continue;
+            }
+            if let Some(sequence) = wal_sequence(&entry.name) {
+                files.push((sequence, journal_dir.join(&entry.name)));
+            }
+            if let Some(sequence) = leading_sequence(&entry.name) {
+                last = last.max(sequence);
+            }
+        }
+        files.sort();
+        let mut recovery = Recovery::default();
+        let mut pending = Pending::new();
+        let mut wal = self.journal.lock_wal();
+        let mut quarantine = Vec::new();
+        for (_, path) in files {
+            if !quarantine.is_empty() {
+                // After a damaged file nothing is applied: its later batches may depend on the
+                // ones lost in the damage.
+                quarantine.push(path);
+                continue;
+            }
+            let bytes = self
+                .backend
+                .read(&path)
+                .map_err(|e| Error::io("read", &path, e))?;
+            let scan = journal::scan(&bytes);
+            for record in scan.records {
+                last = last.max(record.sequence);
+                recovery.replayed += 1;
+                apply_record(&mut pending, record);
+            }
+            match scan.end {
+                ScanEnd::Clean => wal.files.push(path),
+                ScanEnd::Torn { at } => {
+                    tracing::info!(journal = %path.display(), offset = at, "dropping a batch whose append a crash interrupted");
+                    recovery.discarded += 1;
+                    wal.files.push(path);
+                }
+                ScanEnd::Damaged { at, detail } => {
+                    tracing::error!(journal = %path.display(), offset = at, detail,
+                        "a journal record is damaged; the batches before it are applied, none from it on");
+                    quarantine.push(path);
+                }
+            }
+        }
+        *self.journal.write_pending() = pending;
+        match self.checkpoint_locked(&mut wal) {
+            Ok(()) => {}
+            // A full disk does not keep the store from opening: the journal's values are read
+            // from memory, and the next checkpoint (a batch, a save of one of its keys, the
+            // drop) tries again once there is space.
+            Err(e @ Error::NoSpace { .. }) if !self.poisoned.load(Ordering::SeqCst) => {
+                tracing::warn!(error = %e, "the journal cannot be checkpointed for lack of space; its values stay in it");
+            }
+            Err(e) => return Err(e),
+        }
+        for path in quarantine {
+            let name = path
+                .file_name()
+                .and_then(|n| n.to_str())
+                .and_then(|n| n.strip_suffix(journal::WAL_SUFFIX))
+                .expect("journal files are named <sequence>.wal");
+            let to = path.with_file_name(format!("{name}{DAMAGED_SUFFIX}"));
+            self.backend
+                .rename(&path, &to)
+                .map_err(|e| Error::io("rename", &path, e))?;
+            recovery.quarantined.push(to);
+        }
+        if !recovery.quarantined.is_empty() {
+            self.sync_dir_or_poison(&journal_dir)?;
+        }
+        self.next_sequence.store(last, Ordering::SeqCst);
+        if recovery != Recovery::default() {
+            tracing::info!(
+                replayed = recovery.replayed,
+                discarded = recovery.discarded,
+                quarantined = recovery.quarantined.len(),
+                "journal recovered"
+            );
+        }
+        Ok(recovery)
     }
 
     /// What [`Storage::open`] found in the journal (all zero for a read-only handle).
     pub fn recovery(&self) -> &Recovery {
         &self.recovery
+    }
+
+    /// How the keys the journal holds are seen by this handle: the writer's own pending values,
+    /// or (a read-only handle, a poisoned writer) the journal on disk, under `apply.lock`.
+    pub(crate) fn view(&self) -> Result<View<'_>> {
+        if self.is_writer() && !self.poisoned.load(Ordering::SeqCst) {
+            return Ok(View::Memory(self.journal.read_pending()));
+        }
+        let lock = self.shared_apply_lock()?;
+        let pending = self.journal_on_disk()?;
+        Ok(View::Disk {
+            pending,
+            _lock: lock,
+        })
+    }
+
+    /// The journal as it stands on disk, as recovery would apply it (up to a damaged record;
+    /// a record being appended right now is not complete and not seen).
+    fn journal_on_disk(&self) -> Result<Pending> {
+        let journal_dir = self.journal_dir();
+        let mut files: Vec<(u64, PathBuf)> = self
+            .read_dir_or_empty(&journal_dir)?
+            .into_iter()
+            .filter(|e| e.is_file)
+            .filter_map(|e| wal_sequence(&e.name).map(|s| (s, journal_dir.join(&e.name))))
+            .collect();
+        files.sort();
+        let mut pending = Pending::new();
+        for (_, path) in files {
+            let bytes = match self.backend.read(&path) {
+                Ok(bytes) => bytes,
+                Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
+                Err(e) => return Err(Error::io("read", path, e)),
+            };
+            let scan = journal::scan(&bytes);
+            for record in scan.records {
+                apply_record(&mut pending, record);
+            }
+            if matches!(scan.end, ScanEnd::Damaged { .. }) {
+                break;
+            }
+        }
+        Ok(pending)
+    }
+
+    /// How many committed batches the journal on disk holds that are not yet in the keys'
+    /// files (a writer checkpoints them; see [`Storage::checkpoint`]).
+    pub fn journal_records(&self) -> Result<usize> {
+        let _lock = self.shared_apply_lock()?;
+        let journal_dir = self.journal_dir();
+        let mut records = 0;
+        for entry in self.read_dir_or_empty(&journal_dir)? {
+            if !entry.is_file || wal_sequence(&entry.name).is_none() {
+                continue;
+            }
+            let path = journal_dir.join(&entry.name);
+            match self.backend.read(&path) {
+                Ok(bytes) => records += journal::scan(&bytes).records.len(),
+                Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+                Err(e) => return Err(Error::io("read", path, e)),
+            }
+        }
+        Ok(records)
+    }
+
+    /// Reads several keys as one consistent view: no batch is ever seen half applied, by this
+    /// process or another. The values come in the order of `keys` (`None`: no such key).
+    ///
+    /// The writer reads its pending values and the files under an in-process lock its batches
+    /// wait for. A read-only handle holds `apply.lock` shared (checkpoints wait for it) and
+    /// reads the journal on disk before the files.
+    pub fn read_many(&self, keys: &[Key]) -> Result<Vec<Option<Vec<u8>>>> {
+        let view = self.view()?;
+        keys.iter()
+            .map(|key| match view.get(key) {
+                Some(entry) => Ok(entry.value.as_ref().map(|v| v.to_vec())),
+                None => self.read_direct(key),
+            })
+            .collect()
     }
 
     /// The shared `apply.lock` of a read-only handle. `None` where the lock file cannot be
@@ -342,280 +674,14 @@ impl Storage {
         }
     }
 
-    fn has_records(&self) -> Result<bool> {
-        Ok(self
-            .read_dir_or_empty(&self.journal_dir())?
-            .iter()
-            .any(|e| e.is_file && record_sequence(&e.name).is_some()))
-    }
-
-    /// A read-only handle found a record: finish its batch if no writer holds the store.
-    /// Any failure (the store is held, no permission to write) leaves reading through.
-    fn recover_as_reader(&self) {
-        let _writer = match self.try_lock_writer() {
-            Ok(lock) => lock,
-            Err(e) => {
-                tracing::debug!(error = %e, "a journal record is pending and the store cannot be recovered now; reading through it");
-                return;
-            }
-        };
-        let result = self.lock_apply(LockMode::Exclusive).and_then(|_apply| {
-            let recovery = self.replay_journal()?;
-            self.backend
-                .sync_dir(&self.journal_dir())
-                .map_err(|e| Error::io("fsync folder", self.journal_dir(), e))?;
-            Ok(recovery)
-        });
-        match result {
-            Ok(recovery) => {
-                tracing::info!(
-                    replayed = recovery.replayed,
-                    quarantined = recovery.quarantined.len(),
-                    "a reader recovered batches a crash interrupted"
-                );
-            }
-            Err(e) => {
-                tracing::warn!(error = %e, "a reader could not recover the journal; reading through it");
-            }
+    /// The final checkpoint of a writer that is dropped; a failure is left to the next open.
+    pub(crate) fn checkpoint_on_drop(&self) {
+        if !self.is_writer() || self.poisoned.load(Ordering::SeqCst) {
+            return;
+        }
+        let mut wal = self.journal.lock_wal();
+        if let Err(e) = self.checkpoint_locked(&mut wal) {
+            tracing::warn!(error = %e, "the final checkpoint failed; the next open finishes it");
         }
     }
-
-    /// The writer's recovery at open, under `apply.lock`: replay complete records, remove
-    /// incomplete ones, make all of it durable, and pick the next sequence number.
-    pub(crate) fn recover_at_open(&self) -> Result<Recovery> {
-        let _apply = self.lock_apply(LockMode::Exclusive)?;
-        let mut recovery = self.replay_journal()?;
-        let journal = self.journal_dir();
-        let mut last = 0;
-        for entry in self.read_dir_or_empty(&journal)? {
-            if !entry.is_file {
-                continue;
-            }
-            if is_temp_name(&entry.name) {
-                // A record that never reached its commit point.
-                let path = journal.join(&entry.name);
-                recovery.discarded += usize::from(self.remove_if_present(&path, "remove")?);
-            } else if let Some(sequence) = leading_sequence(&entry.name) {
-                last = last.max(sequence);
-            }
-        }
-        // Also makes durable the removal of the last record of an earlier session, before
-        // this one changes anything (the rule `journal_unsynced` keeps within a session).
-        self.backend
-            .sync_dir(&journal)
-            .map_err(|e| Error::io("fsync folder", &journal, e))?;
-        // Sequence numbers grow across sessions too (microseconds since the epoch), so a new
-        // record never takes the name of a quarantined one.
-        let start = (now_ms().saturating_mul(1000)).max(last.saturating_add(1));
-        self.next_sequence.store(start, Ordering::SeqCst);
-        if recovery != Recovery::default() {
-            tracing::info!(
-                replayed = recovery.replayed,
-                discarded = recovery.discarded,
-                quarantined = recovery.quarantined.len(),
-                "journal recovered"
-            );
-        }
-        Ok(recovery)
-    }
-
-    /// Replays every complete record, oldest first. The caller holds `apply.lock` exclusively
-    /// and the writer lock.
-    fn replay_journal(&self) -> Result<Recovery> {
-        let journal = self.journal_dir();
-        let mut records: Vec<(u64, PathBuf)> = self
-            .read_dir_or_empty(&journal)?
-            .into_iter()
-            .filter(|e| e.is_file)
-            .filter_map(|e| record_sequence(&e.name).map(|s| (s, journal.join(&e.name))))
-            .collect();
-        records.sort();
-        let mut recovery = Recovery::default();
-        for (_, path) in records {
-            match self.replay_record(&path)? {
-                None => recovery.replayed += 1,
-                Some(quarantined) => recovery.quarantined.push(quarantined),
-            }
-        }
-        Ok(recovery)
-    }
-
-    /// Replays one record idempotently. Returns where it was quarantined, if it was.
-    fn replay_record(&self, path: &Path) -> Result<Option<PathBuf>> {
-        let bytes = self
-            .backend
-            .read(path)
-            .map_err(|e| Error::io("read", path, e))?;
-        let record = match Record::decode(&bytes) {
-            Ok(record) => record,
-            Err(detail) => return self.quarantine(path, &detail).map(Some),
-        };
-        let states = match self.check_record(&record)? {
-            Ok(states) => states,
-            Err(detail) => return self.quarantine(path, &detail).map(Some),
-        };
-        let mut dirs = BTreeSet::new();
-        for (op, state) in record.ops.iter().zip(states) {
-            let target = self.path_of(op.key());
-            match op {
-                RecordOp::Put { temp, .. } => {
-                    if state == Some(PutState::Pending) {
-                        let temp = target.with_file_name(temp);
-                        self.backend
-                            .rename(&temp, &target)
-                            .map_err(|e| Error::io("rename", &target, e))?;
-                    }
-                }
-                RecordOp::Delete { .. } => {
-                    self.remove_if_present(&target, "delete")?;
-                }
-            }
-            dirs.insert(
-                target
-                    .parent()
-                    .expect("a key's path has a parent")
-                    .to_path_buf(),
-            );
-        }
-        for dir in &dirs {
-            match self.backend.sync_dir(dir) {
-                Ok(()) => {}
-                // A batch of deletes only may name a folder that never existed.
-                Err(e) if e.kind() == io::ErrorKind::NotFound => {}
-                Err(e) => return Err(Error::io("fsync folder", dir, e)),
-            }
-        }
-        self.backend
-            .remove_file(path)
-            .map_err(|e| Error::io("remove", path, e))?;
-        tracing::info!(record = %path.display(), operations = record.ops.len(), "replayed a committed batch");
-        Ok(None)
-    }
-
-    /// Checks that every Put of `record` can be completed: its temp file is there, or its target
-    /// already holds the recorded bytes. `Ok(Err(detail))` when one cannot: the record is then
-    /// not applied at all (a partial replay would be exactly the half-applied batch this
-    /// protects against).
-    fn check_record(
-        &self,
-        record: &Record,
-    ) -> Result<std::result::Result<Vec<Option<PutState>>, String>> {
-        let mut states = Vec::with_capacity(record.ops.len());
-        for op in &record.ops {
-            let RecordOp::Put {
-                key,
-                temp,
-                len,
-                crc,
-            } = op
-            else {
-                states.push(None);
-                continue;
-            };
-            let target = self.path_of(key);
-            let temp = target.with_file_name(temp);
-            match self.backend.metadata(&temp) {
-                Ok(meta) if !meta.is_dir && !meta.is_symlink => {
-                    states.push(Some(PutState::Pending));
-                    continue;
-                }
-                Ok(_) => {
-                    return Ok(Err(format!("{} is not a regular file", temp.display())));
-                }
-                Err(e) if e.kind() == io::ErrorKind::NotFound => {}
-                Err(e) => return Err(Error::io("stat", temp, e)),
-            }
-            // The temp is gone: the rename was done, and the target must hold the value.
-            let held = match self.backend.read(&target) {
-                Ok(bytes) => bytes,
-                Err(e) if e.kind() == io::ErrorKind::NotFound => {
-                    return Ok(Err(format!(
-                        "key {key}: neither its temp file nor its file exists"
-                    )));
-                }
-                Err(e) => return Err(Error::io("read", target, e)),
-            };
-            if held.len() as u64 != *len || crc32c::crc32c(&held) != *crc {
-                return Ok(Err(format!(
-                    "key {key}: its temp file is gone and its file does not hold the recorded \
-                     value ({} bytes, crc32c {:08x}; recorded {len} bytes, {crc:08x})",
-                    held.len(),
-                    crc32c::crc32c(&held)
-                )));
-            }
-            states.push(Some(PutState::Applied));
-        }
-        Ok(Ok(states))
-    }
-
-    fn quarantine(&self, path: &Path, detail: &str) -> Result<PathBuf> {
-        let name = path
-            .file_name()
-            .and_then(|n| n.to_str())
-            .and_then(|n| n.strip_suffix(".rec"))
-            .expect("records are named <sequence>.rec");
-        let to = path.with_file_name(format!("{name}{DAMAGED_SUFFIX}"));
-        tracing::error!(record = %path.display(), quarantined = %to.display(), detail,
-            "a journal record cannot be replayed; nothing of it was applied");
-        self.backend
-            .rename(path, &to)
-            .map_err(|e| Error::io("rename", path, e))?;
-        Ok(to)
-    }
-
-    /// Reads `keys` as the pending records say the store holds them. The caller keeps the
-    /// records from changing (it holds `apply.lock` shared, or it is the poisoned writer).
-    fn read_through(&self, keys: &[Key]) -> Result<Vec<Option<Vec<u8>>>> {
-        let journal = self.journal_dir();
-        let mut records: Vec<(u64, PathBuf)> = self
-            .read_dir_or_empty(&journal)?
-            .into_iter()
-            .filter(|e| e.is_file)
-            .filter_map(|e| record_sequence(&e.name).map(|s| (s, journal.join(&e.name))))
-            .collect();
-        records.sort();
-        let mut overlay: HashMap<Key, Source> = HashMap::new();
-        for (_, path) in records {
-            let bytes = match self.backend.read(&path) {
-                Ok(bytes) => bytes,
-                Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
-                Err(e) => return Err(Error::io("read", path, e)),
-            };
-            // A record recovery would quarantine is one it would not apply: skip it too.
-            let Ok(record) = Record::decode(&bytes) else {
-                continue;
-            };
-            if self.check_record(&record)?.is_err() {
-                continue;
-            }
-            for op in record.ops {
-                let source = match &op {
-                    RecordOp::Put { key, temp, .. } => {
-                        Source::Put(self.path_of(key).with_file_name(temp))
-                    }
-                    RecordOp::Delete { .. } => Source::Deleted,
-                };
-                overlay.insert(op.key().clone(), source);
-            }
-        }
-        keys.iter()
-            .map(|key| match overlay.get(key) {
-                None => self.read_direct(key),
-                Some(Source::Deleted) => Ok(None),
-                Some(Source::Put(temp)) => match self.backend.read(temp) {
-                    Ok(bytes) => Ok(Some(bytes)),
-                    // Renamed since the check: the target holds it now.
-                    Err(e) if e.kind() == io::ErrorKind::NotFound => self.read_direct(key),
-                    Err(e) => Err(Error::io("read", temp, e)),
-                },
-            })
-            .collect()
-    }
-}
-
-fn file_name(path: &Path) -> String {
-    path.file_name()
-        .and_then(|n| n.to_str())
-        .expect("temp names are UTF-8")
-        .to_owned()
 }

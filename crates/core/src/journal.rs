@@ -1,47 +1,53 @@
-//! Journal records: the redo log of one batch in flight (DESIGN §5).
+//! The journal's records: the redo log of committed batches (DESIGN §5, as changed by
+//! `docs/decisions/0010-values-in-the-journal.md`).
 //!
-//! The byte layout is documented in `docs/file-format.md` ("Journal record, version 1"); the
-//! offset constants below carry the names that document uses. A record names its targets by
-//! [`Key`] and its temp files by bare file names in the key's folder, never by paths, so a
-//! damaged or hostile record cannot make recovery rename or delete anything outside the keys'
+//! A journal file `.statevault/journal/<sequence>.wal` is a sequence of records, appended one
+//! per batch. A record carries every value of its batch, so appending it and syncing the file is
+//! the whole commit; the keys' own files are brought up to date later, by a checkpoint. The
+//! byte layout is documented in `docs/file-format.md` ("Journal file, version 2"); the offset
+//! constants below carry the names that document uses. A record names its targets by [`Key`],
+//! never by path, so a damaged or hostile record cannot make recovery write outside the keys'
 //! own files.
 
-use crate::key::Key;
-use crate::storage::is_temp_name;
+use std::sync::Arc;
 
-/// `\x89SVJRNL\n`: a byte that is not ASCII first, so no text file is mistaken for a record.
-pub(crate) const MAGIC: [u8; 8] = *b"\x89SVJRNL\n";
+use crate::key::Key;
+
+/// `\x89SVWAL\r\n`: a byte that is not ASCII first (no text file is mistaken for a journal),
+/// and a CR-LF pair that a text-mode transfer would damage visibly.
+pub(crate) const MAGIC: [u8; 8] = *b"\x89SVWAL\r\n";
 /// The record format this build writes and reads.
-pub(crate) const VERSION: u16 = 1;
+pub(crate) const VERSION: u16 = 2;
 
 const OFF_MAGIC: usize = 0;
 const OFF_VERSION: usize = 8;
 const OFF_RESERVED: usize = 10;
 const OFF_SEQUENCE: usize = 12;
 const OFF_COUNT: usize = 20;
-const OFF_OPS: usize = 24;
+const OFF_BODY_LEN: usize = 24;
+const OFF_HEADER_CRC: usize = 32;
+/// Where the operations start.
+pub(crate) const HEADER_LEN: usize = 36;
 const TRAILER_LEN: usize = 4;
 
 const KIND_PUT: u8 = 1;
 const KIND_DELETE: u8 = 2;
 
-/// The file-name suffix of a complete record in `.statevault/journal/`.
-pub(crate) const RECORD_SUFFIX: &str = ".rec";
-/// The suffix a record is renamed to when recovery cannot replay it (kept for inspection).
-pub(crate) const DAMAGED_SUFFIX: &str = ".rec.damaged";
+/// The file-name suffix of a journal file.
+pub(crate) const WAL_SUFFIX: &str = ".wal";
+/// The suffix a journal file is renamed to when recovery finds it damaged (kept for inspection).
+pub(crate) const DAMAGED_SUFFIX: &str = ".wal.damaged";
+
+/// Values at least this long are written to the journal file straight from the caller's
+/// buffer; shorter pieces are gathered first, so a batch of small values costs a few writes.
+const DIRECT_WRITE: usize = 64 * 1024;
 
 /// One operation of a record.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum RecordOp {
-    /// Rename the temp file `temp` (in the key's folder) over the key's file; the new value is
-    /// `len` bytes with CRC-32C `crc`.
-    Put {
-        key: Key,
-        temp: String,
-        len: u64,
-        crc: u32,
-    },
-    /// Remove the key's file.
+    /// Set the key to this value.
+    Put { key: Key, value: Arc<Vec<u8>> },
+    /// Remove the key.
     Delete { key: Key },
 }
 
@@ -53,177 +59,307 @@ impl RecordOp {
     }
 }
 
-/// A decoded journal record.
+/// A decoded record.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Record {
     pub(crate) sequence: u64,
     pub(crate) ops: Vec<RecordOp>,
 }
 
-impl Record {
-    /// The record's bytes, trailer included.
-    pub(crate) fn encode(&self) -> Vec<u8> {
-        let mut out = Vec::with_capacity(OFF_OPS + self.ops.len() * 64 + TRAILER_LEN);
-        out.extend_from_slice(&MAGIC);
-        out.extend_from_slice(&VERSION.to_le_bytes());
-        out.extend_from_slice(&0u16.to_le_bytes());
-        out.extend_from_slice(&self.sequence.to_le_bytes());
-        let count = u32::try_from(self.ops.len()).expect("a batch has fewer than 2^32 operations");
-        out.extend_from_slice(&count.to_le_bytes());
-        debug_assert_eq!(out.len(), OFF_OPS);
-        for op in &self.ops {
-            match op {
+/// How a scan of a journal file ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum ScanEnd {
+    /// Every byte belongs to a complete record.
+    Clean,
+    /// The bytes from `at` on are not a complete record and nothing valid follows them: a
+    /// record whose append a crash interrupted (never acknowledged), dropped.
+    Torn { at: usize },
+    /// The record at `at` is damaged and a complete record follows it: damage, not a crash
+    /// (an append never leaves a hole before a later record). Nothing from `at` on is applied.
+    Damaged { at: usize, detail: String },
+}
+
+/// The records of a journal file, in order, and how the scan ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Scan {
+    pub(crate) records: Vec<Record>,
+    pub(crate) end: ScanEnd,
+}
+
+/// Reads a journal file. Never panics, whatever the bytes.
+pub(crate) fn scan(bytes: &[u8]) -> Scan {
+    let mut records = Vec::new();
+    let mut at = 0;
+    let mut last_sequence = None;
+    while at < bytes.len() {
+        match decode_at(bytes, at) {
+            Ok((record, len)) => {
+                if last_sequence.is_some_and(|last| record.sequence <= last) {
+                    return Scan {
+                        records,
+                        end: ScanEnd::Damaged {
+                            at,
+                            detail: format!(
+                                "record {} does not follow record {}",
+                                record.sequence,
+                                last_sequence.unwrap_or_default()
+                            ),
+                        },
+                    };
+                }
+                last_sequence = Some(record.sequence);
+                records.push(record);
+                at += len;
+            }
+            Err(detail) => {
+                // A complete record right after this one means this one was damaged after it
+                // was written: a torn append is always the last thing in its file.
+                let next = record_len_at(bytes, at).map(|len| at + len);
+                let end = match next {
+                    Some(next) if next < bytes.len() && decode_at(bytes, next).is_ok() => {
+                        ScanEnd::Damaged { at, detail }
+                    }
+                    _ => ScanEnd::Torn { at },
+                };
+                return Scan { records, end };
+            }
+        }
+    }
+    Scan {
+        records,
+        end: ScanEnd::Clean,
+    }
+}
+
+/// The total length of the record at `at` as its header says, if the header is intact.
+fn record_len_at(bytes: &[u8], at: usize) -> Option<usize> {
+    let header = bytes.get(at..at.checked_add(HEADER_LEN)?)?;
+    check_header(header).ok()
+}
+
+/// Checks a header; returns the whole record's length.
+fn check_header(header: &[u8]) -> Result<usize, String> {
+    if header[OFF_MAGIC..OFF_VERSION] != MAGIC {
+        return Err("not a journal record (bad magic bytes)".into());
+    }
+    let stored = u32::from_le_bytes(
+        header[OFF_HEADER_CRC..HEADER_LEN]
+            .try_into()
+            .expect("4 bytes"),
+    );
+    let computed = crc32c::crc32c(&header[..OFF_HEADER_CRC]);
+    if stored != computed {
+        return Err(format!(
+            "header checksum mismatch: stored {stored:08x}, computed {computed:08x}"
+        ));
+    }
+    let version = u16::from_le_bytes(
+        header[OFF_VERSION..OFF_RESERVED]
+            .try_into()
+            .expect("2 bytes"),
+    );
+    if version != VERSION {
+        return Err(format!(
+            "record version {version}, this build reads {VERSION}"
+        ));
+    }
+    if header[OFF_RESERVED..OFF_SEQUENCE] != [0, 0] {
+        return Err("reserved bytes are not zero".into());
+    }
+    let body_len = u64::from_le_bytes(
+        header[OFF_BODY_LEN..OFF_HEADER_CRC]
+            .try_into()
+            .expect("8 bytes"),
+    );
+    usize::try_from(body_len)
+        .ok()
+        .and_then(|body| body.checked_add(HEADER_LEN + TRAILER_LEN))
+        .ok_or_else(|| format!("a body of {body_len} bytes cannot be addressed"))
+}
+
+/// Decodes the record at `at`; returns it and its length.
+fn decode_at(bytes: &[u8], at: usize) -> Result<(Record, usize), String> {
+    let rest = &bytes[at..];
+    if rest.len() < HEADER_LEN {
+        return Err(format!(
+            "truncated: {} bytes, a record header has {HEADER_LEN}",
+            rest.len()
+        ));
+    }
+    let len = check_header(&rest[..HEADER_LEN])?;
+    if rest.len() < len {
+        return Err(format!(
+            "truncated: {} bytes of a record of {len}",
+            rest.len()
+        ));
+    }
+    let (body, trailer) = rest[..len].split_at(len - TRAILER_LEN);
+    let stored = u32::from_le_bytes(trailer.try_into().expect("4 bytes"));
+    let computed = crc32c::crc32c(body);
+    if stored != computed {
+        return Err(format!(
+            "checksum mismatch: stored {stored:08x}, computed {computed:08x}"
+        ));
+    }
+    let mut r = Reader {
+        bytes: body,
+        at: OFF_SEQUENCE,
+    };
+    let sequence = r.u64()?;
+    debug_assert_eq!(r.at, OFF_COUNT);
+    let count = r.u32()?;
+    r.at = HEADER_LEN;
+    if count == 0 {
+        return Err("a record with no operations".into());
+    }
+    // Each operation takes at least 3 bytes; refuse a count the body cannot hold before
+    // reserving memory for it.
+    if u64::from(count) * 3 > (body.len() - HEADER_LEN) as u64 {
+        return Err(format!("{count} operations cannot fit in the record"));
+    }
+    let mut ops = Vec::with_capacity(count as usize);
+    let mut keys = std::collections::HashSet::new();
+    for index in 0..count {
+        let kind = r.u8()?;
+        let key_text = r.short()?;
+        let key = Key::parse(key_text)
+            .map_err(|e| format!("operation {index}: invalid key {key_text:?}: {e}"))?;
+        let op = match kind {
+            KIND_PUT => {
+                let value_len = r.u64()?;
+                let value_len = usize::try_from(value_len)
+                    .map_err(|_| format!("operation {index}: a value of {value_len} bytes"))?;
+                let value = r.take(value_len)?.to_vec();
                 RecordOp::Put {
                     key,
-                    temp,
-                    len,
-                    crc,
-                } => {
-                    out.push(KIND_PUT);
-                    push_short(&mut out, key.as_str());
-                    push_short(&mut out, temp);
-                    out.extend_from_slice(&len.to_le_bytes());
-                    out.extend_from_slice(&crc.to_le_bytes());
-                }
-                RecordOp::Delete { key } => {
-                    out.push(KIND_DELETE);
-                    push_short(&mut out, key.as_str());
+                    value: Arc::new(value),
                 }
             }
+            KIND_DELETE => RecordOp::Delete { key },
+            other => return Err(format!("operation {index}: unknown kind {other}")),
+        };
+        if !keys.insert(op.key().clone()) {
+            return Err(format!("operation {index}: key {} appears twice", op.key()));
         }
-        let crc = crc32c::crc32c(&out);
-        out.extend_from_slice(&crc.to_le_bytes());
-        out
+        ops.push(op);
     }
+    if r.at != body.len() {
+        return Err(format!(
+            "{} unexpected bytes after the last operation",
+            body.len() - r.at
+        ));
+    }
+    Ok((Record { sequence, ops }, len))
+}
 
-    /// Decodes and checks a record; the error says what is wrong. Never panics.
-    pub(crate) fn decode(bytes: &[u8]) -> Result<Record, String> {
-        if bytes.len() < OFF_OPS + TRAILER_LEN {
-            return Err(format!(
-                "truncated: {} bytes, a record has at least {}",
-                bytes.len(),
-                OFF_OPS + TRAILER_LEN
-            ));
+/// The pieces of one encoded record, ready to be written in order: small parts gathered,
+/// large values borrowed from the caller.
+pub(crate) struct Encoded<'a> {
+    pub(crate) pieces: Vec<Piece<'a>>,
+    pub(crate) len: u64,
+}
+
+/// A piece of an encoded record.
+pub(crate) enum Piece<'a> {
+    Owned(Vec<u8>),
+    Borrowed(&'a [u8]),
+}
+
+impl Piece<'_> {
+    pub(crate) fn bytes(&self) -> &[u8] {
+        match self {
+            Piece::Owned(bytes) => bytes,
+            Piece::Borrowed(bytes) => bytes,
         }
-        if bytes[OFF_MAGIC..OFF_VERSION] != MAGIC {
-            return Err("not a journal record (bad magic bytes)".into());
-        }
-        let (body, trailer) = bytes.split_at(bytes.len() - TRAILER_LEN);
-        let stored = u32::from_le_bytes(trailer.try_into().expect("4 bytes"));
-        let computed = crc32c::crc32c(body);
-        if stored != computed {
-            return Err(format!(
-                "checksum mismatch: stored {stored:08x}, computed {computed:08x} (torn or damaged)"
-            ));
-        }
-        let mut r = Reader { bytes: body, at: 0 };
-        r.at = OFF_VERSION;
-        let version = r.u16()?;
-        if version != VERSION {
-            return Err(format!(
-                "record version {version}, this build reads {VERSION}"
-            ));
-        }
-        debug_assert_eq!(r.at, OFF_RESERVED);
-        if r.u16()? != 0 {
-            return Err("reserved bytes are not zero".into());
-        }
-        debug_assert_eq!(r.at, OFF_SEQUENCE);
-        let sequence = r.u64()?;
-        debug_assert_eq!(r.at, OFF_COUNT);
-        let count = r.u32()?;
-        if count == 0 {
-            return Err("a record with no operations".into());
-        }
-        // Each operation takes at least 3 bytes; refuse a count the body cannot hold before
-        // reserving memory for it.
-        if u64::from(count) * 3 > (body.len() - OFF_OPS) as u64 {
-            return Err(format!("{count} operations cannot fit in the record"));
-        }
-        let mut ops = Vec::with_capacity(count as usize);
-        let mut keys = std::collections::HashSet::new();
-        for index in 0..count {
-            let kind = r.u8()?;
-            let key_text = r.short()?;
-            let key = Key::parse(key_text)
-                .map_err(|e| format!("operation {index}: invalid key {key_text:?}: {e}"))?;
-            let op = match kind {
-                KIND_PUT => {
-                    let temp = r.short()?.to_owned();
-                    if !temp_belongs_to(&temp, &key) {
-                        return Err(format!(
-                            "operation {index}: {temp:?} is not a temp file of key {key}"
-                        ));
-                    }
-                    let len = r.u64()?;
-                    let crc = r.u32()?;
-                    RecordOp::Put {
-                        key,
-                        temp,
-                        len,
-                        crc,
-                    }
-                }
-                KIND_DELETE => RecordOp::Delete { key },
-                other => return Err(format!("operation {index}: unknown kind {other}")),
-            };
-            if !keys.insert(op.key().clone()) {
-                return Err(format!("operation {index}: key {} appears twice", op.key()));
-            }
-            ops.push(op);
-        }
-        if r.at != body.len() {
-            return Err(format!(
-                "{} unexpected bytes after the last operation",
-                body.len() - r.at
-            ));
-        }
-        Ok(Record { sequence, ops })
     }
 }
 
-/// A temp file of `key`: `.<file>.<16 hex>.tmp` where `<file>` is the key's file name. The
-/// check keeps a record from renaming any other file (another key's temp, a backup object).
-pub(crate) fn temp_belongs_to(temp: &str, key: &Key) -> bool {
-    let path = key.relative_path();
-    let Some(file) = path.file_name().and_then(|f| f.to_str()) else {
-        return false;
-    };
-    is_temp_name(temp)
-        && temp
-            .strip_prefix('.')
-            .and_then(|t| t.strip_prefix(file))
-            .is_some_and(|t| t.starts_with('.'))
-        && !temp.contains(['/', '\\'])
+/// An operation to encode, borrowing its value.
+pub(crate) enum OpRef<'a> {
+    Put { key: &'a Key, value: &'a [u8] },
+    Delete { key: &'a Key },
 }
 
-/// The name of record number `sequence`.
-pub(crate) fn record_name(sequence: u64) -> String {
-    format!("{sequence:016x}{RECORD_SUFFIX}")
+/// Encodes a record of `ops` without copying values of [`DIRECT_WRITE`] bytes or more.
+pub(crate) fn encode<'a>(sequence: u64, ops: &[OpRef<'a>]) -> Encoded<'a> {
+    let mut body_len: u64 = 0;
+    for op in ops {
+        body_len += match op {
+            OpRef::Put { key, value } => 1 + 1 + key.as_str().len() as u64 + 8 + value.len() as u64,
+            OpRef::Delete { key } => 1 + 1 + key.as_str().len() as u64,
+        };
+    }
+    let mut header = Vec::with_capacity(HEADER_LEN);
+    header.extend_from_slice(&MAGIC);
+    header.extend_from_slice(&VERSION.to_le_bytes());
+    header.extend_from_slice(&0u16.to_le_bytes());
+    header.extend_from_slice(&sequence.to_le_bytes());
+    let count = u32::try_from(ops.len()).expect("a batch has fewer than 2^32 operations");
+    header.extend_from_slice(&count.to_le_bytes());
+    header.extend_from_slice(&body_len.to_le_bytes());
+    let header_crc = crc32c::crc32c(&header);
+    header.extend_from_slice(&header_crc.to_le_bytes());
+    debug_assert_eq!(header.len(), HEADER_LEN);
+
+    // crc32c_append(0, x) is crc32c(x): the checksum runs over the pieces in order.
+    let mut crc = 0;
+    let mut pieces = Vec::new();
+    let mut gathered = header;
+    for op in ops {
+        match op {
+            OpRef::Put { key, value } => {
+                gathered.push(KIND_PUT);
+                push_short(&mut gathered, key.as_str());
+                gathered.extend_from_slice(&(value.len() as u64).to_le_bytes());
+                if value.len() >= DIRECT_WRITE {
+                    crc = crc32c::crc32c_append(crc, &gathered);
+                    pieces.push(Piece::Owned(std::mem::take(&mut gathered)));
+                    crc = crc32c::crc32c_append(crc, value);
+                    pieces.push(Piece::Borrowed(value));
+                } else {
+                    gathered.extend_from_slice(value);
+                }
+            }
+            OpRef::Delete { key } => {
+                gathered.push(KIND_DELETE);
+                push_short(&mut gathered, key.as_str());
+            }
+        }
+    }
+    crc = crc32c::crc32c_append(crc, &gathered);
+    gathered.extend_from_slice(&crc.to_le_bytes());
+    pieces.push(Piece::Owned(gathered));
+    Encoded {
+        pieces,
+        len: HEADER_LEN as u64 + body_len + TRAILER_LEN as u64,
+    }
 }
 
-/// The sequence number of a complete record's file name (`None` for anything else).
-pub(crate) fn record_sequence(name: &str) -> Option<u64> {
-    let hex = name.strip_suffix(RECORD_SUFFIX)?;
-    if hex.len() != 16 || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
+/// The name of the journal file whose first record is `sequence`.
+pub(crate) fn wal_name(sequence: u64) -> String {
+    format!("{sequence:020}{WAL_SUFFIX}")
+}
+
+/// The first sequence number of a journal file's name (`None` for anything else).
+pub(crate) fn wal_sequence(name: &str) -> Option<u64> {
+    let digits = name.strip_suffix(WAL_SUFFIX)?;
+    if digits.len() != 20 || !digits.bytes().all(|b| b.is_ascii_digit()) {
         return None;
     }
-    u64::from_str_radix(hex, 16).ok()
+    digits.parse().ok()
 }
 
-/// The sequence number at the start of any journal file name (records, damaged records).
+/// The sequence number at the start of any journal file name (journals, damaged journals).
 pub(crate) fn leading_sequence(name: &str) -> Option<u64> {
-    let hex = name.get(..16)?;
-    if !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
+    let digits = name.get(..20)?;
+    if !digits.bytes().all(|b| b.is_ascii_digit()) {
         return None;
     }
-    u64::from_str_radix(hex, 16).ok()
+    digits.parse().ok()
 }
 
 fn push_short(out: &mut Vec<u8>, s: &str) {
-    // Keys are at most 255 bytes and temp names of keys at most 255 + 24: a temp name is
-    // `.` + file name (≤ 64 + 5) + `.` + 16 + `.tmp`, far below 255.
-    let len = u8::try_from(s.len()).expect("keys and temp names are shorter than 256 bytes");
+    let len = u8::try_from(s.len()).expect("keys are shorter than 256 bytes");
     out.push(len);
     out.extend_from_slice(s.as_bytes());
 }
@@ -247,12 +383,6 @@ impl<'a> Reader<'a> {
 
     fn u8(&mut self) -> Result<u8, String> {
         Ok(self.take(1)?[0])
-    }
-
-    fn u16(&mut self) -> Result<u16, String> {
-        Ok(u16::from_le_bytes(
-            self.take(2)?.try_into().expect("2 bytes"),
-        ))
     }
 
     fn u32(&mut self) -> Result<u32, String> {
@@ -279,77 +409,135 @@ mod tests {
     use super::*;
     use proptest::prelude::*;
 
-    fn temp_of(key: &Key, random: u64) -> String {
-        let path = key.relative_path();
-        let file = path.file_name().unwrap().to_str().unwrap();
-        format!(".{file}.{random:016x}.tmp")
+    fn bytes_of(record: &Record) -> Vec<u8> {
+        let ops: Vec<OpRef<'_>> = record
+            .ops
+            .iter()
+            .map(|op| match op {
+                RecordOp::Put { key, value } => OpRef::Put { key, value },
+                RecordOp::Delete { key } => OpRef::Delete { key },
+            })
+            .collect();
+        let encoded = encode(record.sequence, &ops);
+        let bytes: Vec<u8> = encoded
+            .pieces
+            .iter()
+            .flat_map(|p| p.bytes().to_vec())
+            .collect();
+        assert_eq!(bytes.len() as u64, encoded.len);
+        bytes
+    }
+
+    fn put(key: &str, value: &[u8]) -> RecordOp {
+        RecordOp::Put {
+            key: Key::parse(key).unwrap(),
+            value: Arc::new(value.to_vec()),
+        }
     }
 
     fn sample() -> Record {
-        let a = Key::parse("layout.default").unwrap();
-        let b = Key::parse("history.conversations.ab12").unwrap();
         Record {
             sequence: 0x0102_0304_0506_0708,
             ops: vec![
-                RecordOp::Put {
-                    temp: temp_of(&a, 0xabcdef),
-                    key: a,
-                    len: 12,
-                    crc: 0xdead_beef,
+                put("layout.default", b"{\"a\":1}"),
+                RecordOp::Delete {
+                    key: Key::parse("history.conversations.ab12").unwrap(),
                 },
-                RecordOp::Delete { key: b },
             ],
         }
     }
 
     #[test]
     fn layout_matches_the_documented_offsets() {
-        let bytes = sample().encode();
-        assert_eq!(&bytes[OFF_MAGIC..OFF_VERSION], b"\x89SVJRNL\n");
-        assert_eq!(&bytes[OFF_VERSION..OFF_RESERVED], &[1, 0]);
+        let bytes = bytes_of(&sample());
+        assert_eq!(&bytes[OFF_MAGIC..OFF_VERSION], b"\x89SVWAL\r\n");
+        assert_eq!(&bytes[OFF_VERSION..OFF_RESERVED], &[2, 0]);
         assert_eq!(&bytes[OFF_RESERVED..OFF_SEQUENCE], &[0, 0]);
         assert_eq!(
             &bytes[OFF_SEQUENCE..OFF_COUNT],
             &[8, 7, 6, 5, 4, 3, 2, 1],
             "little-endian sequence"
         );
-        assert_eq!(&bytes[OFF_COUNT..OFF_OPS], &[2, 0, 0, 0]);
-        assert_eq!(bytes[OFF_OPS], KIND_PUT);
-        assert_eq!(usize::from(bytes[OFF_OPS + 1]), "layout.default".len());
+        assert_eq!(&bytes[OFF_COUNT..OFF_BODY_LEN], &[2, 0, 0, 0]);
+        let body_len = (1 + 1 + 14 + 8 + 7) + (1 + 1 + 26);
+        assert_eq!(
+            &bytes[OFF_BODY_LEN..OFF_HEADER_CRC],
+            &(body_len as u64).to_le_bytes()
+        );
+        let header_crc = crc32c::crc32c(&bytes[..OFF_HEADER_CRC]);
+        assert_eq!(
+            &bytes[OFF_HEADER_CRC..HEADER_LEN],
+            &header_crc.to_le_bytes()
+        );
+        assert_eq!(bytes[HEADER_LEN], KIND_PUT);
+        assert_eq!(usize::from(bytes[HEADER_LEN + 1]), "layout.default".len());
+        assert_eq!(bytes.len(), HEADER_LEN + body_len + TRAILER_LEN);
         let crc = crc32c::crc32c(&bytes[..bytes.len() - 4]);
         assert_eq!(&bytes[bytes.len() - 4..], &crc.to_le_bytes());
     }
 
-    fn check_rejects(bytes: &[u8], expected: &str) {
-        let err = Record::decode(bytes).unwrap_err();
-        assert!(
-            err.contains(expected),
-            "{err:?} does not contain {expected:?}"
+    #[test]
+    fn large_values_are_borrowed_not_copied() {
+        let big = vec![7u8; DIRECT_WRITE];
+        let key = Key::parse("history.big").unwrap();
+        let encoded = encode(
+            1,
+            &[OpRef::Put {
+                key: &key,
+                value: &big,
+            }],
         );
+        assert!(
+            encoded
+                .pieces
+                .iter()
+                .any(|p| matches!(p, Piece::Borrowed(b) if b.len() == big.len()))
+        );
+        let bytes: Vec<u8> = encoded
+            .pieces
+            .iter()
+            .flat_map(|p| p.bytes().to_vec())
+            .collect();
+        let scanned = scan(&bytes);
+        assert_eq!(scanned.end, ScanEnd::Clean);
+        assert_eq!(scanned.records[0].ops, vec![put("history.big", &big)]);
     }
 
-    /// Re-seals a record after editing its body, so the check below the CRC is reached.
+    /// Re-seals a record after editing it, so the checks below the checksums are reached.
     fn reseal(mut bytes: Vec<u8>) -> Vec<u8> {
+        let header_crc = crc32c::crc32c(&bytes[..OFF_HEADER_CRC]);
+        bytes[OFF_HEADER_CRC..HEADER_LEN].copy_from_slice(&header_crc.to_le_bytes());
         let n = bytes.len() - 4;
         let crc = crc32c::crc32c(&bytes[..n]);
         bytes[n..].copy_from_slice(&crc.to_le_bytes());
         bytes
     }
 
+    fn check_rejects(bytes: &[u8], expected: &str) {
+        let err = decode_at(bytes, 0).unwrap_err();
+        assert!(
+            err.contains(expected),
+            "{err:?} does not contain {expected:?}"
+        );
+    }
+
     #[test]
     fn damaged_records_are_refused_with_a_reason() {
-        let good = sample().encode();
+        let good = bytes_of(&sample());
         check_rejects(&[], "truncated");
-        check_rejects(&good[..good.len() - 1], "checksum");
+        check_rejects(&good[..good.len() - 1], "truncated");
         let mut flipped = good.clone();
-        flipped[30] ^= 1;
+        flipped[HEADER_LEN + 3] ^= 1;
         check_rejects(&flipped, "checksum");
+        let mut header = good.clone();
+        header[OFF_SEQUENCE] ^= 1;
+        check_rejects(&header, "header checksum");
         let mut magic = good.clone();
         magic[1] = b'X';
         check_rejects(&reseal(magic), "magic");
         let mut version = good.clone();
-        version[OFF_VERSION] = 2;
-        check_rejects(&reseal(version), "version 2");
+        version[OFF_VERSION] = 3;
+        check_rejects(&reseal(version), "version 3");
         let mut reserved = good.clone();
         reserved[OFF_RESERVED] = 1;
         check_rejects(&reseal(reserved), "reserved");
@@ -360,51 +548,65 @@ mod tests {
         huge[OFF_COUNT + 3] = 0xff;
         check_rejects(&reseal(huge), "cannot fit");
         let mut kind = good.clone();
-        kind[OFF_OPS] = 9;
+        kind[HEADER_LEN] = 9;
         check_rejects(&reseal(kind), "unknown kind");
-        // A key that is not a key (upper case), a temp that belongs to another file.
         let mut bad_key = good.clone();
-        bad_key[OFF_OPS + 2] = b'L';
+        bad_key[HEADER_LEN + 2] = b'L';
         check_rejects(&reseal(bad_key), "invalid key");
-        let a = Key::parse("layout.default").unwrap();
-        let other = Key::parse("layout.other").unwrap();
-        let foreign = Record {
-            sequence: 1,
-            ops: vec![RecordOp::Put {
-                key: a.clone(),
-                temp: temp_of(&other, 1),
-                len: 0,
-                crc: 0,
-            }],
-        };
-        check_rejects(&foreign.encode(), "not a temp file");
         let dup = Record {
             sequence: 1,
-            ops: vec![
-                RecordOp::Delete { key: a.clone() },
-                RecordOp::Delete { key: a },
-            ],
+            ops: vec![put("layout.a", b"1"), put("layout.a", b"2")],
         };
-        check_rejects(&dup.encode(), "appears twice");
-        let mut trailing = good[..good.len() - 4].to_vec();
-        trailing.push(0);
-        trailing.extend_from_slice(&[0; 4]);
-        check_rejects(&reseal(trailing), "unexpected bytes");
+        check_rejects(&bytes_of(&dup), "appears twice");
     }
 
     #[test]
-    fn record_names_round_trip_and_nothing_else_is_a_record() {
-        assert_eq!(record_name(0x1f), "000000000000001f.rec");
-        assert_eq!(record_sequence(&record_name(u64::MAX)), Some(u64::MAX));
+    fn a_torn_tail_is_dropped_and_damage_before_a_record_is_reported() {
+        let first = bytes_of(&sample());
+        let mut second_record = sample();
+        second_record.sequence += 1;
+        let second = bytes_of(&second_record);
+        let mut file = first.clone();
+        file.extend_from_slice(&second[..second.len() / 2]);
+        let scanned = scan(&file);
+        assert_eq!(scanned.records.len(), 1);
+        assert_eq!(scanned.end, ScanEnd::Torn { at: first.len() });
+
+        let mut file = first.clone();
+        file.extend_from_slice(&second);
+        file[HEADER_LEN + 5] ^= 0x40;
+        let scanned = scan(&file);
+        assert!(scanned.records.is_empty());
+        assert!(
+            matches!(scanned.end, ScanEnd::Damaged { at: 0, .. }),
+            "{:?}",
+            scanned.end
+        );
+
+        let mut file = second.clone();
+        file.extend_from_slice(&first);
+        assert!(matches!(
+            scan(&file).end,
+            ScanEnd::Damaged { at, .. } if at == second.len()
+        ));
+    }
+
+    #[test]
+    fn journal_names_round_trip_and_nothing_else_is_a_journal() {
+        assert_eq!(wal_name(31), "00000000000000000031.wal");
+        assert_eq!(wal_sequence(&wal_name(u64::MAX)), Some(u64::MAX));
         for not in [
-            "1f.rec",
-            "000000000000001f.rec.damaged",
-            ".000000000000001f.rec.0123456789abcdef.tmp",
-            "000000000000001g.rec",
+            "31.wal",
+            "00000000000000000031.wal.damaged",
+            ".00000000000000000031.wal.0123456789abcdef.tmp",
+            "0000000000000000003x.wal",
         ] {
-            assert_eq!(record_sequence(not), None, "{not}");
+            assert_eq!(wal_sequence(not), None, "{not}");
         }
-        assert_eq!(leading_sequence("000000000000001f.rec.damaged"), Some(0x1f));
+        assert_eq!(
+            leading_sequence("00000000000000000031.wal.damaged"),
+            Some(31)
+        );
     }
 
     fn arb_key() -> impl Strategy<Value = Key> {
@@ -415,22 +617,14 @@ mod tests {
     fn arb_record() -> impl Strategy<Value = Record> {
         let op = (
             arb_key(),
-            any::<bool>(),
-            any::<u64>(),
-            any::<u64>(),
-            any::<u32>(),
+            proptest::option::of(proptest::collection::vec(any::<u8>(), 0..64)),
         )
-            .prop_map(|(key, put, random, len, crc)| {
-                if put {
-                    RecordOp::Put {
-                        temp: temp_of(&key, random),
-                        key,
-                        len,
-                        crc,
-                    }
-                } else {
-                    RecordOp::Delete { key }
-                }
+            .prop_map(|(key, value)| match value {
+                Some(value) => RecordOp::Put {
+                    key,
+                    value: Arc::new(value),
+                },
+                None => RecordOp::Delete { key },
             });
         (any::<u64>(), proptest::collection::vec(op, 1..20)).prop_map(|(sequence, ops)| {
             let mut seen = std::collections::HashSet::new();
@@ -445,36 +639,46 @@ mod tests {
     proptest! {
         #[test]
         fn encode_decode_round_trips(record in arb_record()) {
-            prop_assert_eq!(Record::decode(&record.encode()), Ok(record));
+            let scanned = scan(&bytes_of(&record));
+            prop_assert_eq!(scanned.end, ScanEnd::Clean);
+            prop_assert_eq!(scanned.records, vec![record]);
         }
 
         #[test]
-        fn every_truncation_is_refused(record in arb_record(), cut in any::<prop::sample::Index>()) {
-            let bytes = record.encode();
+        fn every_truncation_is_a_torn_tail(record in arb_record(), cut in any::<prop::sample::Index>()) {
+            let bytes = bytes_of(&record);
             let cut = cut.index(bytes.len());
-            prop_assert!(Record::decode(&bytes[..cut]).is_err());
+            let scanned = scan(&bytes[..cut]);
+            prop_assert!(scanned.records.is_empty());
+            if cut > 0 {
+                prop_assert_eq!(scanned.end, ScanEnd::Torn { at: 0 });
+            }
         }
 
         #[test]
         fn any_single_bit_flip_is_refused(record in arb_record(), at in any::<prop::sample::Index>(), bit in 0u8..8) {
-            let mut bytes = record.encode();
+            let mut bytes = bytes_of(&record);
             let at = at.index(bytes.len());
             bytes[at] ^= 1 << bit;
-            prop_assert!(Record::decode(&bytes).is_err());
+            prop_assert!(scan(&bytes).records.is_empty());
         }
 
         #[test]
         fn arbitrary_bytes_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..512)) {
-            let _ = Record::decode(&bytes);
+            let _ = scan(&bytes);
         }
 
         #[test]
         fn resealed_garbage_never_panics(body in proptest::collection::vec(any::<u8>(), 0..256)) {
             let mut bytes = MAGIC.to_vec();
-            bytes.extend_from_slice(&1u16.to_le_bytes());
+            bytes.extend_from_slice(&VERSION.to_le_bytes());
+            bytes.extend_from_slice(&[0; 2]);
+            bytes.extend_from_slice(&[0; 12]);
+            bytes.extend_from_slice(&(body.len() as u64).to_le_bytes());
+            bytes.extend_from_slice(&[0; 4]);
             bytes.extend_from_slice(&body);
             bytes.extend_from_slice(&[0; 4]);
-            let _ = Record::decode(&reseal(bytes));
+            let _ = scan(&reseal(bytes));
         }
     }
 }

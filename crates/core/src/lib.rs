@@ -34,10 +34,11 @@
 //!   renamed over the old one. What survives a power loss is said by [`Durability`].
 //! - A failed folder fsync poisons the handle: further writes fail with
 //!   [`Error::Poisoned`] until the store is reopened.
-//! - [`Storage::commit_batch`] applies several saves and deletes all-or-nothing through a
-//!   journal record (the commit point); [`Storage::open`] replays a batch a crash interrupted.
-//! - No reader sees a batch half applied: [`Storage::read_many`] (and a read-only handle's
-//!   [`Storage::read`]) read under `apply.lock`, recovering or reading through a pending record.
+//! - [`Storage::commit_batch`] applies several saves and deletes all-or-nothing: one record,
+//!   carrying every value, appended to the journal and synced (the commit point). Checkpoints
+//!   bring the keys' files up to date later; [`Storage::open`] applies what a crash left.
+//! - No reader sees a batch half applied: the writer reads pending values from memory, and a
+//!   read-only handle reads the journal on disk under `apply.lock`, which checkpoints wait for.
 //! - One writer per store: a second [`Storage::open`] fails with [`Error::Locked`] (after a
 //!   grace period of about 100 ms, for holders that are not writers).
 //! - Files are created 0600 and folders 0700 (Unix), whatever the umask.
@@ -47,8 +48,9 @@
 //!   in place of a namespace folder is followed. The store's folder belongs to its user.
 //! - On Windows the folder fsync is a no-op and renames are not write-through.
 //! - The writer lock is advisory: a process that ignores it (an editor) is not stopped.
-//! - Only `read` and `read_many` of a read-only handle look through the journal; its `list`,
-//!   `exists` and `metadata` show the files as they stand.
+//! - Until a checkpoint, a batch's values are in the journal, not in the keys' files: a program
+//!   that reads the files directly (not through this crate) sees them after the checkpoint
+//!   ([`Storage::checkpoint`], or the writer's drop).
 //! - The crash-safety proofs ([`FaultBackend`], [`SimBackend`]) model a file system that
 //!   honours fsync and renames atomically; `docs/durability.md` lists the assumptions.
 #![deny(missing_docs)]
@@ -63,7 +65,7 @@ mod sim;
 mod storage;
 
 pub use backend::{Backend, DirEntry, FileHandle, FsBackend, LockGuard, LockMode, Metadata};
-pub use batch::{BatchOp, Recovery};
+pub use batch::{BatchOp, DEFAULT_CHECKPOINT_BYTES, Recovery};
 pub use error::{Error, Result};
 pub use fault::{FaultBackend, FaultError, FaultKind};
 pub use key::{Key, KeyError, MAX_KEY_LEN, MAX_SEGMENT_LEN, folder_namespace, namespace_folder};

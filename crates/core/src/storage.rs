@@ -2,14 +2,14 @@
 
 use std::io;
 use std::path::{Component, Path, PathBuf};
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, RwLock};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use serde::{Deserialize, Serialize};
 
 use crate::backend::{Backend, FileHandle, FsBackend, LockGuard, LockMode, Metadata};
-use crate::batch::{APPLY_LOCK, JOURNAL_DIR, Recovery};
+use crate::batch::{APPLY_LOCK, DEFAULT_CHECKPOINT_BYTES, JOURNAL_DIR, Journal, Recovery};
 use crate::error::{Error, Result};
 use crate::key::{Key, folder_namespace};
 
@@ -62,6 +62,7 @@ pub struct StoreInfo {
 pub struct OpenOptions {
     backend: Arc<dyn Backend>,
     read_only: bool,
+    checkpoint_bytes: u64,
 }
 
 impl Default for OpenOptions {
@@ -69,6 +70,7 @@ impl Default for OpenOptions {
         OpenOptions {
             backend: Arc::new(FsBackend),
             read_only: false,
+            checkpoint_bytes: DEFAULT_CHECKPOINT_BYTES,
         }
     }
 }
@@ -91,6 +93,15 @@ impl OpenOptions {
         self.read_only = read_only;
         self
     }
+
+    /// How many bytes of batches the journal holds before the writer checkpoints them into
+    /// the keys' files ([`DEFAULT_CHECKPOINT_BYTES`], 4 MiB, unless set). Smaller means less
+    /// memory for pending values and more file replacements; `0` checkpoints every batch at
+    /// once (the protocol of a journal of renames, at its cost).
+    pub fn checkpoint_bytes(mut self, bytes: u64) -> OpenOptions {
+        self.checkpoint_bytes = bytes;
+        self
+    }
 }
 
 /// An open store folder: the raw operations on keys, as bytes.
@@ -104,14 +115,11 @@ pub struct Storage {
     info: Option<StoreInfo>,
     writer_lock: Option<LockGuard>,
     pub(crate) poisoned: AtomicBool,
-    /// Held for writing while this handle applies a batch, for reading by `read_many`: the
-    /// in-process half of reader isolation (other processes use `apply.lock`).
-    pub(crate) apply: RwLock<()>,
-    /// Set when a journal record was removed without syncing the journal folder. Before the
-    /// next change that could overwrite one of its targets the folder is synced, so a power
-    /// loss never brings back a record whose targets were changed since (see `batch.rs`).
-    pub(crate) journal_unsynced: AtomicBool,
-    /// The sequence number of the next journal record.
+    /// The writer's journal files and the values they hold that the keys' files do not yet.
+    pub(crate) journal: Journal,
+    /// The journal size at which a batch is followed by a checkpoint.
+    pub(crate) checkpoint_bytes: u64,
+    /// The sequence number of the last journal record written or found.
     pub(crate) next_sequence: AtomicU64,
     pub(crate) recovery: Recovery,
     temp_files_removed: usize,
@@ -133,8 +141,8 @@ impl Storage {
             info: None,
             writer_lock: None,
             poisoned: AtomicBool::new(false),
-            apply: RwLock::new(()),
-            journal_unsynced: AtomicBool::new(false),
+            journal: Journal::default(),
+            checkpoint_bytes: options.checkpoint_bytes,
             next_sequence: AtomicU64::new(0),
             recovery: Recovery::default(),
             temp_files_removed: 0,
@@ -200,8 +208,8 @@ impl Storage {
         for dir in LAYOUT_DIRS {
             self.create_dirs(&self.root.join(dir), Durability::Full)?;
         }
-        // Batches a crash interrupted are finished (or, before their commit point, forgotten)
-        // before the stray temp files go: a complete record names temp files still needed.
+        // Batches the journal still holds are applied to the keys' files first (a crash, or a
+        // writer that stopped without its last checkpoint).
         self.create_dirs(&self.journal_dir(), Durability::Full)?;
         self.recovery = self.recover_at_open()?;
         self.temp_files_removed = self.remove_stray_temp_files(&self.root.clone())?;
@@ -270,15 +278,6 @@ impl Storage {
         self.backend
             .lock(&path, mode, true)
             .map_err(|e| Error::io("lock", path, e))
-    }
-
-    /// Takes `.statevault/lock` without waiting (for a reader that recovers a crashed batch).
-    pub(crate) fn try_lock_writer(&self) -> io::Result<LockGuard> {
-        self.backend.lock(
-            &self.root.join(META_DIR).join("lock"),
-            LockMode::Exclusive,
-            false,
-        )
     }
 
     fn read_info(&self) -> Result<Option<StoreInfo>> {
@@ -355,25 +354,29 @@ impl Storage {
     }
 
     /// Replaces the value of `key` atomically: see [`Durability`] for what survives what.
+    ///
+    /// A key whose latest value is still in the journal (a batch not yet checkpointed) is
+    /// checkpointed first, so a replay of the journal can never bring back its older value.
     pub fn write(&self, key: &Key, bytes: &[u8], durability: Durability) -> Result<()> {
-        self.before_change(durability)?;
+        let mut wal = self.journal.lock_wal();
+        self.check_writable()?;
+        if self.is_pending(key) {
+            self.checkpoint_locked(&mut wal)?;
+        }
         self.replace(&self.path_of(key), bytes, durability)
     }
 
     /// Reads the bytes of `key`, `None` if it does not exist.
     ///
-    /// Never part of a batch half applied: a read-only handle reads under `apply.lock` and
-    /// through a journal record a crash left (see [`Storage::read_many`]). On the writer this
-    /// is one `read` call: a single key is replaced by an atomic rename, and the writer
-    /// recovered every record when it opened.
+    /// The writer reads a value a batch left in the journal from memory, anything else from
+    /// the key's file. A read-only handle reads the journal on disk first, under `apply.lock`
+    /// (see [`Storage::read_many`]).
     pub fn read(&self, key: &Key) -> Result<Option<Vec<u8>>> {
-        if self.is_writer() && !self.poisoned.load(Ordering::Relaxed) {
-            return self.read_direct(key);
+        let view = self.view()?;
+        match view.get(key) {
+            Some(entry) => Ok(entry.value.as_ref().map(|v| v.to_vec())),
+            None => self.read_direct(key),
         }
-        Ok(self
-            .read_many(std::slice::from_ref(key))?
-            .pop()
-            .expect("one value per key"))
     }
 
     /// Reads the file of `key` as it stands.
@@ -388,6 +391,10 @@ impl Storage {
 
     /// Reads at most the first `len` bytes of `key` (its header), `None` if it does not exist.
     pub fn read_prefix(&self, key: &Key, len: usize) -> Result<Option<Vec<u8>>> {
+        let view = self.view()?;
+        if let Some(entry) = view.get(key) {
+            return Ok(entry.value.as_ref().map(|v| v[..len.min(v.len())].to_vec()));
+        }
         let path = self.path_of(key);
         match self.backend.read_prefix(&path, len) {
             Ok(bytes) => Ok(Some(bytes)),
@@ -396,9 +403,14 @@ impl Storage {
         }
     }
 
-    /// Deletes `key`; returns whether it existed.
+    /// Deletes `key`; returns whether it existed. Like [`Storage::write`], a key the journal
+    /// holds is checkpointed first.
     pub fn delete(&self, key: &Key, durability: Durability) -> Result<bool> {
-        self.before_change(durability)?;
+        let mut wal = self.journal.lock_wal();
+        self.check_writable()?;
+        if self.is_pending(key) {
+            self.checkpoint_locked(&mut wal)?;
+        }
         self.remove_durably(&self.path_of(key), durability, "delete")
     }
 
@@ -407,8 +419,16 @@ impl Storage {
         Ok(self.metadata(key)?.is_some())
     }
 
-    /// The file metadata of `key` (size, inode, modification time), `None` if it does not exist.
+    /// The file metadata of `key` (size, inode, modification time), `None` if it does not
+    /// exist. For a value still in the journal (a batch not yet checkpointed) the size is the
+    /// value's, the inode 0 and the modification time the batch's sequence number, which grows
+    /// with every batch; [`Storage::checkpoint`] first where the file's own metadata matters.
     pub fn metadata(&self, key: &Key) -> Result<Option<Metadata>> {
+        let view = self.view()?;
+        if let Some(entry) = view.get(key) {
+            return Ok(entry.metadata());
+        }
+        drop(view);
         let path = self.path_of(key);
         match self.backend.metadata(&path) {
             Ok(meta) if meta.is_dir => Ok(None),
@@ -422,6 +442,7 @@ impl Storage {
     ///
     /// Files whose names no key maps to (a stray `notes.txt`, `Upper.json`) are not listed.
     pub fn list(&self, prefix: &str) -> Result<Vec<Key>> {
+        let view = self.view()?;
         let mut keys = Vec::new();
         // With a complete namespace in the prefix only that namespace's folder is walked.
         let namespace_filter = prefix.split_once('.').map(|(ns, _)| ns);
@@ -441,7 +462,16 @@ impl Storage {
                 self.collect_keys(&folder, prefix, &mut keys)?;
             }
         }
+        let pending = view.entries();
+        keys.retain(|key| pending.get(key).is_none_or(|entry| entry.value.is_some()));
+        keys.extend(
+            pending
+                .iter()
+                .filter(|(key, entry)| entry.value.is_some() && key.as_str().starts_with(prefix))
+                .map(|(key, _)| key.clone()),
+        );
         keys.sort();
+        keys.dedup();
         Ok(keys)
     }
 
@@ -471,7 +501,7 @@ impl Storage {
     /// Writes a file of the store that is not a key (a backup object, a manifest) atomically,
     /// at `relative`, a path of plain components inside the root.
     pub fn write_file(&self, relative: &Path, bytes: &[u8], durability: Durability) -> Result<()> {
-        self.before_change(durability)?;
+        self.check_writable()?;
         let path = self.inside(relative)?;
         self.replace(&path, bytes, durability)
     }
@@ -488,7 +518,7 @@ impl Storage {
 
     /// Removes a file of the store that is not a key; returns whether it existed.
     pub fn remove_file(&self, relative: &Path, durability: Durability) -> Result<bool> {
-        self.before_change(durability)?;
+        self.check_writable()?;
         self.remove_durably(&self.inside(relative)?, durability, "remove")
     }
 
@@ -550,16 +580,6 @@ impl Storage {
             ));
         }
         Ok(self.root.join(relative))
-    }
-
-    /// [`Storage::check_writable`], then makes the removal of the last batch's journal record
-    /// durable if it is not yet, before a change that could overwrite one of its targets.
-    fn before_change(&self, durability: Durability) -> Result<()> {
-        self.check_writable()?;
-        if durability != Durability::None && self.journal_unsynced.swap(false, Ordering::SeqCst) {
-            self.sync_dir_or_poison(&self.journal_dir())?;
-        }
-        Ok(())
     }
 
     pub(crate) fn check_writable(&self) -> Result<()> {
@@ -742,6 +762,22 @@ pub fn random_hex<const N: usize>() -> Result<String> {
         )
     })?;
     Ok(bytes.iter().map(|b| format!("{b:02x}")).collect())
+}
+
+/// Nanoseconds since the Unix epoch.
+pub(crate) fn now_ns() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX))
+}
+
+impl Drop for Storage {
+    /// A writer checkpoints the journal before it lets go of the store, so the keys' files
+    /// hold every value once the program has closed it. A failure is logged; the next open
+    /// finishes the work.
+    fn drop(&mut self) {
+        self.checkpoint_on_drop();
+    }
 }
 
 /// Milliseconds since the Unix epoch.

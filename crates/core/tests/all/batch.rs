@@ -1,12 +1,12 @@
-//! Batches: behaviour, recovery of interrupted batches, and reader isolation.
+//! Batches: behaviour, the journal and its checkpoints, recovery, and reader isolation.
 
 use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use statevault_core::{
-    BatchOp, Durability, Error, FaultBackend, FaultError, FaultKind, FsBackend, Key, OpenOptions,
-    Storage,
+    BatchOp, DEFAULT_CHECKPOINT_BYTES, Durability, Error, FaultBackend, FaultError, FaultKind,
+    FsBackend, Key, OpenOptions, Storage,
 };
 
 use super::store::temp_files;
@@ -26,7 +26,7 @@ pub(crate) fn del(k: &str) -> BatchOp {
     BatchOp::Delete { key: key(k) }
 }
 
-/// Files in `.statevault/journal/` (records, damaged records, record temps).
+/// Files in `.statevault/journal/` (journal files, damaged ones).
 pub(crate) fn journal_files(root: &Path) -> Vec<String> {
     let mut names: Vec<String> = std::fs::read_dir(root.join(".statevault/journal"))
         .unwrap()
@@ -34,6 +34,19 @@ pub(crate) fn journal_files(root: &Path) -> Vec<String> {
         .collect();
     names.sort();
     names
+}
+
+/// The journal files (`<sequence>.wal`) in `.statevault/journal/`.
+pub(crate) fn wal_files(root: &Path) -> Vec<String> {
+    journal_files(root)
+        .into_iter()
+        .filter(|n| n.ends_with(".wal"))
+        .collect()
+}
+
+/// The bytes in the key's own file (not through the journal).
+fn file_of(root: &Path, k: &Key) -> Option<Vec<u8>> {
+    std::fs::read(root.join(k.relative_path())).ok()
 }
 
 fn reader(root: &Path) -> Storage {
@@ -68,11 +81,82 @@ fn a_batch_applies_puts_and_deletes() {
         vec![Some(b"L".to_vec()), Some(b"P".to_vec()), None, None]
     );
     assert_eq!(reader(dir.path()).read_many(&keys).unwrap(), values);
+    assert_eq!(
+        wal_files(dir.path()).len(),
+        1,
+        "the batch is in the journal"
+    );
+    assert_eq!(
+        file_of(dir.path(), &keys[2]).as_deref(),
+        Some(&b"old"[..]),
+        "and not yet in the files"
+    );
+    s.checkpoint().unwrap();
+    for (k, v) in keys.iter().zip(&values) {
+        assert_eq!(&file_of(dir.path(), k), v, "{k}");
+    }
+    assert_eq!(s.read_many(&keys).unwrap(), values);
     assert!(temp_files(dir.path()).is_empty());
     assert!(
         journal_files(dir.path()).is_empty(),
-        "the record is removed"
+        "the checkpoint removes the journal"
     );
+}
+
+#[test]
+fn every_read_sees_pending_values_on_the_writer_and_on_a_reader() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = Storage::open(dir.path()).unwrap();
+    s.write(&key("settings.gone"), b"old", Durability::Full)
+        .unwrap();
+    s.write(&key("settings.kept"), b"kept", Durability::Full)
+        .unwrap();
+    s.commit_batch(
+        vec![
+            put("settings.new", b"twelve bytes"),
+            del("settings.gone"),
+            put("layout.default", b"L"),
+        ],
+        Durability::Full,
+    )
+    .unwrap();
+    let r = reader(dir.path());
+    for handle in [&s, &r] {
+        assert_eq!(
+            handle.list("settings").unwrap(),
+            vec![key("settings.kept"), key("settings.new")]
+        );
+        assert_eq!(
+            handle.list("").unwrap(),
+            vec![
+                key("layout.default"),
+                key("settings.kept"),
+                key("settings.new")
+            ]
+        );
+        assert!(handle.exists(&key("settings.new")).unwrap());
+        assert!(!handle.exists(&key("settings.gone")).unwrap());
+        let meta = handle.metadata(&key("settings.new")).unwrap().unwrap();
+        assert_eq!(meta.len, 12);
+        assert_eq!(meta.inode, 0, "no file yet");
+        assert_eq!(handle.metadata(&key("settings.gone")).unwrap(), None);
+        assert_eq!(
+            handle
+                .read_prefix(&key("settings.new"), 6)
+                .unwrap()
+                .unwrap(),
+            b"twelve"
+        );
+        assert_eq!(handle.read(&key("settings.gone")).unwrap(), None);
+    }
+    assert_eq!(r.journal_records().unwrap(), 1);
+    // A later batch's sequence number (the modification time reported) is larger.
+    let before = s.metadata(&key("settings.new")).unwrap().unwrap();
+    s.commit_batch(vec![put("settings.new", b"twelve bytez")], Durability::Full)
+        .unwrap();
+    let after = s.metadata(&key("settings.new")).unwrap().unwrap();
+    assert!(after.modified_ns > before.modified_ns);
+    assert_eq!(r.journal_records().unwrap(), 2);
 }
 
 #[test]
@@ -94,10 +178,65 @@ fn every_durability_level_commits_a_batch() {
             vec![Some(v.clone().into_bytes()), Some(v.into_bytes())]
         );
     }
-    // A single save after a batch makes the record's removal durable first; nothing breaks.
+    assert_eq!(wal_files(dir.path()).len(), 1, "one journal file for all");
+    // A single save of a key the journal holds checkpoints first.
     s.write(&key("config.a"), b"single", Durability::Full)
         .unwrap();
+    assert!(journal_files(dir.path()).is_empty());
     assert_eq!(s.read(&key("config.a")).unwrap().unwrap(), b"single");
+    assert_eq!(file_of(dir.path(), &key("config.b")).unwrap(), b"2");
+    drop(s);
+    let s = Storage::open(dir.path()).unwrap();
+    assert_eq!(s.recovery().replayed, 0);
+    assert_eq!(s.read(&key("config.a")).unwrap().unwrap(), b"single");
+}
+
+#[test]
+fn a_single_save_or_delete_of_another_key_leaves_the_journal_alone() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = Storage::open(dir.path()).unwrap();
+    s.commit_batch(vec![put("config.a", b"1")], Durability::Full)
+        .unwrap();
+    s.write(&key("config.b"), b"2", Durability::Full).unwrap();
+    s.delete(&key("config.c"), Durability::Full).unwrap();
+    assert_eq!(wal_files(dir.path()).len(), 1);
+    assert!(s.delete(&key("config.a"), Durability::Full).unwrap());
+    assert!(journal_files(dir.path()).is_empty());
+    assert_eq!(s.read(&key("config.a")).unwrap(), None);
+}
+
+#[test]
+fn the_journal_is_checkpointed_once_it_holds_enough() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = Storage::open_with(dir.path(), OpenOptions::new().checkpoint_bytes(1000)).unwrap();
+    s.commit_batch(vec![put("config.a", &[b'a'; 100])], Durability::Full)
+        .unwrap();
+    assert_eq!(wal_files(dir.path()).len(), 1);
+    assert_eq!(file_of(dir.path(), &key("config.a")), None);
+    s.commit_batch(vec![put("config.b", &[b'b'; 1000])], Durability::Full)
+        .unwrap();
+    assert!(journal_files(dir.path()).is_empty());
+    assert_eq!(file_of(dir.path(), &key("config.a")).unwrap(), [b'a'; 100]);
+    assert_eq!(file_of(dir.path(), &key("config.b")).unwrap(), [b'b'; 1000]);
+    // The next batch starts a new journal file.
+    s.commit_batch(vec![put("config.c", b"c")], Durability::Full)
+        .unwrap();
+    assert_eq!(wal_files(dir.path()).len(), 1);
+}
+
+#[test]
+fn dropping_the_writer_checkpoints_and_the_next_open_has_nothing_to_replay() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = Storage::open(dir.path()).unwrap();
+    s.commit_batch(
+        vec![put("config.a", b"1"), put("config.b", b"2")],
+        Durability::Full,
+    )
+    .unwrap();
+    drop(s);
+    assert!(journal_files(dir.path()).is_empty());
+    assert_eq!(file_of(dir.path(), &key("config.b")).unwrap(), b"2");
+    assert_eq!(Storage::open(dir.path()).unwrap().recovery().replayed, 0);
 }
 
 #[test]
@@ -142,21 +281,56 @@ fn a_read_only_handle_cannot_commit() {
     ));
 }
 
-/// Leaves `dir` as a crash in the middle of applying a batch leaves it: the record committed,
-/// the first rename done, the rest not. Returns the batch's keys and their new values.
-pub(crate) fn crash_mid_apply(dir: &Path) -> (Vec<Key>, Vec<Option<Vec<u8>>>) {
-    let keys = vec![
-        key("layout.a"),
-        key("settings.b"),
-        key("history.c.d"),
-        key("config.gone"),
-    ];
+/// Leaves `dir` as a writer that died without checkpointing leaves it: two batches in the
+/// journal, none of their values in the keys' files. Returns the keys and their values.
+pub(crate) fn crash_before_checkpoint(dir: &Path) -> (Vec<Key>, Vec<Option<Vec<u8>>>) {
+    let keys = vec![key("layout.a"), key("settings.b"), key("history.c.d")];
     {
         let s = Storage::open(dir).unwrap();
         for k in &keys {
             s.write(k, b"old", Durability::Full).unwrap();
         }
     }
+    let faults = FaultBackend::new(Arc::new(FsBackend));
+    let s = Storage::open_with(dir, OpenOptions::new().backend(Arc::new(faults.clone()))).unwrap();
+    s.commit_batch(
+        vec![put("layout.a", b"first"), put("settings.b", b"first")],
+        Durability::Full,
+    )
+    .unwrap();
+    s.commit_batch(
+        vec![put("settings.b", b"second"), del("history.c.d")],
+        Durability::Full,
+    )
+    .unwrap();
+    // The process dies: its final checkpoint never gets to do anything.
+    faults.fail_at(0, FaultKind::Permanent, FaultError::Io);
+    drop(s);
+    faults.heal();
+    assert_eq!(wal_files(dir).len(), 1);
+    (
+        keys,
+        vec![Some(b"first".to_vec()), Some(b"second".to_vec()), None],
+    )
+}
+
+/// Leaves `dir` as a crash in the middle of a checkpoint leaves it: the batch in the journal,
+/// the first of its values renamed into place, the others not. Returns the batch's keys and
+/// their new values.
+pub(crate) fn crash_mid_checkpoint(dir: &Path) -> (Vec<Key>, Vec<Option<Vec<u8>>>) {
+    let keys = vec![
+        key("layout.a"),
+        key("settings.b"),
+        key("history.c.d"),
+        key("config.gone"),
+    ];
+    let reset = || {
+        let s = Storage::open(dir).unwrap();
+        for k in &keys {
+            s.write(k, b"old", Durability::Full).unwrap();
+        }
+    };
+    reset();
     let new = vec![
         Some(b"new a".to_vec()),
         Some(b"new b".to_vec()),
@@ -169,95 +343,77 @@ pub(crate) fn crash_mid_apply(dir: &Path) -> (Vec<Key>, Vec<Option<Vec<u8>>>) {
         put("history.c.d", b"new c"),
         del("config.gone"),
     ];
-    // The operation to fail is found once by counting (the n at which exactly one target
-    // holds its new value and the record exists); operation counts are deterministic.
-    static AT: std::sync::OnceLock<u64> = std::sync::OnceLock::new();
-    let fail = |n: u64| {
+    // The operation to fail is found by counting (the n at which exactly one file holds its
+    // new value and the journal is still there); operation counts are deterministic.
+    let attempt = |n: u64| {
         let faults = FaultBackend::new(Arc::new(FsBackend));
         let s =
             Storage::open_with(dir, OpenOptions::new().backend(Arc::new(faults.clone()))).unwrap();
+        s.commit_batch(ops.clone(), Durability::Full).unwrap();
         faults.fail_at(n, FaultKind::Permanent, FaultError::Io);
-        let result = s.commit_batch(ops.clone(), Durability::Full);
+        let _ = s.checkpoint();
+        // Still failing: the final checkpoint of the drop does nothing either.
+        drop(s);
         faults.heal();
-        assert!(
-            result.is_err(),
-            "the batch stopped before the apply phase ended"
-        );
         let renamed = keys[..3]
             .iter()
-            .filter(|k| std::fs::read(s.path_of(k)).unwrap() != b"old")
+            .filter(|k| file_of(dir, k).as_deref() != Some(b"old"))
             .count();
-        let has_record = journal_files(dir).iter().any(|n| n.ends_with(".rec"));
-        has_record && renamed == 1
+        !wal_files(dir).is_empty() && renamed == 1
     };
-    let n = *AT.get_or_init(|| {
-        for n in 0.. {
-            if fail(n) {
-                return n;
-            }
-            // Not there yet: reopen (which finishes or forgets the batch) and reset.
-            let s = Storage::open(dir).unwrap();
-            for k in &keys {
-                s.write(k, b"old", Durability::Full).unwrap();
-            }
+    for n in 0..200 {
+        if attempt(n) {
+            return (keys, new);
         }
-        unreachable!()
-    });
-    if AT.get() == Some(&n) && !journal_files(dir).iter().any(|n| n.ends_with(".rec")) {
-        assert!(
-            fail(n),
-            "the same operation stops the batch at the same point"
-        );
+        reset();
     }
-    (keys, new)
+    panic!("no operation of the checkpoint stops it after its first rename")
 }
 
 #[test]
-fn a_poisoned_writer_and_readers_see_an_interrupted_batch_whole() {
+fn the_next_writer_replays_what_the_journal_holds() {
     let dir = tempfile::tempdir().unwrap();
-    let (keys, new) = crash_mid_apply(dir.path());
-    // The crashed writer is gone; a writer that holds the store (here: the lock taken by hand,
-    // as a poisoned writer holds it) keeps readers from recovering: they read through.
-    let lock = std::fs::File::open(dir.path().join(".statevault/lock")).unwrap();
-    lock.lock().unwrap();
-    let r = reader(dir.path());
-    assert_eq!(r.read_many(&keys).unwrap(), new, "read through the record");
-    assert_eq!(r.read(&keys[1]).unwrap(), new[1], "a single read too");
-    assert!(
-        journal_files(dir.path())
-            .iter()
-            .any(|n| n.ends_with(".rec")),
-        "the reader did not recover while the store was held"
-    );
-    drop(lock);
-    // Now no writer holds it: the reader recovers it.
-    assert_eq!(r.read_many(&keys).unwrap(), new);
-    assert!(
-        journal_files(dir.path()).is_empty(),
-        "{:?}",
-        journal_files(dir.path())
-    );
-    for (k, v) in keys.iter().zip(&new) {
-        assert_eq!(std::fs::read(dir.path().join(k.relative_path())).ok(), *v);
-    }
+    let (keys, new) = crash_before_checkpoint(dir.path());
+    assert_eq!(reader(dir.path()).read_many(&keys).unwrap(), new);
     let w = Storage::open(dir.path()).unwrap();
-    assert_eq!(w.recovery().replayed, 0, "already recovered by the reader");
-    assert!(temp_files(dir.path()).is_empty());
+    assert_eq!(w.recovery().replayed, 2);
+    assert_eq!(w.read_many(&keys).unwrap(), new);
+    for (k, v) in keys.iter().zip(&new) {
+        assert_eq!(&file_of(dir.path(), k), v);
+    }
+    assert!(journal_files(dir.path()).is_empty());
+    drop(w);
+    assert_eq!(Storage::open(dir.path()).unwrap().recovery().replayed, 0);
 }
 
 #[test]
-fn the_next_writer_replays_an_interrupted_batch() {
+fn the_next_writer_finishes_an_interrupted_checkpoint() {
     let dir = tempfile::tempdir().unwrap();
-    let (keys, new) = crash_mid_apply(dir.path());
+    let (keys, new) = crash_mid_checkpoint(dir.path());
     let w = Storage::open(dir.path()).unwrap();
     assert_eq!(w.recovery().replayed, 1);
     assert!(w.recovery().quarantined.is_empty());
     assert_eq!(w.read_many(&keys).unwrap(), new);
     assert!(temp_files(dir.path()).is_empty());
     assert!(journal_files(dir.path()).is_empty());
-    // Replaying is idempotent: nothing is left to do.
     drop(w);
     assert_eq!(Storage::open(dir.path()).unwrap().recovery().replayed, 0);
+}
+
+#[test]
+fn readers_see_an_interrupted_checkpoint_whole() {
+    let dir = tempfile::tempdir().unwrap();
+    let (keys, new) = crash_mid_checkpoint(dir.path());
+    // With or without a writer holding the store, a reader reads through the journal; it
+    // never writes.
+    let lock = std::fs::File::open(dir.path().join(".statevault/lock")).unwrap();
+    lock.lock().unwrap();
+    let r = reader(dir.path());
+    assert_eq!(r.read_many(&keys).unwrap(), new, "read through the journal");
+    assert_eq!(r.read(&keys[1]).unwrap(), new[1], "a single read too");
+    drop(lock);
+    assert_eq!(r.read_many(&keys).unwrap(), new);
+    assert_eq!(wal_files(dir.path()).len(), 1, "the reader changed nothing");
 }
 
 #[test]
@@ -266,12 +422,16 @@ fn a_poisoned_writer_reads_its_committed_batch_whole_and_refuses_writes() {
     let faults = FaultBackend::new(Arc::new(FsBackend));
     let s = Storage::open_with(
         dir.path(),
-        OpenOptions::new().backend(Arc::new(faults.clone())),
+        OpenOptions::new()
+            .backend(Arc::new(faults.clone()))
+            .checkpoint_bytes(0),
     )
     .unwrap();
     s.write(&key("layout.a"), b"old", Durability::Full).unwrap();
     s.write(&key("layout.b"), b"old", Durability::Full).unwrap();
-    // Count the batch's operations, then fail the folder sync after the renames.
+    // Count a batch's operations (append, checkpoint), then fail the sync of the folder the
+    // renames touched: the third operation from the end (then the journal's removal and the
+    // journal folder's sync).
     faults.heal();
     s.commit_batch(
         vec![put("layout.a", b"1"), put("layout.b", b"1")],
@@ -279,16 +439,13 @@ fn a_poisoned_writer_reads_its_committed_batch_whole_and_refuses_writes() {
     )
     .unwrap();
     let total = faults.ops();
-    // A batch's last two operations are the sync of the folder the renames touched and the
-    // removal of the record.
-    faults.fail_at(total - 2, FaultKind::Transient, FaultError::Io);
-    let err = s
-        .commit_batch(
-            vec![put("layout.a", b"2"), put("layout.b", b"2")],
-            Durability::Full,
-        )
-        .unwrap_err();
-    assert!(err.to_string().contains("fsync folder"), "{err}");
+    faults.fail_at(total - 3, FaultKind::Transient, FaultError::Io);
+    s.commit_batch(
+        vec![put("layout.a", b"2"), put("layout.b", b"2")],
+        Durability::Full,
+    )
+    .expect("the batch is committed; its checkpoint's failure is logged");
+    assert_eq!(faults.injected(), 1);
     assert!(matches!(
         s.write(&key("layout.a"), b"x", Durability::Full),
         Err(Error::Poisoned { .. })
@@ -309,7 +466,87 @@ fn a_poisoned_writer_reads_its_committed_batch_whole_and_refuses_writes() {
 }
 
 #[test]
-fn a_failed_temp_fsync_in_a_batch_is_never_followed_by_a_rename() {
+fn a_failed_journal_sync_poisons_and_the_handle_reads_what_the_next_open_finds() {
+    let dir = tempfile::tempdir().unwrap();
+    let faults = FaultBackend::new(Arc::new(FsBackend));
+    let s = Storage::open_with(
+        dir.path(),
+        OpenOptions::new().backend(Arc::new(faults.clone())),
+    )
+    .unwrap();
+    s.commit_batch(vec![put("layout.a", b"1")], Durability::Full)
+        .unwrap();
+    // An append to an open journal file: write, then sync.
+    faults.fail_at(1, FaultKind::Transient, FaultError::Io);
+    let err = s
+        .commit_batch(vec![put("layout.a", b"2")], Durability::Full)
+        .unwrap_err();
+    assert!(err.to_string().contains("fsync"), "{err}");
+    assert!(matches!(
+        s.commit_batch(vec![put("layout.a", b"3")], Durability::Full),
+        Err(Error::Poisoned { .. })
+    ));
+    let seen = s.read(&key("layout.a")).unwrap();
+    drop(s);
+    assert_eq!(
+        Storage::open(dir.path())
+            .unwrap()
+            .read(&key("layout.a"))
+            .unwrap(),
+        seen
+    );
+}
+
+#[test]
+fn a_failed_append_leaves_nothing_and_the_next_batch_starts_a_new_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let faults = FaultBackend::new(Arc::new(FsBackend));
+    let s = Storage::open_with(
+        dir.path(),
+        OpenOptions::new().backend(Arc::new(faults.clone())),
+    )
+    .unwrap();
+    let big = vec![b'x'; 200 * 1024];
+    s.commit_batch(vec![put("layout.a", b"1")], Durability::Full)
+        .unwrap();
+    // A record with a large value is written in pieces: fail the second, after the first
+    // reached the file.
+    faults.fail_at(1, FaultKind::Transient, FaultError::NoSpace);
+    let err = s
+        .commit_batch(
+            vec![put("layout.a", b"2"), put("history.big", &big)],
+            Durability::Full,
+        )
+        .unwrap_err();
+    faults.heal();
+    assert!(matches!(err, Error::NoSpace { .. }), "{err:?}");
+    assert_eq!(s.read(&key("layout.a")).unwrap().unwrap(), b"1");
+    assert_eq!(s.read(&key("history.big")).unwrap(), None);
+    s.commit_batch(vec![put("layout.b", b"3")], Durability::Full)
+        .expect("not poisoned");
+    assert_eq!(
+        wal_files(dir.path()).len(),
+        2,
+        "{:?}",
+        journal_files(dir.path())
+    );
+    // The writer dies before its checkpoint: the next open drops the torn record and applies
+    // the batches before and after it.
+    faults.fail_at(0, FaultKind::Permanent, FaultError::Io);
+    drop(s);
+    faults.heal();
+    let s = Storage::open(dir.path()).unwrap();
+    assert_eq!(s.recovery().replayed, 2);
+    assert_eq!(s.recovery().discarded, 1);
+    assert_eq!(
+        s.read_many(&[key("layout.a"), key("layout.b"), key("history.big")])
+            .unwrap(),
+        vec![Some(b"1".to_vec()), Some(b"3".to_vec()), None]
+    );
+}
+
+#[test]
+fn a_failed_temp_fsync_in_a_checkpoint_is_never_followed_by_a_rename() {
     let dir = tempfile::tempdir().unwrap();
     let faults = FaultBackend::new(Arc::new(FsBackend));
     let s = Storage::open_with(
@@ -319,98 +556,113 @@ fn a_failed_temp_fsync_in_a_batch_is_never_followed_by_a_rename() {
     .unwrap();
     s.write(&key("layout.a"), b"old", Durability::Full).unwrap();
     s.write(&key("layout.b"), b"old", Durability::Full).unwrap();
-    // Operations of the batch: create, write (a), create, write (b), create, write (record),
-    // start × 3, sync × 3. Fail each of the syncs in turn.
-    for n in 9..12 {
-        faults.fail_at(n, FaultKind::Transient, FaultError::Io);
-        let err = s
-            .commit_batch(
-                vec![put("layout.a", b"1"), put("layout.b", b"1")],
-                Durability::Full,
-            )
-            .unwrap_err();
-        faults.heal();
-        assert!(err.to_string().contains("fsync"), "{err}");
-        assert_eq!(
-            s.read_many(&[key("layout.a"), key("layout.b")]).unwrap(),
-            vec![Some(b"old".to_vec()), Some(b"old".to_vec())]
-        );
-        assert!(temp_files(dir.path()).is_empty());
-        assert!(journal_files(dir.path()).is_empty());
-    }
-    // Not poisoned: nothing was published.
     s.commit_batch(
         vec![put("layout.a", b"1"), put("layout.b", b"1")],
         Durability::Full,
     )
     .unwrap();
+    // Operations of the checkpoint: lock, create, write (a), create, write (b), start × 2,
+    // sync × 2. Fail each of the syncs in turn.
+    for n in 7..9 {
+        faults.fail_at(n, FaultKind::Transient, FaultError::Io);
+        let err = s.checkpoint().unwrap_err();
+        faults.heal();
+        assert!(err.to_string().contains("fsync"), "{err}");
+        for k in ["layout.a", "layout.b"] {
+            assert_eq!(file_of(dir.path(), &key(k)).unwrap(), b"old");
+        }
+        assert_eq!(
+            s.read_many(&[key("layout.a"), key("layout.b")]).unwrap(),
+            vec![Some(b"1".to_vec()), Some(b"1".to_vec())],
+            "the journal still holds the batch"
+        );
+        assert!(temp_files(dir.path()).is_empty());
+    }
+    // Not poisoned: nothing was replaced.
+    s.checkpoint().unwrap();
+    assert_eq!(file_of(dir.path(), &key("layout.b")).unwrap(), b"1");
 }
 
 #[test]
 fn an_incomplete_record_is_discarded() {
     let dir = tempfile::tempdir().unwrap();
     drop(Storage::open(dir.path()).unwrap());
-    let temp = dir
+    let wal = dir
         .path()
-        .join(".statevault/journal/.0000000000000001.rec.0123456789abcdef.tmp");
-    std::fs::write(&temp, b"\x89SVJRNL\npartial").unwrap();
+        .join(".statevault/journal/00000000000000000001.wal");
+    std::fs::write(&wal, b"\x89SVWAL\r\npartial").unwrap();
+    assert_eq!(reader(dir.path()).journal_records().unwrap(), 0);
     let s = Storage::open(dir.path()).unwrap();
     assert_eq!(s.recovery().discarded, 1);
-    assert!(!temp.exists());
+    assert_eq!(s.recovery().replayed, 0);
+    assert!(!wal.exists());
 }
 
 #[test]
-fn a_damaged_record_is_quarantined_and_nothing_of_it_applied() {
+fn a_damaged_record_is_quarantined_and_nothing_from_it_on_is_applied() {
     let dir = tempfile::tempdir().unwrap();
-    let (keys, _) = crash_mid_apply(dir.path());
+    let (keys, _) = crash_before_checkpoint(dir.path());
     let journal = dir.path().join(".statevault/journal");
-    let name = journal_files(dir.path())
-        .into_iter()
-        .find(|n| n.ends_with(".rec"))
-        .unwrap();
-    let before: Vec<_> = keys
-        .iter()
-        .map(|k| std::fs::read(dir.path().join(k.relative_path())).ok())
-        .collect();
+    let name = wal_files(dir.path()).pop().unwrap();
     let mut bytes = std::fs::read(journal.join(&name)).unwrap();
-    let last = bytes.len() - 1;
-    bytes[last] ^= 0xff;
+    // A byte of the first record's first value ("first"): the second record is intact.
+    let at = bytes.windows(5).position(|w| w == b"first").unwrap();
+    bytes[at] ^= 0x20;
     std::fs::write(journal.join(&name), &bytes).unwrap();
+    let old = vec![Some(b"old".to_vec()); 3];
+    assert_eq!(
+        reader(dir.path()).read_many(&keys).unwrap(),
+        old,
+        "a reader stops where recovery stops"
+    );
     let s = Storage::open(dir.path()).unwrap();
     assert_eq!(s.recovery().replayed, 0);
     assert_eq!(s.recovery().quarantined.len(), 1);
     assert!(journal.join(format!("{name}.damaged")).exists());
-    let after: Vec<_> = keys
-        .iter()
-        .map(|k| std::fs::read(dir.path().join(k.relative_path())).ok())
-        .collect();
-    assert_eq!(before, after, "nothing of a damaged record is applied");
+    assert_eq!(
+        s.read_many(&keys).unwrap(),
+        old,
+        "nothing from the damage on"
+    );
     // A new batch after it works and does not reuse the quarantined name.
     s.commit_batch(vec![put("layout.a", b"z")], Durability::Full)
         .unwrap();
+    drop(s);
     assert!(journal.join(format!("{name}.damaged")).exists());
+    assert_eq!(
+        Storage::open(dir.path())
+            .unwrap()
+            .read(&keys[0])
+            .unwrap()
+            .unwrap(),
+        b"z"
+    );
 }
 
 #[test]
-fn a_record_whose_values_are_gone_is_not_applied_half() {
+fn damage_to_the_last_record_cannot_be_told_from_a_torn_append() {
+    // The last record has nothing after it to show it was complete once: like SQLite's WAL,
+    // the journal then drops it as an append a crash interrupted (its batch was acknowledged,
+    // so only a medium that damages synced data loses it).
     let dir = tempfile::tempdir().unwrap();
-    let (keys, _) = crash_mid_apply(dir.path());
-    // Remove one of the pending temp files: the batch can no longer be completed, so none of
-    // the pending renames may happen.
-    let temps = temp_files(dir.path());
-    assert!(temps.len() >= 2, "{temps:?}");
-    std::fs::remove_file(&temps[0]).unwrap();
-    let before: Vec<_> = keys
-        .iter()
-        .map(|k| std::fs::read(dir.path().join(k.relative_path())).ok())
-        .collect();
+    let (keys, _) = crash_before_checkpoint(dir.path());
+    let journal = dir.path().join(".statevault/journal");
+    let name = wal_files(dir.path()).pop().unwrap();
+    let mut bytes = std::fs::read(journal.join(&name)).unwrap();
+    let at = bytes.windows(6).position(|w| w == b"second").unwrap();
+    bytes[at] ^= 0x20;
+    std::fs::write(journal.join(&name), &bytes).unwrap();
     let s = Storage::open(dir.path()).unwrap();
-    assert_eq!(s.recovery().quarantined.len(), 1);
-    let after: Vec<_> = keys
-        .iter()
-        .map(|k| std::fs::read(dir.path().join(k.relative_path())).ok())
-        .collect();
-    assert_eq!(before, after);
+    assert_eq!(s.recovery().replayed, 1);
+    assert_eq!(s.recovery().discarded, 1);
+    assert_eq!(
+        s.read_many(&keys).unwrap(),
+        vec![
+            Some(b"first".to_vec()),
+            Some(b"first".to_vec()),
+            Some(b"old".to_vec())
+        ]
+    );
 }
 
 /// Every batch sets all keys to the same value: a reader that sees two different values saw a
@@ -429,9 +681,15 @@ fn hammer(reader: &Storage, keys: &[Key], stop: &AtomicBool) -> u32 {
     reads
 }
 
-fn isolation(read_only_reader: bool) {
+fn isolation(read_only_reader: bool, checkpoint_bytes: u64) {
     let dir = tempfile::tempdir().unwrap();
-    let writer = Arc::new(Storage::open(dir.path()).unwrap());
+    let writer = Arc::new(
+        Storage::open_with(
+            dir.path(),
+            OpenOptions::new().checkpoint_bytes(checkpoint_bytes),
+        )
+        .unwrap(),
+    );
     let keys: Vec<Key> = (0..8).map(|i| key(&format!("settings.k{i}"))).collect();
     let stop = Arc::new(AtomicBool::new(false));
     let reader_handle = {
@@ -460,16 +718,21 @@ fn isolation(read_only_reader: bool) {
     stop.store(true, Ordering::SeqCst);
     let reads = reader_handle.join().unwrap();
     eprintln!(
-        "reader isolation (read-only handle: {read_only_reader}): 200 batches, {reads} consistent reads"
+        "reader isolation (read-only handle: {read_only_reader}, checkpoint every {checkpoint_bytes} bytes): 200 batches, {reads} consistent reads"
     );
 }
 
 #[test]
 fn the_writers_own_readers_never_see_a_batch_half_applied() {
-    isolation(false);
+    // Checkpoints after every batch, every few batches, and (the default) never in the test.
+    for bytes in [0, 300, DEFAULT_CHECKPOINT_BYTES] {
+        isolation(false, bytes);
+    }
 }
 
 #[test]
 fn a_read_only_handle_never_sees_a_batch_half_applied() {
-    isolation(true);
+    for bytes in [0, 300, DEFAULT_CHECKPOINT_BYTES] {
+        isolation(true, bytes);
+    }
 }
