@@ -125,6 +125,12 @@ const SQLITE_FULL: &str = "SQLite WAL, synchronous=FULL";
 const SQLITE_NORMAL: &str = "SQLite WAL, synchronous=NORMAL";
 const SQLITE_LOAD: &str = "SQLite select + serde_json parse";
 const WHOLE: &str = "statevault Full compressed+encrypted save, whole";
+const SV_BATCH_EAGER: &str = "statevault Full plain, checkpoint every batch";
+const SV_BATCH_AMORTIZED: &str = "statevault Full plain, amortized with its checkpoint";
+const SQLITE_BATCH_AMORTIZED: &str = "SQLite WAL FULL, amortized with its checkpoint";
+/// Batches per checkpoint in the amortized rows: 80 batches of 100 KiB fill statevault's 8 MiB
+/// journal (SQLite, with 4 MiB, would have checkpointed twice on its own: its row is favoured).
+const AMORTIZE: u32 = 80;
 
 /// How much of everything to run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -894,7 +900,12 @@ impl Bench {
         );
         group.note = format!(
             "raw = {n} independent raw saves (not atomic as a group); SQLite = one transaction; \
-             statevault = `Batch` + `save_batch` (journalled, all-or-nothing)."
+             statevault = `Batch` + `save_batch` (journalled, all-or-nothing). Both statevault \
+             and SQLite commit by appending to a journal and defer the copy into place (a \
+             checkpoint: statevault every 8 MiB of journal, SQLite every 4 MiB), so a batch's median does \
+             not include it; the \"amortized\" rows run {AMORTIZE} batches and the checkpoint \
+             and divide the total by {AMORTIZE}, and the \"checkpoint every batch\" row pays it \
+             each time."
         );
         let raw_dir = self.dir("raw-batch");
         let stores: Vec<(Durability, bool, Store)> = [
@@ -912,8 +923,31 @@ impl Bench {
             )
         })
         .collect();
+        let eager = {
+            let provider = Arc::new(StaticKeyProvider::new(self.keys.clone()));
+            Store::open_with(
+                self.sv_dir("full-checkpoint-every-batch"),
+                StoreOptions::new()
+                    .key_provider(provider)
+                    .checkpoint_bytes(0),
+            )
+            .expect("open store")
+        };
+        let amortized = self.open(
+            &self.sv_dir("full-amortized"),
+            Durability::Full,
+            true,
+            Registry::empty(),
+        );
         {
             let (keys, value, raw_dir) = (&keys, &value, &raw_dir);
+            let save_batch = move |store: &Store| {
+                let mut batch = Batch::new();
+                for key in keys {
+                    batch.save(key, value).expect("batch save");
+                }
+                store.save_batch(batch).expect("save_batch");
+            };
             let mut contenders: Vec<Contender<'_>> = Vec::new();
             contenders.push(contender(RAW_FULL, true, move || {
                 timed(|| {
@@ -938,6 +972,33 @@ impl Bench {
                     },
                 ));
             }
+            let (eager, amortized) = (&eager, &amortized);
+            contenders.push(contender(SV_BATCH_EAGER, true, move || {
+                timed(|| save_batch(eager))
+            }));
+            contenders.push(contender(SV_BATCH_AMORTIZED, true, move || {
+                timed(|| {
+                    for _ in 0..AMORTIZE {
+                        save_batch(amortized);
+                    }
+                    amortized.checkpoint().expect("checkpoint");
+                }) / AMORTIZE
+            }));
+            let mut conn = sqlite_open(&self.root.join("sqlite-amortized.db"), "FULL");
+            contenders.push(contender(SQLITE_BATCH_AMORTIZED, true, move || {
+                timed(|| {
+                    for _ in 0..AMORTIZE {
+                        let tx = conn.transaction().expect("begin");
+                        for key in keys {
+                            let bytes = serde_json::to_vec(value).expect("JSON");
+                            sqlite_put(&tx, key, &bytes);
+                        }
+                        tx.commit().expect("commit");
+                    }
+                    conn.execute_batch("PRAGMA wal_checkpoint(TRUNCATE)")
+                        .expect("checkpoint");
+                }) / AMORTIZE
+            }));
             for (sync, name) in [("FULL", SQLITE_FULL), ("NORMAL", SQLITE_NORMAL)] {
                 let mut conn = sqlite_open(
                     &self.root.join(format!("sqlite-{}.db", sync.to_lowercase())),
@@ -1460,9 +1521,15 @@ impl Bench {
             text: "Batch of 100 keys ≤ SQLite's time for the same rows in one transaction",
             target: "≤ 1.00× SQLite".into(),
             measured: format!(
-                "{x:.2}× SQLite ({} vs {})",
+                "{x:.2}× SQLite ({} vs {}); amortized with checkpoints {:.2}× ({} vs {})",
                 format_duration(batch.must(&default_full)),
-                format_duration(batch.must(SQLITE_FULL))
+                format_duration(batch.must(SQLITE_FULL)),
+                ratio_f(
+                    batch.must(SV_BATCH_AMORTIZED),
+                    batch.must(SQLITE_BATCH_AMORTIZED)
+                ),
+                format_duration(batch.must(SV_BATCH_AMORTIZED)),
+                format_duration(batch.must(SQLITE_BATCH_AMORTIZED))
             ),
             met: x <= 1.0,
         });

@@ -125,36 +125,66 @@ impl AuditLog {
         key: &str,
         new_bytes: Option<&Fingerprint>,
     ) -> Result<()> {
+        self.append_many(storage, &[(op, key, new_bytes)])
+    }
+
+    /// Appends one line per change, in order, with one write (a batch's changes). The lines
+    /// are written but not fsynced, as [`AuditLog::append`]'s.
+    pub(crate) fn append_many(
+        &mut self,
+        storage: &Storage,
+        changes: &[(&str, &str, Option<&Fingerprint>)],
+    ) -> Result<()> {
+        if changes.is_empty() {
+            return Ok(());
+        }
         if self.live_bytes >= self.rotate_bytes {
             self.rotate(storage)?;
         }
-        let mut entry = AuditEntry {
-            seq: self.next_seq,
-            time: now_ms(),
-            op: op.to_owned(),
-            key: key.to_owned(),
-            size: new_bytes.map_or(0, |f| f.size),
-            checksum: new_bytes.map_or_else(String::new, |f| f.checksum.clone()),
-            prev: self.last_hash.clone(),
-            hash: String::new(),
-        };
-        entry.hash = hash_of(&entry);
-        let mut line = serde_json::to_vec(&entry).expect("plain fields always serialize");
-        line.push(b'\n');
-        let path = self.dir.join(LOG_NAME);
-        if self.file.is_none() {
-            let file = storage
-                .backend()
-                .open_append(&path)
-                .map_err(|e| io_error("open", &path, e))?;
-            self.file = Some(file);
+        let mut lines = Vec::with_capacity(changes.len() * 320);
+        let mut seq = self.next_seq;
+        let mut prev = self.last_hash.clone();
+        let time = now_ms();
+        for &(op, key, new_bytes) in changes {
+            let hashed = Hashed {
+                seq,
+                time,
+                op,
+                key,
+                size: new_bytes.map_or(0, |f| f.size),
+                checksum: new_bytes.map_or("", |f| f.checksum.as_str()),
+                prev: &prev,
+            };
+            let hashed = serde_json::to_vec(&hashed).expect("plain fields always serialize");
+            let hash = format!("blake3:{}", blake3::hash(&hashed).to_hex());
+            // The line is the hashed object with `hash` added last: the same bytes serde
+            // writes for an `AuditEntry` (its fields are `Hashed`'s, in the same order, then
+            // `hash`), without serializing it twice.
+            lines.extend_from_slice(&hashed[..hashed.len() - 1]);
+            lines.extend_from_slice(b",\"hash\":\"");
+            lines.extend_from_slice(hash.as_bytes());
+            lines.extend_from_slice(b"\"}\n");
+            seq += 1;
+            prev = hash;
         }
-        let file = self.file.as_mut().expect("opened above");
-        file.write_all(&line)
-            .map_err(|e| io_error("append to", &path, e))?;
-        self.next_seq += 1;
-        self.last_hash = entry.hash;
-        self.live_bytes += line.len() as u64;
+        let path = self.dir.join(LOG_NAME);
+        let written = (|| {
+            if self.file.is_none() {
+                let file = storage
+                    .backend()
+                    .open_append(&path)
+                    .map_err(|e| io_error("open", &path, e))?;
+                self.file = Some(file);
+            }
+            let file = self.file.as_mut().expect("opened above");
+            file.write_all(&lines)
+                .map_err(|e| io_error("append to", &path, e))
+        })();
+        // On an error nothing of the chain moved: the next line links to the last one written.
+        written?;
+        self.next_seq = seq;
+        self.last_hash = prev;
+        self.live_bytes += lines.len() as u64;
         Ok(())
     }
 
@@ -334,7 +364,32 @@ mod tests {
             store.save("plugins.a", &json!({ "i": i })).unwrap();
         }
         store.delete("plugins.a").unwrap();
+        let mut batch = crate::Batch::new();
+        batch.save("plugins.b", &json!({ "b": 1 })).unwrap();
+        batch.save("plugins.c", &json!({ "c": 1 })).unwrap();
+        batch.delete("plugins.d").unwrap();
+        store.save_batch(batch).unwrap();
         store
+    }
+
+    #[test]
+    fn each_line_is_exactly_its_entry_as_compact_json() {
+        let dir = tempfile::tempdir().unwrap();
+        drop(store_with_changes(dir.path(), u64::MAX));
+        let text = std::fs::read_to_string(live_log(dir.path())).unwrap();
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(
+            lines.len(),
+            16,
+            "13 changes, then a batch of 3 in one write"
+        );
+        for line in &lines {
+            let entry: super::AuditEntry = serde_json::from_str(line).unwrap();
+            assert_eq!(serde_json::to_string(&entry).unwrap(), *line);
+            assert_eq!(super::hash_of(&entry), entry.hash);
+        }
+        assert!(lines[13].contains("\"op\":\"batch-save\""));
+        assert!(lines[15].contains("\"op\":\"batch-delete\""));
     }
 
     fn live_log(dir: &std::path::Path) -> std::path::PathBuf {
@@ -362,9 +417,10 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let store = store_with_changes(dir.path(), u64::MAX);
         let report = store.verify_audit().unwrap();
-        assert_eq!(report.entries.len(), 13);
+        assert_eq!(report.entries.len(), 16);
         assert!(report.problems.is_empty(), "{:?}", report.problems);
         assert_eq!(report.entries[12].op, "delete");
+        assert_eq!(report.entries[15].op, "batch-delete");
         let text = std::fs::read_to_string(live_log(dir.path())).unwrap();
         assert!(!text.contains("\"i\""), "values never enter the log");
     }
@@ -408,10 +464,10 @@ mod tests {
             .count();
         assert!(rotated >= 2, "{rotated} rotated files");
         let report = store.verify_audit().unwrap();
-        assert_eq!(report.entries.len(), 26);
+        assert_eq!(report.entries.len(), 32);
         assert!(report.problems.is_empty(), "{:?}", report.problems);
         let seqs: Vec<u64> = report.entries.iter().map(|e| e.seq).collect();
-        assert_eq!(seqs, (1..=26).collect::<Vec<_>>());
+        assert_eq!(seqs, (1..=32).collect::<Vec<_>>());
     }
 
     #[test]

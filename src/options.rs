@@ -34,6 +34,7 @@ pub struct StoreOptions {
     pub(crate) audit_rotate_bytes: u64,
     pub(crate) overwrite_newer: bool,
     pub(crate) backup_policies: statevault_backup::Policies,
+    pub(crate) checkpoint_bytes: u64,
 }
 
 impl Default for StoreOptions {
@@ -53,6 +54,7 @@ impl Default for StoreOptions {
             audit_rotate_bytes: 4 * 1024 * 1024,
             overwrite_newer: false,
             backup_policies: statevault_backup::Policies::default(),
+            checkpoint_bytes: statevault_core::DEFAULT_CHECKPOINT_BYTES,
         }
     }
 }
@@ -188,6 +190,15 @@ impl StoreOptions {
     {
         self.migrations.add(document, from, to, description, f)?;
         Ok(self)
+    }
+
+    /// How many bytes of batches the journal holds before they are checkpointed into the keys'
+    /// files (8 MiB by default; `0` checkpoints every batch at once). A batch costs one append
+    /// and one sync; its checkpoint, later, costs about what saving its keys one by one costs.
+    /// See `docs/durability.md`.
+    pub fn checkpoint_bytes(mut self, bytes: u64) -> StoreOptions {
+        self.checkpoint_bytes = bytes;
+        self
     }
 
     /// Runs all file-system calls through `backend` (tests: fault injection, power loss).

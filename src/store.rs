@@ -204,7 +204,9 @@ impl Store {
 
     /// Opens the store in `dir` with `options`.
     pub fn open_with(dir: impl AsRef<Path>, options: StoreOptions) -> Result<Store> {
-        let mut open = OpenOptions::new().read_only(options.read_only);
+        let mut open = OpenOptions::new()
+            .read_only(options.read_only)
+            .checkpoint_bytes(options.checkpoint_bytes);
         if let Some(backend) = options.backend {
             open = open.backend(backend);
         }
@@ -274,7 +276,15 @@ impl Store {
         &self.registry
     }
 
-    /// The path of the file of `key`.
+    /// Writes every value the journal holds into its key's file now (batches are checkpointed
+    /// on their own: when the journal is large enough, before a save of one of their keys, and
+    /// when the store is dropped). For a program that reads the files directly.
+    pub fn checkpoint(&self) -> Result<()> {
+        Ok(self.storage.checkpoint()?)
+    }
+
+    /// The path of the file of `key`. A value saved by a batch reaches this file at the next
+    /// checkpoint ([`Store::checkpoint`]); reads through the store see it at once.
     pub fn path_of(&self, key: &str) -> Result<PathBuf> {
         Ok(self.storage.path_of(&parse_key(key)?))
     }
@@ -518,13 +528,21 @@ impl Store {
         }
         self.storage.commit_batch(ops, self.durability)?;
         self.account(old_total, new_total);
-        for (key, new) in &changes {
-            let op = if new.is_some() {
-                "batch-save"
-            } else {
-                "batch-delete"
-            };
-            self.audit(op, key, new.as_ref())?;
+        if let Some(log) = &self.audit {
+            let lines: Vec<(&str, &str, Option<&Fingerprint>)> = changes
+                .iter()
+                .map(|(key, new)| {
+                    let op = if new.is_some() {
+                        "batch-save"
+                    } else {
+                        "batch-delete"
+                    };
+                    (op, key.as_str(), new.as_ref())
+                })
+                .collect();
+            log.lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .append_many(&self.storage, &lines)?;
         }
         Ok(())
     }

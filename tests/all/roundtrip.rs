@@ -188,3 +188,41 @@ fn hostile_keys_are_refused_before_any_path_exists() {
     }
     assert!(!dir.path().parent().unwrap().join("x.json").exists());
 }
+
+#[test]
+fn a_batch_is_seen_at_once_by_every_reader_and_reaches_the_files_at_the_checkpoint() {
+    use statevault::{Batch, StoreOptions};
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    store.save("settings.preferences", &preferences()).unwrap();
+    let mut batch = Batch::new();
+    batch.save("layout.default", &grid_layout()).unwrap();
+    batch.delete("settings.preferences").unwrap();
+    store.save_batch(batch).unwrap();
+    // This handle and a read-only one (another process, say the CLI) see the whole batch.
+    let reader = Store::open_with(dir.path(), StoreOptions::new().read_only(true)).unwrap();
+    for handle in [&store, &reader] {
+        assert_eq!(
+            handle.load::<GridLayoutState>("layout.default").unwrap(),
+            Some(grid_layout())
+        );
+        assert!(!handle.exists("settings.preferences").unwrap());
+        let keys: Vec<String> = handle
+            .keys("")
+            .unwrap()
+            .iter()
+            .map(|k| k.to_string())
+            .collect();
+        assert_eq!(keys, ["layout.default"]);
+    }
+    // The files catch up at the checkpoint.
+    let layout_file = store.path_of("layout.default").unwrap();
+    let preferences_file = store.path_of("settings.preferences").unwrap();
+    assert!(!layout_file.exists() && preferences_file.exists());
+    store.checkpoint().unwrap();
+    assert!(layout_file.exists() && !preferences_file.exists());
+    assert_eq!(
+        reader.load::<GridLayoutState>("layout.default").unwrap(),
+        Some(grid_layout())
+    );
+}

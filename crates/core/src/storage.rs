@@ -95,7 +95,7 @@ impl OpenOptions {
     }
 
     /// How many bytes of batches the journal holds before the writer checkpoints them into
-    /// the keys' files ([`DEFAULT_CHECKPOINT_BYTES`], 4 MiB, unless set). Smaller means less
+    /// the keys' files ([`DEFAULT_CHECKPOINT_BYTES`], 8 MiB, unless set). Smaller means less
     /// memory for pending values and more file replacements; `0` checkpoints every batch at
     /// once (the protocol of a journal of renames, at its cost).
     pub fn checkpoint_bytes(mut self, bytes: u64) -> OpenOptions {

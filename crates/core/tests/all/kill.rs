@@ -10,7 +10,7 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-use statevault_core::{BatchOp, Durability, Key, OpenOptions, Storage};
+use statevault_core::{BatchOp, DEFAULT_CHECKPOINT_BYTES, Durability, Key, OpenOptions, Storage};
 
 use super::store::temp_files;
 
@@ -86,7 +86,11 @@ fn kill_child_entry() {
     let dir = std::env::var(DIR_ENV).expect("the parent sets the folder");
     let start: u64 = std::env::var(START_ENV).unwrap().parse().unwrap();
     println!("READY");
-    let storage = Storage::open(&dir).expect("the child opens the store");
+    // Checkpoints after every batch, every few batches, or (the default) rarely: kills land in
+    // appends, in checkpoints and in the recovery of both.
+    let checkpoint_bytes = [0, 4096, DEFAULT_CHECKPOINT_BYTES][(start % 3) as usize];
+    let storage = Storage::open_with(&dir, OpenOptions::new().checkpoint_bytes(checkpoint_bytes))
+        .expect("the child opens the store");
     let keys = keys();
     for id in start.. {
         match mode.as_str() {
@@ -183,8 +187,8 @@ fn seed() -> u64 {
 }
 
 /// Reads the keys as a reader before any writer reopens. In odd rounds the writer lock is held
-/// (as a live writer would hold it), so the reader reads through the journal; in even rounds it
-/// recovers the store itself.
+/// (as a live writer would hold it); either way the reader reads through the journal, and what
+/// it sees must not depend on who holds the store.
 fn read_before_writer(dir: &Path, keys: &[Key], round: u64) -> Vec<Option<Vec<u8>>> {
     let held = (round % 2 == 1).then(|| {
         let f = std::fs::File::open(dir.join(".statevault/lock")).unwrap();
