@@ -1,7 +1,6 @@
 //! All-or-nothing batches of saves and deletes (the module specification's `saveBatch`).
 
 use serde::Serialize;
-use serde_json::Value;
 use statevault_core::Key;
 use statevault_schema::contract::{BatchOperation, SaveOptions};
 
@@ -32,7 +31,8 @@ pub struct Batch {
 pub(crate) enum Op {
     Save {
         key: Key,
-        value: Value,
+        /// The value as compact JSON, serialized once, here.
+        json: Vec<u8>,
         options: SaveOptions,
     },
     Delete {
@@ -59,13 +59,13 @@ impl Batch {
         options: &SaveOptions,
     ) -> Result<&mut Batch> {
         let key = parse_key(key)?;
-        let value = serde_json::to_value(value).map_err(|source| Error::Serde {
+        let json = serde_json::to_vec(value).map_err(|source| Error::Serde {
             key: key.to_string(),
             source,
         })?;
         self.ops.push(Op::Save {
             key,
-            value,
+            json,
             options: *options,
         });
         Ok(self)
