@@ -22,6 +22,13 @@ pub trait FileHandle: Send {
     fn start_sync(&mut self) -> io::Result<()> {
         Ok(())
     }
+    /// Writes all of `buf` at `offset`, over what is there (the journal rewrites its file from
+    /// the start after a checkpoint). Only for a handle from [`Backend::create_new`]; the
+    /// default reports [`io::ErrorKind::Unsupported`].
+    fn write_all_at(&mut self, offset: u64, buf: &[u8]) -> io::Result<()> {
+        let _ = (offset, buf);
+        Err(io::ErrorKind::Unsupported.into())
+    }
 }
 
 /// What [`Backend::metadata`] reports.
@@ -118,6 +125,12 @@ struct FsFile(fs::File);
 
 impl FileHandle for FsFile {
     fn write_all(&mut self, buf: &[u8]) -> io::Result<()> {
+        self.0.write_all(buf)
+    }
+
+    fn write_all_at(&mut self, offset: u64, buf: &[u8]) -> io::Result<()> {
+        use std::io::{Seek, SeekFrom};
+        self.0.seek(SeekFrom::Start(offset))?;
         self.0.write_all(buf)
     }
 

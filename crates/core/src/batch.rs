@@ -134,24 +134,40 @@ fn apply_record(pending: &mut Pending, record: Record) {
     }
 }
 
-/// The journal file being appended to.
+/// The journal file being written.
 struct Current {
     path: PathBuf,
     file: Box<dyn FileHandle>,
     /// Whether the file's name is durable in the journal folder.
     name_synced: bool,
-    /// The bytes of complete records in it.
+    /// Where the next record goes: the end of the current run's complete records (0 when the
+    /// run has none).
     len: u64,
+    /// The current run's generation (the sequence of its first record).
+    generation: Option<u64>,
+    /// The file's size: the largest end ever written.
+    size: u64,
 }
 
 /// The writer's journal files.
 #[derive(Default)]
 pub(crate) struct Wal {
     current: Option<Current>,
-    /// Every journal file not yet checkpointed, oldest first (the current one included).
+    /// Every journal file that exists, oldest first (the current one included).
     files: Vec<PathBuf>,
-    /// Bytes appended to them.
+    /// Bytes of records written since the last checkpoint.
     bytes: u64,
+}
+
+/// Whether a checkpoint may keep the current journal file for the next run (rewriting it from
+/// the start) or removes it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum AfterCheckpoint {
+    /// Keep the file (unless it grew past twice the checkpoint size): the next batch overwrites
+    /// blocks that exist, so its sync flushes data only.
+    Reuse,
+    /// Remove every journal file (the writer's drop: a closed store leaves no journal).
+    Remove,
 }
 
 /// The writer's half of the journal.
@@ -254,11 +270,9 @@ impl Storage {
                 BatchOp::Delete { key } => OpRef::Delete { key },
             })
             .collect();
-        let encoded = journal::encode(sequence, &refs);
+        let written = self.append(&mut wal, sequence, &refs, durability)?;
+        wal.bytes += written;
         drop(refs);
-        self.append(&mut wal, sequence, &encoded, durability)?;
-        wal.bytes += encoded.len;
-        drop(encoded);
         // Committed: from here on every read sees the batch.
         {
             let mut pending = self.journal.write_pending();
@@ -271,21 +285,22 @@ impl Storage {
             }
         }
         if wal.bytes >= self.checkpoint_bytes
-            && let Err(e) = self.checkpoint_locked(&mut wal)
+            && let Err(e) = self.checkpoint_locked(&mut wal, AfterCheckpoint::Reuse)
         {
             tracing::warn!(error = %e, "a checkpoint after a batch failed; the batch is committed in the journal");
         }
         Ok(())
     }
 
-    /// Appends one record to the current journal file (starting one if needed) and syncs it.
+    /// Writes one record after the current run's last one (starting a journal file if needed)
+    /// and syncs it. Returns the record's length.
     fn append(
         &self,
         wal: &mut Wal,
         sequence: u64,
-        encoded: &journal::Encoded<'_>,
+        ops: &[OpRef<'_>],
         durability: Durability,
-    ) -> Result<()> {
+    ) -> Result<u64> {
         let sync = durability != Durability::None;
         if wal.current.is_none() {
             let path = self.journal_dir().join(wal_name(sequence));
@@ -299,6 +314,8 @@ impl Storage {
                 file,
                 name_synced: false,
                 len: 0,
+                generation: None,
+                size: 0,
             });
         }
         let current = wal.current.as_mut().expect("a journal file is open");
@@ -312,11 +329,16 @@ impl Storage {
                 .map_err(|e| Error::io("fsync folder", &dir, e))?;
             current.name_synced = true;
         }
+        let generation = current.generation.unwrap_or(sequence);
+        let encoded = journal::encode(sequence, generation, ops);
+        let mut at = current.len;
         for piece in &encoded.pieces {
-            if let Err(e) = current.file.write_all(piece.bytes()) {
+            let bytes = piece.bytes();
+            if let Err(e) = current.file.write_all_at(at, bytes) {
                 // The record is incomplete: never replayed. The next batch starts a new file,
-                // so the torn record stays the last thing in this one; a file that holds
-                // nothing else goes (if that fails too, the next open drops it).
+                // so the torn record stays the last record of its run in this one; a file
+                // that holds nothing else of its run goes (if that fails too, the next open
+                // drops it).
                 let path = current.path.clone();
                 let empty = current.len == 0;
                 wal.current = None;
@@ -325,6 +347,7 @@ impl Storage {
                 }
                 return Err(Error::io("write", path, e));
             }
+            at += bytes.len() as u64;
         }
         if sync && let Err(e) = current.file.sync() {
             // The record may or may not be on the medium, and the page cache no longer says
@@ -335,8 +358,10 @@ impl Storage {
             tracing::error!(journal = %path.display(), error = %e, "journal fsync failed; the store refuses writes until reopened");
             return Err(Error::io("fsync", path, e));
         }
-        current.len += encoded.len;
-        Ok(())
+        current.generation = Some(generation);
+        current.len = at;
+        current.size = current.size.max(at);
+        Ok(encoded.len)
     }
 
     /// A sequence number larger than any this handle used: nanoseconds since the epoch, or the
@@ -358,7 +383,7 @@ impl Storage {
     pub fn checkpoint(&self) -> Result<()> {
         let mut wal = self.journal.lock_wal();
         self.check_writable()?;
-        self.checkpoint_locked(&mut wal)
+        self.checkpoint_locked(&mut wal, AfterCheckpoint::Reuse)
     }
 
     /// Whether the journal holds a value of `key` the key's file does not, yet.
@@ -369,8 +394,11 @@ impl Storage {
     /// The checkpoint, with the journal's lock held. A failure before the first rename leaves
     /// everything as it was; a failure after it poisons the handle (the journal still holds
     /// every value, and the next open finishes the checkpoint).
-    pub(crate) fn checkpoint_locked(&self, wal: &mut Wal) -> Result<()> {
-        if wal.files.is_empty() {
+    pub(crate) fn checkpoint_locked(&self, wal: &mut Wal, after: AfterCheckpoint) -> Result<()> {
+        let reused_and_empty = wal.files.len() == 1
+            && wal.current.as_ref().is_some_and(|c| c.len == 0)
+            && after == AfterCheckpoint::Reuse;
+        if wal.files.is_empty() || reused_and_empty {
             return Ok(());
         }
         let entries: Vec<(Key, Entry)> = self
@@ -391,7 +419,7 @@ impl Storage {
                 return Err(e);
             }
         };
-        self.replace_all(&entries, &temps, wal).inspect_err(|e| {
+        self.replace_all(&entries, &temps, wal, after).inspect_err(|e| {
             self.poisoned.store(true, Ordering::SeqCst);
             tracing::error!(error = %e, "a checkpoint failed half way; the store refuses writes until reopened, which finishes it");
         })?;
@@ -436,12 +464,15 @@ impl Storage {
         Ok(temps)
     }
 
-    /// The renames and removals of a checkpoint, the folder syncs, and the journal's removal.
+    /// The renames and removals of a checkpoint, the folder syncs, and the journal's end: the
+    /// current file restarted (its first record's header zeroed, so it reads as empty), every
+    /// other one removed.
     fn replace_all(
         &self,
         entries: &[(Key, Entry)],
         temps: &[Option<PathBuf>],
         wal: &mut Wal,
+        after: AfterCheckpoint,
     ) -> Result<()> {
         let mut dirs = BTreeSet::new();
         for ((key, _), temp) in entries.iter().zip(temps) {
@@ -464,19 +495,46 @@ impl Storage {
                     .to_path_buf(),
             );
         }
-        // The journal may only go once every rename and removal is durable: otherwise a power
-        // loss could keep the journal's removal and lose some of the renames.
+        // The journal may only end once every rename and removal is durable: otherwise a power
+        // loss could keep the journal's end and lose some of the renames.
         for dir in &dirs {
             self.sync_dir_or_poison(dir)?;
         }
-        wal.current = None;
-        for path in &wal.files {
-            self.remove_if_present(path, "remove")?;
+        let reuse_limit = self.checkpoint_bytes.saturating_mul(2).max(1024 * 1024);
+        let keep = match &wal.current {
+            Some(current) if after == AfterCheckpoint::Reuse && current.size <= reuse_limit => {
+                Some(current.path.clone())
+            }
+            _ => None,
+        };
+        if let Some(current) = wal.current.as_mut().filter(|_| keep.is_some())
+            && current.len > 0
+        {
+            // Durable before anything else changes: a journal that came back after a power
+            // loss would replay old values over later single saves.
+            current
+                .file
+                .write_all_at(0, &[0; journal::HEADER_LEN])
+                .and_then(|()| current.file.sync())
+                .map_err(|e| Error::io("reset", &current.path, e))?;
+            current.len = 0;
+            current.generation = None;
         }
-        // Durable before anything else changes: a journal that came back after a power loss
-        // would replay old values over later single saves.
-        self.sync_dir_or_poison(&self.journal_dir())?;
-        wal.files.clear();
+        if keep.is_none() {
+            wal.current = None;
+        }
+        let mut removed = false;
+        for path in &wal.files {
+            if Some(path) != keep.as_ref() {
+                self.remove_if_present(path, "remove")?;
+                removed = true;
+            }
+        }
+        if removed {
+            // As above: the removals are durable before anything else changes.
+            self.sync_dir_or_poison(&self.journal_dir())?;
+        }
+        wal.files = keep.into_iter().collect();
         wal.bytes = 0;
         Ok(())
     }
@@ -535,7 +593,7 @@ impl Storage {
             }
         }
         *self.journal.write_pending() = pending;
-        match self.checkpoint_locked(&mut wal) {
+        match self.checkpoint_locked(&mut wal, AfterCheckpoint::Remove) {
             Ok(()) => {}
             // A full disk does not keep the store from opening: the journal's values are read
             // from memory, and the next checkpoint (a batch, a save of one of its keys, the
@@ -683,7 +741,7 @@ impl Storage {
             return;
         }
         let mut wal = self.journal.lock_wal();
-        if let Err(e) = self.checkpoint_locked(&mut wal) {
+        if let Err(e) = self.checkpoint_locked(&mut wal, AfterCheckpoint::Remove) {
             tracing::warn!(error = %e, "the final checkpoint failed; the next open finishes it");
         }
     }

@@ -144,6 +144,11 @@ impl FileHandle for FaultFile {
         self.state.tick()?;
         self.inner.start_sync()
     }
+
+    fn write_all_at(&mut self, offset: u64, buf: &[u8]) -> io::Result<()> {
+        self.state.tick()?;
+        self.inner.write_all_at(offset, buf)
+    }
 }
 
 impl Backend for FaultBackend {

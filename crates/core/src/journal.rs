@@ -23,11 +23,12 @@ const OFF_MAGIC: usize = 0;
 const OFF_VERSION: usize = 8;
 const OFF_RESERVED: usize = 10;
 const OFF_SEQUENCE: usize = 12;
-const OFF_COUNT: usize = 20;
-const OFF_BODY_LEN: usize = 24;
-const OFF_HEADER_CRC: usize = 32;
+const OFF_GENERATION: usize = 20;
+const OFF_COUNT: usize = 28;
+const OFF_BODY_LEN: usize = 32;
+const OFF_HEADER_CRC: usize = 40;
 /// Where the operations start.
-pub(crate) const HEADER_LEN: usize = 36;
+pub(crate) const HEADER_LEN: usize = 44;
 const TRAILER_LEN: usize = 4;
 
 const KIND_PUT: u8 = 1;
@@ -63,16 +64,20 @@ impl RecordOp {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Record {
     pub(crate) sequence: u64,
+    /// The sequence of the first record written since the file was last (re)started: records
+    /// of another generation are stale bytes of an earlier use of the file.
+    pub(crate) generation: u64,
     pub(crate) ops: Vec<RecordOp>,
 }
 
 /// How a scan of a journal file ended.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum ScanEnd {
-    /// Every byte belongs to a complete record.
+    /// The run of records ended at bytes that are not one of its records (stale bytes of an
+    /// earlier run, or the end of the file).
     Clean,
-    /// The bytes from `at` on are not a complete record and nothing valid follows them: a
-    /// record whose append a crash interrupted (never acknowledged), dropped.
+    /// The record of the run at `at` is cut short or fails its checksum and nothing of the run
+    /// follows it: a write a crash interrupted (never acknowledged), dropped.
     Torn { at: usize },
     /// The record at `at` is damaged and a complete record follows it: damage, not a crash
     /// (an append never leaves a hole before a later record). Nothing from `at` on is applied.
@@ -87,39 +92,55 @@ pub(crate) struct Scan {
 }
 
 /// Reads a journal file. Never panics, whatever the bytes.
+///
+/// The first record starts a *run* (its `generation` is its own sequence); the file's records
+/// are those of that run, in order. The run ends at the first bytes that are not a record of it:
+/// stale bytes of an earlier run (the file is rewritten from the start after a checkpoint) or
+/// bytes never written. A record of the run that is cut short or fails its checksum is a torn
+/// write ([`ScanEnd::Torn`]) unless a complete record of the run follows it, which makes it
+/// damage ([`ScanEnd::Damaged`]).
 pub(crate) fn scan(bytes: &[u8]) -> Scan {
-    let mut records = Vec::new();
+    let mut records: Vec<Record> = Vec::new();
     let mut at = 0;
-    let mut last_sequence = None;
     while at < bytes.len() {
+        let generation = records.first().map(|r| r.generation);
+        let of_this_run = |sequence: u64, g: u64| match generation {
+            None => g == sequence,
+            Some(current) => g == current,
+        };
         match decode_at(bytes, at) {
-            Ok((record, len)) => {
-                if last_sequence.is_some_and(|last| record.sequence <= last) {
+            Ok((record, len)) if of_this_run(record.sequence, record.generation) => {
+                if let Some(last) = records.last()
+                    && record.sequence <= last.sequence
+                {
+                    let detail = format!(
+                        "record {} does not follow record {}",
+                        record.sequence, last.sequence
+                    );
                     return Scan {
                         records,
-                        end: ScanEnd::Damaged {
-                            at,
-                            detail: format!(
-                                "record {} does not follow record {}",
-                                record.sequence,
-                                last_sequence.unwrap_or_default()
-                            ),
-                        },
+                        end: ScanEnd::Damaged { at, detail },
                     };
                 }
-                last_sequence = Some(record.sequence);
                 records.push(record);
                 at += len;
             }
+            Ok(_) => break,
             Err(detail) => {
-                // A complete record right after this one means this one was damaged after it
-                // was written: a torn append is always the last thing in its file.
-                let next = record_len_at(bytes, at).map(|len| at + len);
-                let end = match next {
-                    Some(next) if next < bytes.len() && decode_at(bytes, next).is_ok() => {
-                        ScanEnd::Damaged { at, detail }
+                let end = match header_at(bytes, at) {
+                    Some((len, sequence, g)) if of_this_run(sequence, g) => {
+                        let follows = at
+                            .checked_add(len)
+                            .filter(|&next| next < bytes.len())
+                            .and_then(|next| decode_at(bytes, next).ok())
+                            .is_some_and(|(next, _)| next.generation == g);
+                        if follows {
+                            ScanEnd::Damaged { at, detail }
+                        } else {
+                            ScanEnd::Torn { at }
+                        }
                     }
-                    _ => ScanEnd::Torn { at },
+                    _ => ScanEnd::Clean,
                 };
                 return Scan { records, end };
             }
@@ -131,10 +152,14 @@ pub(crate) fn scan(bytes: &[u8]) -> Scan {
     }
 }
 
-/// The total length of the record at `at` as its header says, if the header is intact.
-fn record_len_at(bytes: &[u8], at: usize) -> Option<usize> {
+/// The total length, the sequence and the generation of the record at `at` as its header
+/// says, if the header is intact.
+fn header_at(bytes: &[u8], at: usize) -> Option<(usize, u64, u64)> {
     let header = bytes.get(at..at.checked_add(HEADER_LEN)?)?;
-    check_header(header).ok()
+    let len = check_header(header).ok()?;
+    let field =
+        |from: usize| u64::from_le_bytes(header[from..from + 8].try_into().expect("8 bytes"));
+    Some((len, field(OFF_SEQUENCE), field(OFF_GENERATION)))
 }
 
 /// Checks a header; returns the whole record's length.
@@ -206,6 +231,8 @@ fn decode_at(bytes: &[u8], at: usize) -> Result<(Record, usize), String> {
         at: OFF_SEQUENCE,
     };
     let sequence = r.u64()?;
+    debug_assert_eq!(r.at, OFF_GENERATION);
+    let generation = r.u64()?;
     debug_assert_eq!(r.at, OFF_COUNT);
     let count = r.u32()?;
     r.at = HEADER_LEN;
@@ -249,7 +276,14 @@ fn decode_at(bytes: &[u8], at: usize) -> Result<(Record, usize), String> {
             body.len() - r.at
         ));
     }
-    Ok((Record { sequence, ops }, len))
+    Ok((
+        Record {
+            sequence,
+            generation,
+            ops,
+        },
+        len,
+    ))
 }
 
 /// The pieces of one encoded record, ready to be written in order: small parts gathered,
@@ -281,7 +315,7 @@ pub(crate) enum OpRef<'a> {
 }
 
 /// Encodes a record of `ops` without copying values of [`DIRECT_WRITE`] bytes or more.
-pub(crate) fn encode<'a>(sequence: u64, ops: &[OpRef<'a>]) -> Encoded<'a> {
+pub(crate) fn encode<'a>(sequence: u64, generation: u64, ops: &[OpRef<'a>]) -> Encoded<'a> {
     let mut body_len: u64 = 0;
     for op in ops {
         body_len += match op {
@@ -294,6 +328,7 @@ pub(crate) fn encode<'a>(sequence: u64, ops: &[OpRef<'a>]) -> Encoded<'a> {
     header.extend_from_slice(&VERSION.to_le_bytes());
     header.extend_from_slice(&0u16.to_le_bytes());
     header.extend_from_slice(&sequence.to_le_bytes());
+    header.extend_from_slice(&generation.to_le_bytes());
     let count = u32::try_from(ops.len()).expect("a batch has fewer than 2^32 operations");
     header.extend_from_slice(&count.to_le_bytes());
     header.extend_from_slice(&body_len.to_le_bytes());
@@ -418,7 +453,7 @@ mod tests {
                 RecordOp::Delete { key } => OpRef::Delete { key },
             })
             .collect();
-        let encoded = encode(record.sequence, &ops);
+        let encoded = encode(record.sequence, record.generation, &ops);
         let bytes: Vec<u8> = encoded
             .pieces
             .iter()
@@ -438,6 +473,7 @@ mod tests {
     fn sample() -> Record {
         Record {
             sequence: 0x0102_0304_0506_0708,
+            generation: 0x0102_0304_0506_0708,
             ops: vec![
                 put("layout.default", b"{\"a\":1}"),
                 RecordOp::Delete {
@@ -454,9 +490,14 @@ mod tests {
         assert_eq!(&bytes[OFF_VERSION..OFF_RESERVED], &[2, 0]);
         assert_eq!(&bytes[OFF_RESERVED..OFF_SEQUENCE], &[0, 0]);
         assert_eq!(
-            &bytes[OFF_SEQUENCE..OFF_COUNT],
+            &bytes[OFF_SEQUENCE..OFF_GENERATION],
             &[8, 7, 6, 5, 4, 3, 2, 1],
             "little-endian sequence"
+        );
+        assert_eq!(
+            &bytes[OFF_GENERATION..OFF_COUNT],
+            &[8, 7, 6, 5, 4, 3, 2, 1],
+            "the first record of a run starts its generation"
         );
         assert_eq!(&bytes[OFF_COUNT..OFF_BODY_LEN], &[2, 0, 0, 0]);
         let body_len = (1 + 1 + 14 + 8 + 7) + (1 + 1 + 26);
@@ -481,6 +522,7 @@ mod tests {
         let big = vec![7u8; DIRECT_WRITE];
         let key = Key::parse("history.big").unwrap();
         let encoded = encode(
+            1,
             1,
             &[OpRef::Put {
                 key: &key,
@@ -555,6 +597,7 @@ mod tests {
         check_rejects(&reseal(bad_key), "invalid key");
         let dup = Record {
             sequence: 1,
+            generation: 1,
             ops: vec![put("layout.a", b"1"), put("layout.a", b"2")],
         };
         check_rejects(&bytes_of(&dup), "appears twice");
@@ -583,12 +626,60 @@ mod tests {
             scanned.end
         );
 
-        let mut file = second.clone();
+        let mut file = first.clone();
+        file.extend_from_slice(&second);
         file.extend_from_slice(&first);
         assert!(matches!(
             scan(&file).end,
-            ScanEnd::Damaged { at, .. } if at == second.len()
+            ScanEnd::Damaged { at, .. } if at == first.len() + second.len()
         ));
+    }
+
+    fn record(sequence: u64, generation: u64, value: &[u8]) -> Record {
+        Record {
+            sequence,
+            generation,
+            ops: vec![put("layout.default", value)],
+        }
+    }
+
+    #[test]
+    fn a_restarted_run_ends_before_the_stale_bytes_of_the_last_one() {
+        // An earlier run of three records, then a new run written from offset 0 over it.
+        let mut file: Vec<u8> = [10, 11, 12]
+            .iter()
+            .flat_map(|&s| bytes_of(&record(s, 10, &[b'o'; 40])))
+            .collect();
+        let new = bytes_of(&record(20, 20, b"new"));
+        file[..new.len()].copy_from_slice(&new);
+        let scanned = scan(&file);
+        assert_eq!(scanned.records, vec![record(20, 20, b"new")]);
+        assert_eq!(
+            scanned.end,
+            ScanEnd::Clean,
+            "stale bytes are not a torn write"
+        );
+        // A whole stale record right after the new run is not part of it either.
+        let mut file: Vec<u8> = [10, 11]
+            .iter()
+            .flat_map(|&s| bytes_of(&record(s, 10, b"same")))
+            .collect();
+        let new = bytes_of(&record(20, 20, b"same"));
+        file[..new.len()].copy_from_slice(&new);
+        let scanned = scan(&file);
+        assert_eq!(scanned.records.len(), 1);
+        assert_eq!(scanned.end, ScanEnd::Clean);
+        // A new run's first record torn over stale bytes: nothing, and not damage, even though
+        // a whole record of the old run follows.
+        let mut torn = new.clone();
+        torn[HEADER_LEN + 3] ^= 1;
+        file[..torn.len()].copy_from_slice(&torn);
+        assert_eq!(scan(&file).records, vec![]);
+        assert_eq!(scan(&file).end, ScanEnd::Torn { at: 0 });
+        // A zeroed first header (the writer's reset after a checkpoint) ends the run at once.
+        file[..HEADER_LEN].fill(0);
+        assert_eq!(scan(&file).records, vec![]);
+        assert_eq!(scan(&file).end, ScanEnd::Clean);
     }
 
     #[test]
@@ -632,7 +723,11 @@ mod tests {
                 .into_iter()
                 .filter(|op| seen.insert(op.key().clone()))
                 .collect();
-            Record { sequence, ops }
+            Record {
+                sequence,
+                generation: sequence,
+                ops,
+            }
         })
     }
 
@@ -645,12 +740,13 @@ mod tests {
         }
 
         #[test]
-        fn every_truncation_is_a_torn_tail(record in arb_record(), cut in any::<prop::sample::Index>()) {
+        fn every_truncation_is_dropped(record in arb_record(), cut in any::<prop::sample::Index>()) {
             let bytes = bytes_of(&record);
             let cut = cut.index(bytes.len());
             let scanned = scan(&bytes[..cut]);
             prop_assert!(scanned.records.is_empty());
-            if cut > 0 {
+            // Once the header is whole, the record is known and reported as torn.
+            if cut >= HEADER_LEN {
                 prop_assert_eq!(scanned.end, ScanEnd::Torn { at: 0 });
             }
         }
@@ -673,7 +769,7 @@ mod tests {
             let mut bytes = MAGIC.to_vec();
             bytes.extend_from_slice(&VERSION.to_le_bytes());
             bytes.extend_from_slice(&[0; 2]);
-            bytes.extend_from_slice(&[0; 12]);
+            bytes.extend_from_slice(&[0; 20]);
             bytes.extend_from_slice(&(body.len() as u64).to_le_bytes());
             bytes.extend_from_slice(&[0; 4]);
             bytes.extend_from_slice(&body);

@@ -173,12 +173,10 @@ impl Disk {
                                 durable,
                                 modified,
                             } => {
-                                let mut kept = durable.clone();
-                                // Writes only ever append, so the live bytes extend the durable ones.
-                                if mode == CrashMode::PowerLossTorn && live.starts_with(durable) {
-                                    let tail = &live[durable.len()..];
-                                    kept.extend_from_slice(&tail[..tail.len() / 2]);
-                                }
+                                let kept = match mode {
+                                    CrashMode::PowerLossTorn => torn(durable, live),
+                                    _ => durable.clone(),
+                                };
                                 Node::File {
                                     live: kept.clone(),
                                     durable: kept,
@@ -209,6 +207,31 @@ impl Disk {
         }
         disk
     }
+}
+
+/// What a torn write leaves: the unsynced changes (appended or overwritten bytes) reached the
+/// medium up to half way through the changed region, in order, and not beyond.
+fn torn(durable: &[u8], live: &[u8]) -> Vec<u8> {
+    let first_change = durable
+        .iter()
+        .zip(live)
+        .position(|(d, l)| d != l)
+        .unwrap_or(durable.len().min(live.len()));
+    let end = if durable.len() == live.len() {
+        durable
+            .iter()
+            .zip(live)
+            .rposition(|(d, l)| d != l)
+            .map_or(first_change, |last| last + 1)
+    } else {
+        durable.len().max(live.len())
+    };
+    let cut = first_change + (end - first_change) / 2;
+    let mut kept = live[..cut.min(live.len())].to_vec();
+    if cut < durable.len() {
+        kept.extend_from_slice(&durable[cut.max(kept.len())..]);
+    }
+    kept
 }
 
 #[derive(Debug, Default)]
@@ -388,6 +411,23 @@ impl FileHandle for SimFile {
         // Only a hint: nothing becomes durable before `sync`, so the tests cannot pass by
         // relying on it. It is still an operation, and so a crash point.
         self.disk().tick()
+    }
+
+    fn write_all_at(&mut self, offset: u64, buf: &[u8]) -> io::Result<()> {
+        let mut disk = self.disk();
+        disk.tick()?;
+        disk.clock += 1;
+        let clock = disk.clock;
+        if let Node::File { live, modified, .. } = &mut disk.nodes[self.node] {
+            let offset = usize::try_from(offset).map_err(|_| io::ErrorKind::InvalidInput)?;
+            let end = offset + buf.len();
+            if live.len() < end {
+                live.resize(end, 0);
+            }
+            live[offset..end].copy_from_slice(buf);
+            *modified = clock;
+        }
+        Ok(())
     }
 }
 
@@ -611,6 +651,31 @@ mod tests {
         assert_eq!(torn.peek(Path::new("/d/unsynced")).unwrap(), b"ef");
         let live = sim.power_loss(CrashMode::ProcessCrash);
         assert_eq!(live.peek(Path::new("/d/no-entry")).unwrap(), b"ijkl");
+    }
+
+    #[test]
+    fn an_overwrite_tears_at_half_its_changes() {
+        let sim = SimBackend::new();
+        let mut f = sim.create_new(Path::new("/f")).unwrap();
+        f.write_all(b"0123456789").unwrap();
+        f.sync().unwrap();
+        sim.sync_dir(Path::new("/")).unwrap();
+        f.write_all_at(2, b"abcd").unwrap();
+        assert_eq!(sim.peek(Path::new("/f")).unwrap(), b"01abcd6789");
+        let torn = sim.power_loss(CrashMode::PowerLossTorn);
+        assert_eq!(torn.peek(Path::new("/f")).unwrap(), b"01ab456789");
+        let lost = sim.power_loss(CrashMode::PowerLoss);
+        assert_eq!(lost.peek(Path::new("/f")).unwrap(), b"0123456789");
+        // Past the end: the file grows, and a torn write keeps a prefix of the change.
+        f.sync().unwrap();
+        f.write_all_at(8, b"wxyz").unwrap();
+        let torn = sim.power_loss(CrashMode::PowerLossTorn);
+        assert_eq!(torn.peek(Path::new("/f")).unwrap(), b"01abcd67wx");
+        assert_eq!(torn_of(b"abc", b"abcdef"), b"abcd");
+    }
+
+    fn torn_of(durable: &[u8], live: &[u8]) -> Vec<u8> {
+        super::torn(durable, live)
     }
 
     #[test]

@@ -9,7 +9,9 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use serde::{Deserialize, Serialize};
 
 use crate::backend::{Backend, FileHandle, FsBackend, LockGuard, LockMode, Metadata};
-use crate::batch::{APPLY_LOCK, DEFAULT_CHECKPOINT_BYTES, JOURNAL_DIR, Journal, Recovery};
+use crate::batch::{
+    APPLY_LOCK, AfterCheckpoint, DEFAULT_CHECKPOINT_BYTES, JOURNAL_DIR, Journal, Recovery,
+};
 use crate::error::{Error, Result};
 use crate::key::{Key, folder_namespace};
 
@@ -361,7 +363,7 @@ impl Storage {
         let mut wal = self.journal.lock_wal();
         self.check_writable()?;
         if self.is_pending(key) {
-            self.checkpoint_locked(&mut wal)?;
+            self.checkpoint_locked(&mut wal, AfterCheckpoint::Reuse)?;
         }
         self.replace(&self.path_of(key), bytes, durability)
     }
@@ -409,7 +411,7 @@ impl Storage {
         let mut wal = self.journal.lock_wal();
         self.check_writable()?;
         if self.is_pending(key) {
-            self.checkpoint_locked(&mut wal)?;
+            self.checkpoint_locked(&mut wal, AfterCheckpoint::Reuse)?;
         }
         self.remove_durably(&self.path_of(key), durability, "delete")
     }

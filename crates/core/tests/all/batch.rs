@@ -97,9 +97,20 @@ fn a_batch_applies_puts_and_deletes() {
     }
     assert_eq!(s.read_many(&keys).unwrap(), values);
     assert!(temp_files(dir.path()).is_empty());
+    assert_eq!(
+        pending_records(dir.path()),
+        0,
+        "the checkpoint ends the journal's run"
+    );
+    assert_eq!(
+        wal_files(dir.path()).len(),
+        1,
+        "its file is kept for the next"
+    );
+    drop(s);
     assert!(
         journal_files(dir.path()).is_empty(),
-        "the checkpoint removes the journal"
+        "a closed store leaves no journal"
     );
 }
 
@@ -182,7 +193,7 @@ fn every_durability_level_commits_a_batch() {
     // A single save of a key the journal holds checkpoints first.
     s.write(&key("config.a"), b"single", Durability::Full)
         .unwrap();
-    assert!(journal_files(dir.path()).is_empty());
+    assert_eq!(pending_records(dir.path()), 0);
     assert_eq!(s.read(&key("config.a")).unwrap().unwrap(), b"single");
     assert_eq!(file_of(dir.path(), &key("config.b")).unwrap(), b"2");
     drop(s);
@@ -201,7 +212,7 @@ fn a_single_save_or_delete_of_another_key_leaves_the_journal_alone() {
     s.delete(&key("config.c"), Durability::Full).unwrap();
     assert_eq!(wal_files(dir.path()).len(), 1);
     assert!(s.delete(&key("config.a"), Durability::Full).unwrap());
-    assert!(journal_files(dir.path()).is_empty());
+    assert_eq!(pending_records(dir.path()), 0);
     assert_eq!(s.read(&key("config.a")).unwrap(), None);
 }
 
@@ -215,13 +226,36 @@ fn the_journal_is_checkpointed_once_it_holds_enough() {
     assert_eq!(file_of(dir.path(), &key("config.a")), None);
     s.commit_batch(vec![put("config.b", &[b'b'; 1000])], Durability::Full)
         .unwrap();
-    assert!(journal_files(dir.path()).is_empty());
+    assert_eq!(pending_records(dir.path()), 0);
     assert_eq!(file_of(dir.path(), &key("config.a")).unwrap(), [b'a'; 100]);
     assert_eq!(file_of(dir.path(), &key("config.b")).unwrap(), [b'b'; 1000]);
-    // The next batch starts a new journal file.
+    // The next batch rewrites the same journal file from its start: a new run, over blocks
+    // that exist; the stale records after it are never read again.
+    let name = wal_files(dir.path());
+    let size = std::fs::metadata(dir.path().join(".statevault/journal").join(&name[0]))
+        .unwrap()
+        .len();
     s.commit_batch(vec![put("config.c", b"c")], Durability::Full)
         .unwrap();
-    assert_eq!(wal_files(dir.path()).len(), 1);
+    assert_eq!(wal_files(dir.path()), name);
+    let path = dir.path().join(".statevault/journal").join(&name[0]);
+    assert_eq!(std::fs::metadata(&path).unwrap().len(), size, "not grown");
+    assert_eq!(pending_records(dir.path()), 1);
+    let r = reader(dir.path());
+    assert_eq!(
+        r.read_many(&[key("config.a"), key("config.b"), key("config.c")])
+            .unwrap(),
+        vec![
+            Some(vec![b'a'; 100]),
+            Some(vec![b'b'; 1000]),
+            Some(b"c".to_vec())
+        ]
+    );
+}
+
+/// Committed batches the journal on disk holds (what a reader would apply over the files).
+fn pending_records(root: &Path) -> usize {
+    reader(root).journal_records().unwrap()
 }
 
 #[test]
@@ -359,7 +393,7 @@ pub(crate) fn crash_mid_checkpoint(dir: &Path) -> (Vec<Key>, Vec<Option<Vec<u8>>
             .iter()
             .filter(|k| file_of(dir, k).as_deref() != Some(b"old"))
             .count();
-        !wal_files(dir).is_empty() && renamed == 1
+        pending_records(dir) > 0 && renamed == 1
     };
     for n in 0..200 {
         if attempt(n) {
@@ -429,9 +463,11 @@ fn a_poisoned_writer_reads_its_committed_batch_whole_and_refuses_writes() {
     .unwrap();
     s.write(&key("layout.a"), b"old", Durability::Full).unwrap();
     s.write(&key("layout.b"), b"old", Durability::Full).unwrap();
-    // Count a batch's operations (append, checkpoint), then fail the sync of the folder the
-    // renames touched: the third operation from the end (then the journal's removal and the
-    // journal folder's sync).
+    // Count a batch's operations (append, checkpoint) once the journal file exists, then fail
+    // the sync of the folder the renames touched: the third operation from the end (then the
+    // journal's reset, a write and a sync).
+    s.commit_batch(vec![put("layout.a", b"0")], Durability::Full)
+        .unwrap();
     faults.heal();
     s.commit_batch(
         vec![put("layout.a", b"1"), put("layout.b", b"1")],
@@ -586,15 +622,23 @@ fn a_failed_temp_fsync_in_a_checkpoint_is_never_followed_by_a_rename() {
 #[test]
 fn an_incomplete_record_is_discarded() {
     let dir = tempfile::tempdir().unwrap();
-    drop(Storage::open(dir.path()).unwrap());
-    let wal = dir
-        .path()
-        .join(".statevault/journal/00000000000000000001.wal");
-    std::fs::write(&wal, b"\x89SVWAL\r\npartial").unwrap();
-    assert_eq!(reader(dir.path()).journal_records().unwrap(), 0);
+    let (keys, _) = crash_before_checkpoint(dir.path());
+    let name = wal_files(dir.path()).pop().unwrap();
+    let wal = dir.path().join(".statevault/journal").join(name);
+    // The first record's header and a few bytes of it: a write cut short.
+    let bytes = std::fs::read(&wal).unwrap();
+    std::fs::write(&wal, &bytes[..60]).unwrap();
+    assert_eq!(pending_records(dir.path()), 0);
     let s = Storage::open(dir.path()).unwrap();
     assert_eq!(s.recovery().discarded, 1);
     assert_eq!(s.recovery().replayed, 0);
+    assert!(!wal.exists());
+    assert_eq!(s.read_many(&keys).unwrap(), vec![Some(b"old".to_vec()); 3]);
+    drop(s);
+    // Less than a header is not even a record: nothing to report.
+    std::fs::write(&wal, b"\x89SVWAL\r\npartial").unwrap();
+    let s = Storage::open(dir.path()).unwrap();
+    assert_eq!(s.recovery().discarded, 0);
     assert!(!wal.exists());
 }
 
