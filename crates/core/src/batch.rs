@@ -3,23 +3,26 @@
 //! `docs/durability.md` states the protocol and its promises;
 //! `docs/decisions/0010-values-in-the-journal.md` says why it is built this way.
 //!
-//! A batch is one record appended to the journal file `.statevault/journal/<sequence>.wal`:
+//! A batch is one record in the journal file `.statevault/journal/<sequence>.wal`:
 //!
-//! 1. *Commit*: append the record (every value of the batch, with a checksum), sync the file.
-//!    That sync is the commit point; the first record of a journal file also syncs the journal
-//!    folder first, so the file's name is durable before anything in it is promised.
+//! 1. *Commit*: write the record (every value of the batch, with a checksum) after the last
+//!    record of the file's current run, sync the file. That sync is the commit point; the first
+//!    record of a journal file also syncs the journal folder first, so the file's name is durable
+//!    before anything in it is promised.
 //! 2. The batch is now visible: the writer keeps its values in memory (`Pending`), and readers
 //!    in other processes read the journal file. Nothing else is written.
 //! 3. *Checkpoint*, once the journal holds [`OpenOptions::checkpoint_bytes`] (8 MiB by default),
-//!    before a single save or delete of a key the journal holds, before a snapshot, when the
-//!    writer is dropped, and at the next writer's open after a crash: write the latest value of
-//!    every key the journal holds to a temp file, sync them as a group, rename them into place,
-//!    sync the folders, remove the journal files, sync the journal folder.
+//!    before a single save or delete of a key the journal holds, when the writer is dropped, and
+//!    at the next writer's open after a crash: write the latest value of every key the journal
+//!    holds to a temp file, sync them as a group, rename them into place, sync the folders, then
+//!    end the run (zero the first record's header and sync it; the next batch starts a new run
+//!    at offset 0, over blocks that exist, so its sync flushes data only). The drop and
+//!    recovery remove the journal files instead.
 //!
-//! A failure while appending leaves a record that is not complete: it was never acknowledged,
-//! and the next batch starts a new journal file after it, so a torn record is always the last
-//! thing in its file. A failed sync of the journal poisons the handle: the record may or may not
-//! be on the medium, so the handle reads the journal as it stands on disk, as the next open will.
+//! A failure while writing a record leaves it incomplete: it was never acknowledged, and the
+//! next batch starts a new journal file, so a torn record is always the last of its run. A
+//! failed sync of the journal poisons the handle: the record may or may not be on the medium, so
+//! the handle reads the journal as it stands on disk, as the next open will.
 //!
 //! [`OpenOptions::checkpoint_bytes`]: crate::OpenOptions::checkpoint_bytes
 
@@ -235,7 +238,7 @@ impl Storage {
     /// or none is visible. A key may appear only once ([`Error::DuplicateInBatch`]); an empty
     /// batch does nothing.
     ///
-    /// The batch is one record appended to the journal; with [`Durability::Full`] and
+    /// The batch is one record written to the journal; with [`Durability::Full`] and
     /// [`Durability::Normal`] the journal is synced before this returns (one sync, whatever the
     /// number of keys), so the batch survives a power loss. With [`Durability::None`] nothing
     /// is synced: the batch is all-or-nothing against a crash of the process, not against a
