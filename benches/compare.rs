@@ -1939,16 +1939,22 @@ fn write_report(path: &Path, section: &str) {
 
 /// `STATEVAULT_BENCH_PROFILE=<op>[:<times>]`: runs one statevault operation in a loop and
 /// nothing else, for `valgrind --tool=callgrind` or `perf record`. Ops: `save-1k`, `load-1m`,
-/// `save-16m-both`, `load-16m-both`, `batch`.
+/// `save-16m-both`, `load-16m-both`, `batch`; each also as `<op>-audit-off`.
 fn profile(root: &Path, spec: &str, keys: KeySet) {
     let (op, times) = spec.split_once(':').unwrap_or((spec, "20"));
     let times: usize = times.parse().expect("a count after the colon");
     let provider = Arc::new(StaticKeyProvider::new(keys));
+    // `<op>-audit-off`: the same with the audit log off.
+    let (op, audit) = match op.strip_suffix("-audit-off") {
+        Some(op) => (op, false),
+        None => (op, true),
+    };
     let store = Store::open_with(
         root.join("sv"),
         StoreOptions::new()
             .key_provider(provider)
-            .registry(Registry::empty()),
+            .registry(Registry::empty())
+            .audit_log(audit),
     )
     .expect("open");
     let both = Fmt::Both.options();
