@@ -1,6 +1,6 @@
 //! A realistic session of a desktop application with statevault: save the module
-//! specification's state kinds, reopen the store, load them back, verify, back up, break
-//! something, restore, and print a readable summary.
+//! specification's state kinds (and three layouts as one batch), reopen the store, load them
+//! back, verify, back up, break something, restore, and print a readable summary.
 //!
 //! ```text
 //! cargo run --example session [-- DIR]
@@ -72,6 +72,26 @@ fn main() -> Result<()> {
         })?);
     }
 
+    // Three workspace layouts saved together: one batch, all or nothing (the module
+    // specification's `saveBatch`), committed with one sync of the journal.
+    let workspaces = [
+        "layout.workspace-1",
+        "layout.workspace-2",
+        "layout.workspace-3",
+    ];
+    let batch_ms = {
+        let store = Store::open_with(&dir, options())?;
+        let mut batch = statevault::Batch::new();
+        for name in workspaces {
+            let mut workspace = layout.clone();
+            workspace.metadata.name = name.to_owned();
+            batch.save(name, &workspace)?;
+        }
+        let start = Instant::now();
+        store.save_batch(batch)?;
+        start.elapsed().as_secs_f64() * 1e3
+    };
+
     // A new process would do exactly this: open the folder again and load.
     let store = Store::open_with(&dir, options())?;
     let loaded_layout: GridLayoutState = must_load(&store, "layout.default", &mut rows)?;
@@ -80,6 +100,14 @@ fn main() -> Result<()> {
     let loaded_history: ConversationHistoryState =
         must_load(&store, "history.conversations", &mut rows)?;
     let loaded_config: AppConfig = must_load(&store, "config.app", &mut rows)?;
+    let loaded_workspaces = store.load_batch::<GridLayoutState>(&workspaces)?;
+    check(
+        loaded_workspaces.len() == workspaces.len()
+            && loaded_workspaces
+                .iter()
+                .all(|(key, l)| l.metadata.name == key.as_str()),
+        "the batch round trip",
+    )?;
     check(loaded_layout == layout, "layout round trip")?;
     check(loaded_preferences == preferences, "preferences round trip")?;
     check(loaded_history == history, "history round trip")?;
@@ -159,6 +187,11 @@ fn main() -> Result<()> {
             .as_ref()
             .map(|p| p.id.to_string())
             .unwrap_or_default(),
+    );
+    println!(
+        "batch: {} workspace layouts saved in one commit ({batch_ms:.2} ms), all {} back with load_batch after the reopen",
+        workspaces.len(),
+        loaded_workspaces.len()
     );
     let audit = store.verify_audit()?;
     println!(
