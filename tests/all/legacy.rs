@@ -191,6 +191,20 @@ fn a_conversation_the_legacy_service_kept_under_a_dotted_name_loads() {
     }))
     .unwrap();
     std::fs::write(dir.path().join("history/conversations.ab12.json"), &file).unwrap();
+    // The CLI's `get`, before the application (a writer) ever opened the folder.
+    let reader =
+        statevault::Store::open_with(dir.path(), statevault::StoreOptions::new().read_only(true))
+            .unwrap();
+    let seen: serde_json::Value = reader.load("history.conversations.ab12").unwrap().unwrap();
+    assert_eq!(seen, conversation);
+    let keys: Vec<String> = reader
+        .keys("history")
+        .unwrap()
+        .iter()
+        .map(|k| k.to_string())
+        .collect();
+    assert_eq!(keys, ["history.conversations.ab12"]);
+    drop(reader);
     let store = statevault::Store::open(dir.path()).unwrap();
     let loaded: serde_json::Value = store.load("history.conversations.ab12").unwrap().unwrap();
     assert_eq!(loaded, conversation);

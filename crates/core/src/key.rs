@@ -162,6 +162,36 @@ impl Key {
     }
 }
 
+/// The namespaces the application's earlier TypeScript service wrote, whose folders may hold
+/// its files under dotted names (see [`Key::legacy_relative_path`]).
+pub const LEGACY_NAMESPACES: &[&str] = &["layout", "settings", "history", "config"];
+
+impl Key {
+    /// Where the application's earlier TypeScript service kept this key, when that differs from
+    /// [`Key::relative_path`]: it dropped the namespace and kept the other segments, dots and
+    /// all, as the file name (`history.conversations.ab12` →
+    /// `history/conversations.ab12.json`). `None` for keys of two segments (the same path) and
+    /// for namespaces that service did not use ([`LEGACY_NAMESPACES`]).
+    pub fn legacy_relative_path(&self) -> Option<PathBuf> {
+        let (namespace, rest) = self.0.split_once('.')?;
+        if !rest.contains('.') || !LEGACY_NAMESPACES.contains(&namespace) {
+            return None;
+        }
+        Some(PathBuf::from(namespace_folder(namespace)).join(format!("{rest}.json")))
+    }
+
+    /// The inverse of [`Key::legacy_relative_path`]: the key a file of the legacy service at
+    /// `<folder>/<name>` holds, if it is one.
+    pub fn from_legacy_file(folder: &str, name: &str) -> Option<Key> {
+        let namespace = folder_namespace(folder)?;
+        let stem = name.strip_suffix(".json")?;
+        if !stem.contains('.') || stem.starts_with('.') || !LEGACY_NAMESPACES.contains(&namespace) {
+            return None;
+        }
+        Key::parse(&format!("{namespace}.{stem}")).ok()
+    }
+}
+
 /// The folder a namespace lives in: `layout` → `layouts`, anything else its own name.
 pub fn namespace_folder(namespace: &str) -> &str {
     match namespace {

@@ -68,7 +68,10 @@ pub use backend::{Backend, DirEntry, FileHandle, FsBackend, LockGuard, LockMode,
 pub use batch::{BatchOp, DEFAULT_CHECKPOINT_BYTES, Recovery};
 pub use error::{Error, Result};
 pub use fault::{FaultBackend, FaultError, FaultKind};
-pub use key::{Key, KeyError, MAX_KEY_LEN, MAX_SEGMENT_LEN, folder_namespace, namespace_folder};
+pub use key::{
+    Key, KeyError, LEGACY_NAMESPACES, MAX_KEY_LEN, MAX_SEGMENT_LEN, folder_namespace,
+    namespace_folder,
+};
 pub use sim::{CrashMode, SimBackend};
 pub use storage::{
     Durability, META_DIR, OpenOptions, STORE_FORMAT, Storage, StoreInfo, is_temp_name, now_ms,

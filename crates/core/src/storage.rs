@@ -235,15 +235,13 @@ impl Storage {
                 continue;
             };
             for entry in self.read_dir_or_empty(&dir)? {
-                let Some(stem) = entry.name.strip_suffix(".json") else {
-                    continue;
-                };
-                if !entry.is_file || !stem.contains('.') || stem.starts_with('.') {
+                if !entry.is_file {
                     continue;
                 }
-                let Ok(key) = Key::parse(&format!("{namespace}.{stem}")) else {
+                let Some(key) = Key::from_legacy_file(folder, &entry.name) else {
                     continue;
                 };
+                debug_assert_eq!(key.namespace(), namespace);
                 let target = self.path_of(&key);
                 if self.metadata(&key)?.is_some() {
                     continue;
@@ -383,12 +381,26 @@ impl Storage {
 
     /// Reads the file of `key` as it stands.
     pub(crate) fn read_direct(&self, key: &Key) -> Result<Option<Vec<u8>>> {
-        let path = self.path_of(key);
-        match self.backend.read(&path) {
-            Ok(bytes) => Ok(Some(bytes)),
-            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
-            Err(e) => Err(Error::io("read", path, e)),
+        for path in self.paths_for_reading(key) {
+            match self.backend.read(&path) {
+                Ok(bytes) => return Ok(Some(bytes)),
+                Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+                Err(e) => return Err(Error::io("read", path, e)),
+            }
         }
+        Ok(None)
+    }
+
+    /// Where the file of `key` may be, in order: its own path, then, for a read-only handle,
+    /// where the legacy service kept it under a dotted name (a writer moves such files to their
+    /// keys' paths when it opens; a reader of a folder no writer has opened yet looks there).
+    fn paths_for_reading(&self, key: &Key) -> impl Iterator<Item = PathBuf> {
+        let legacy = if self.is_writer() {
+            None
+        } else {
+            key.legacy_relative_path().map(|p| self.root.join(p))
+        };
+        std::iter::once(self.path_of(key)).chain(legacy)
     }
 
     /// Reads at most the first `len` bytes of `key` (its header), `None` if it does not exist.
@@ -397,12 +409,14 @@ impl Storage {
         if let Some(entry) = view.get(key) {
             return Ok(entry.value.as_ref().map(|v| v[..len.min(v.len())].to_vec()));
         }
-        let path = self.path_of(key);
-        match self.backend.read_prefix(&path, len) {
-            Ok(bytes) => Ok(Some(bytes)),
-            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
-            Err(e) => Err(Error::io("read", path, e)),
+        for path in self.paths_for_reading(key) {
+            match self.backend.read_prefix(&path, len) {
+                Ok(bytes) => return Ok(Some(bytes)),
+                Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+                Err(e) => return Err(Error::io("read", path, e)),
+            }
         }
+        Ok(None)
     }
 
     /// Deletes `key`; returns whether it existed. Like [`Storage::write`], a key the journal
@@ -431,13 +445,15 @@ impl Storage {
             return Ok(entry.metadata());
         }
         drop(view);
-        let path = self.path_of(key);
-        match self.backend.metadata(&path) {
-            Ok(meta) if meta.is_dir => Ok(None),
-            Ok(meta) => Ok(Some(meta)),
-            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
-            Err(e) => Err(Error::io("stat", path, e)),
+        for path in self.paths_for_reading(key) {
+            match self.backend.metadata(&path) {
+                Ok(meta) if meta.is_dir => return Ok(None),
+                Ok(meta) => return Ok(Some(meta)),
+                Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+                Err(e) => return Err(Error::io("stat", path, e)),
+            }
         }
+        Ok(None)
     }
 
     /// Every key whose text starts with `prefix`, sorted. `""` lists every key.
@@ -478,12 +494,25 @@ impl Storage {
     }
 
     fn collect_keys(&self, relative: &Path, prefix: &str, keys: &mut Vec<Key>) -> Result<()> {
+        let top = relative.components().count() == 1;
         for entry in self.read_dir_or_empty(&self.root.join(relative))? {
             let path = relative.join(&entry.name);
             if entry.is_dir {
                 self.collect_keys(&path, prefix, keys)?;
-            } else if entry.is_file
-                && let Some(key) = Key::from_relative_path(&path)
+                continue;
+            }
+            if !entry.is_file {
+                continue;
+            }
+            // A read-only handle also lists the legacy service's files under dotted names
+            // (see `paths_for_reading`); a key with both files is listed once.
+            let key = Key::from_relative_path(&path).or_else(|| {
+                (top && !self.is_writer())
+                    .then(|| relative.to_str())
+                    .flatten()
+                    .and_then(|folder| Key::from_legacy_file(folder, &entry.name))
+            });
+            if let Some(key) = key
                 && key.as_str().starts_with(prefix)
             {
                 keys.push(key);

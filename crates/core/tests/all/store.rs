@@ -275,12 +275,30 @@ fn files_the_legacy_service_kept_under_dotted_names_are_adopted_by_a_writer() {
     // Not a key: left where it is.
     std::fs::write(dir.path().join("history/Upper.Case.json"), b"x").unwrap();
 
+    // A reader before any writer finds them where they are.
     let reader = Storage::open_with(dir.path(), OpenOptions::new().read_only(true)).unwrap();
     assert_eq!(
-        reader.read(&key("history.conversations.ab12")).unwrap(),
-        None
+        reader
+            .read(&key("history.conversations.ab12"))
+            .unwrap()
+            .unwrap(),
+        b"legacy"
     );
-    drop(reader);
+    assert!(reader.exists(&key("settings.themes.dark")).unwrap());
+    assert_eq!(
+        reader.read(&key("settings.keys.vim")).unwrap().unwrap(),
+        b"new",
+        "the key's own file wins"
+    );
+    assert_eq!(
+        reader.list("").unwrap(),
+        vec![
+            key("history.conversations.ab12"),
+            key("settings.keys.vim"),
+            key("settings.themes.dark")
+        ]
+    );
+    assert_eq!(reader.read(&key("plugins.a.b")).unwrap(), None);
 
     let s = Storage::open(dir.path()).unwrap();
     assert_eq!(s.legacy_files_adopted(), 2);
@@ -298,4 +316,12 @@ fn files_the_legacy_service_kept_under_dotted_names_are_adopted_by_a_writer() {
     assert!(!dir.path().join("history/conversations.ab12.json").exists());
     drop(s);
     assert_eq!(Storage::open(dir.path()).unwrap().legacy_files_adopted(), 0);
+    assert_eq!(
+        reader
+            .read(&key("history.conversations.ab12"))
+            .unwrap()
+            .unwrap(),
+        b"legacy",
+        "the same reader, after the writer moved the file"
+    );
 }
