@@ -510,32 +510,32 @@ impl Storage {
             }
             _ => None,
         };
-        if let Some(current) = wal.current.as_mut().filter(|_| keep.is_some())
-            && current.len > 0
-        {
-            // Durable before anything else changes: a journal that came back after a power
-            // loss would replay old values over later single saves.
-            current
-                .file
-                .write_all_at(0, &[0; journal::HEADER_LEN])
-                .and_then(|()| current.file.sync())
-                .map_err(|e| Error::io("reset", &current.path, e))?;
-            current.len = 0;
-            current.generation = None;
-        }
-        if keep.is_none() {
-            wal.current = None;
-        }
-        let mut removed = false;
+        // The journal's files end oldest first, each durably before the next: were an older
+        // one to come back after a power loss while a newer one is gone, its old values would
+        // be replayed over the newer ones. (Only a write that failed part way leaves more than
+        // one file.)
+        let journal_dir = self.journal_dir();
         for path in &wal.files {
-            if Some(path) != keep.as_ref() {
-                self.remove_if_present(path, "remove")?;
-                removed = true;
+            if Some(path) == keep.as_ref() {
+                continue;
             }
+            self.remove_if_present(path, "remove")?;
+            self.sync_dir_or_poison(&journal_dir)?;
         }
-        if removed {
-            // As above: the removals are durable before anything else changes.
-            self.sync_dir_or_poison(&self.journal_dir())?;
+        match wal.current.as_mut() {
+            Some(current) if keep.is_some() => {
+                if current.len > 0 {
+                    // Durable before anything else changes, as the removals above.
+                    current
+                        .file
+                        .write_all_at(0, &[0; journal::HEADER_LEN])
+                        .and_then(|()| current.file.sync())
+                        .map_err(|e| Error::io("reset", &current.path, e))?;
+                    current.len = 0;
+                    current.generation = None;
+                }
+            }
+            _ => wal.current = None,
         }
         wal.files = keep.into_iter().collect();
         wal.bytes = 0;
