@@ -2,7 +2,7 @@
 
 use std::path::Path;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use statevault_core::{
     BatchOp, DEFAULT_CHECKPOINT_BYTES, Durability, Error, FaultBackend, FaultError, FaultKind,
@@ -710,9 +710,8 @@ fn damage_to_the_last_record_cannot_be_told_from_a_torn_append() {
 }
 
 /// Every batch sets all keys to the same value: a reader that sees two different values saw a
-/// batch half applied.
-fn hammer(reader: &Storage, keys: &[Key], stop: &AtomicBool) -> u32 {
-    let mut reads = 0;
+/// batch half applied. Counts its reads in `reads`.
+fn hammer(reader: &Storage, keys: &[Key], stop: &AtomicBool, reads: &AtomicU64) {
     while !stop.load(Ordering::SeqCst) {
         let values = reader.read_many(keys).unwrap();
         let first = &values[0];
@@ -720,12 +719,12 @@ fn hammer(reader: &Storage, keys: &[Key], stop: &AtomicBool) -> u32 {
             values.iter().all(|v| v == first),
             "a batch was seen half applied: {values:?}"
         );
-        reads += 1;
+        reads.fetch_add(1, Ordering::SeqCst);
     }
-    reads
 }
 
 fn isolation(read_only_reader: bool, checkpoint_bytes: u64) {
+    const BATCHES: u64 = 200;
     let dir = tempfile::tempdir().unwrap();
     let writer = Arc::new(
         Storage::open_with(
@@ -736,20 +735,26 @@ fn isolation(read_only_reader: bool, checkpoint_bytes: u64) {
     );
     let keys: Vec<Key> = (0..8).map(|i| key(&format!("settings.k{i}"))).collect();
     let stop = Arc::new(AtomicBool::new(false));
+    let reads = Arc::new(AtomicU64::new(0));
     let reader_handle = {
-        let stop = stop.clone();
+        let (stop, reads) = (stop.clone(), reads.clone());
         let keys = keys.clone();
         let root = dir.path().to_path_buf();
         let writer = writer.clone();
         std::thread::spawn(move || {
             if read_only_reader {
-                hammer(&reader(&root), &keys, &stop)
+                hammer(&reader(&root), &keys, &stop, &reads);
             } else {
-                hammer(&writer, &keys, &stop)
+                hammer(&writer, &keys, &stop, &reads);
             }
         })
     };
-    for i in 0..200u32 {
+    for i in 0..BATCHES {
+        // The reader keeps up (one read per two batches at least), so reads and batches
+        // interleave however fast either side is.
+        while reads.load(Ordering::SeqCst) < i / 2 {
+            std::thread::yield_now();
+        }
         let ops = keys
             .iter()
             .map(|k| BatchOp::Put {
@@ -760,9 +765,11 @@ fn isolation(read_only_reader: bool, checkpoint_bytes: u64) {
         writer.commit_batch(ops, Durability::None).unwrap();
     }
     stop.store(true, Ordering::SeqCst);
-    let reads = reader_handle.join().unwrap();
+    reader_handle.join().unwrap();
+    let reads = reads.load(Ordering::SeqCst);
+    assert!(reads >= BATCHES / 2 - 1, "{reads} reads");
     eprintln!(
-        "reader isolation (read-only handle: {read_only_reader}, checkpoint every {checkpoint_bytes} bytes): 200 batches, {reads} consistent reads"
+        "reader isolation (read-only handle: {read_only_reader}, checkpoint every {checkpoint_bytes} bytes): {BATCHES} batches, {reads} consistent reads"
     );
 }
 
