@@ -295,3 +295,34 @@ fn a_batch_save_with_backup_snapshots_the_old_values_first() {
         Some(json!(2))
     );
 }
+
+#[test]
+fn a_snapshot_taken_while_batches_are_still_in_the_journal_holds_their_values() {
+    use statevault::Batch;
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    let batch_of = |n: u64| {
+        let mut batch = Batch::new();
+        for key in ["plugins.a", "plugins.b"] {
+            batch.save(key, &json!({ "n": n })).unwrap();
+        }
+        batch
+    };
+    store.save_batch(batch_of(1)).unwrap();
+    let first = store.create_backup(Some("one")).unwrap();
+    assert_eq!(first.file_count, 2);
+    // Same lengths, new values, still pending: the snapshot's index must not take them for the
+    // values it saw before.
+    store.save_batch(batch_of(2)).unwrap();
+    let second = store.create_backup(Some("two")).unwrap();
+    store.save_batch(batch_of(3)).unwrap();
+    store.restore_backup(first.id.as_str()).unwrap();
+    let a: serde_json::Value = store.load("plugins.a").unwrap().unwrap();
+    assert_eq!(a, json!({ "n": 1 }));
+    store.restore_backup(second.id.as_str()).unwrap();
+    let b: serde_json::Value = store.load("plugins.b").unwrap().unwrap();
+    assert_eq!(b, json!({ "n": 2 }));
+    let report = store.verify_backup(second.id.as_str()).unwrap();
+    assert_eq!(report.files, 2);
+    assert!(report.problems.is_empty(), "{:?}", report.problems);
+}
