@@ -53,6 +53,13 @@ fn reader(root: &Path) -> Storage {
     Storage::open_with(root, OpenOptions::new().read_only(true)).unwrap()
 }
 
+/// A writer on the real file system whose operations `FaultBackend` can fail.
+fn faulty_writer(root: &Path, options: OpenOptions) -> (FaultBackend, Storage) {
+    let faults = FaultBackend::new(Arc::new(FsBackend));
+    let s = Storage::open_with(root, options.backend(Arc::new(faults.clone()))).unwrap();
+    (faults, s)
+}
+
 #[test]
 fn a_batch_applies_puts_and_deletes() {
     let dir = tempfile::tempdir().unwrap();
@@ -325,8 +332,7 @@ pub(crate) fn crash_before_checkpoint(dir: &Path) -> (Vec<Key>, Vec<Option<Vec<u
             s.write(k, b"old", Durability::Full).unwrap();
         }
     }
-    let faults = FaultBackend::new(Arc::new(FsBackend));
-    let s = Storage::open_with(dir, OpenOptions::new().backend(Arc::new(faults.clone()))).unwrap();
+    let (faults, s) = faulty_writer(dir, OpenOptions::new());
     s.commit_batch(
         vec![put("layout.a", b"first"), put("settings.b", b"first")],
         Durability::Full,
@@ -380,9 +386,7 @@ pub(crate) fn crash_mid_checkpoint(dir: &Path) -> (Vec<Key>, Vec<Option<Vec<u8>>
     // The operation to fail is found by counting (the n at which exactly one file holds its
     // new value and the journal is still there); operation counts are deterministic.
     let attempt = |n: u64| {
-        let faults = FaultBackend::new(Arc::new(FsBackend));
-        let s =
-            Storage::open_with(dir, OpenOptions::new().backend(Arc::new(faults.clone()))).unwrap();
+        let (faults, s) = faulty_writer(dir, OpenOptions::new());
         s.commit_batch(ops.clone(), Durability::Full).unwrap();
         faults.fail_at(n, FaultKind::Permanent, FaultError::Io);
         let _ = s.checkpoint();
@@ -453,14 +457,7 @@ fn readers_see_an_interrupted_checkpoint_whole() {
 #[test]
 fn a_poisoned_writer_reads_its_committed_batch_whole_and_refuses_writes() {
     let dir = tempfile::tempdir().unwrap();
-    let faults = FaultBackend::new(Arc::new(FsBackend));
-    let s = Storage::open_with(
-        dir.path(),
-        OpenOptions::new()
-            .backend(Arc::new(faults.clone()))
-            .checkpoint_bytes(0),
-    )
-    .unwrap();
+    let (faults, s) = faulty_writer(dir.path(), OpenOptions::new().checkpoint_bytes(0));
     s.write(&key("layout.a"), b"old", Durability::Full).unwrap();
     s.write(&key("layout.b"), b"old", Durability::Full).unwrap();
     // Count a batch's operations (append, checkpoint) once the journal file exists, then fail
@@ -504,12 +501,7 @@ fn a_poisoned_writer_reads_its_committed_batch_whole_and_refuses_writes() {
 #[test]
 fn a_failed_journal_sync_poisons_and_the_handle_reads_what_the_next_open_finds() {
     let dir = tempfile::tempdir().unwrap();
-    let faults = FaultBackend::new(Arc::new(FsBackend));
-    let s = Storage::open_with(
-        dir.path(),
-        OpenOptions::new().backend(Arc::new(faults.clone())),
-    )
-    .unwrap();
+    let (faults, s) = faulty_writer(dir.path(), OpenOptions::new());
     s.commit_batch(vec![put("layout.a", b"1")], Durability::Full)
         .unwrap();
     // An append to an open journal file: write, then sync.
@@ -536,12 +528,7 @@ fn a_failed_journal_sync_poisons_and_the_handle_reads_what_the_next_open_finds()
 #[test]
 fn a_failed_append_leaves_nothing_and_the_next_batch_starts_a_new_file() {
     let dir = tempfile::tempdir().unwrap();
-    let faults = FaultBackend::new(Arc::new(FsBackend));
-    let s = Storage::open_with(
-        dir.path(),
-        OpenOptions::new().backend(Arc::new(faults.clone())),
-    )
-    .unwrap();
+    let (faults, s) = faulty_writer(dir.path(), OpenOptions::new());
     let big = vec![b'x'; 200 * 1024];
     s.commit_batch(vec![put("layout.a", b"1")], Durability::Full)
         .unwrap();
@@ -584,12 +571,7 @@ fn a_failed_append_leaves_nothing_and_the_next_batch_starts_a_new_file() {
 #[test]
 fn a_failed_temp_fsync_in_a_checkpoint_is_never_followed_by_a_rename() {
     let dir = tempfile::tempdir().unwrap();
-    let faults = FaultBackend::new(Arc::new(FsBackend));
-    let s = Storage::open_with(
-        dir.path(),
-        OpenOptions::new().backend(Arc::new(faults.clone())),
-    )
-    .unwrap();
+    let (faults, s) = faulty_writer(dir.path(), OpenOptions::new());
     s.write(&key("layout.a"), b"old", Durability::Full).unwrap();
     s.write(&key("layout.b"), b"old", Durability::Full).unwrap();
     s.commit_batch(

@@ -266,6 +266,16 @@ fn sim_reader(sim: &SimBackend) -> Storage {
     .expect("a reader opens the disk a crash left")
 }
 
+/// A disk on which `keys` hold `state`, a writer open on it, and the crash armed at
+/// operation `n` (counting from the writer's next operation).
+fn armed_at(n: u64, keys: &[Key], state: &State) -> (SimBackend, Storage) {
+    let sim = SimBackend::new();
+    set_state(&sim_open(&sim), keys, state);
+    let s = sim_open(&sim);
+    sim.crash_at(n);
+    (sim, s)
+}
+
 fn modes(durability: Durability) -> &'static [CrashMode] {
     match durability {
         // No fsync at all promises nothing against power loss: only a process crash.
@@ -345,10 +355,7 @@ fn power_loss_sweep_over_a_batch() {
     let mut points = 0;
     for durability in [Durability::Full, Durability::Normal, Durability::None] {
         for n in 0.. {
-            let sim = SimBackend::new();
-            set_state(&sim_open(&sim), &sc.keys, &sc.old);
-            let s = sim_open(&sim);
-            sim.crash_at(n);
+            let (sim, s) = armed_at(n, &sc.keys, &sc.old);
             let result = s.commit_batch(sc.ops.clone(), durability);
             drop(s);
             if !sim.crashed() {
@@ -380,10 +387,7 @@ fn power_loss_sweep_over_a_batch_then_a_save_of_one_of_its_keys() {
     after[0] = Some(last_value.clone());
     let mut points = 0;
     for n in 0.. {
-        let sim = SimBackend::new();
-        set_state(&sim_open(&sim), &sc.keys, &sc.old);
-        let s = sim_open(&sim);
-        sim.crash_at(n);
+        let (sim, s) = armed_at(n, &sc.keys, &sc.old);
         let batch = s.commit_batch(sc.ops.clone(), Durability::Full);
         let single = batch
             .is_ok()
@@ -418,10 +422,7 @@ fn power_loss_sweep_over_a_single_save() {
     let mut points = 0;
     for durability in [Durability::Full, Durability::Normal, Durability::None] {
         for n in 0.. {
-            let sim = SimBackend::new();
-            set_state(&sim_open(&sim), &keys, &old);
-            let s = sim_open(&sim);
-            sim.crash_at(n);
+            let (sim, s) = armed_at(n, &keys, &old);
             let result = s.write(&k, new[0].as_ref().unwrap(), durability);
             drop(s);
             if !sim.crashed() {
@@ -456,10 +457,7 @@ fn power_loss_sweep_over_recovery() {
     };
     let interrupted = (0..)
         .find_map(|n| {
-            let sim = SimBackend::new();
-            set_state(&sim_open(&sim), &sc.keys, &sc.old);
-            let s = sim_open(&sim);
-            sim.crash_at(n);
+            let (sim, s) = armed_at(n, &sc.keys, &sc.old);
             let _ = s.commit_batch(sc.ops.clone(), Durability::Full);
             drop(s);
             let disk = sim.power_loss(CrashMode::PowerLoss);
@@ -509,10 +507,7 @@ fn power_loss_sweep_over_a_journal_rewritten_after_a_checkpoint() {
     after_third[1] = None;
     let mut points = 0;
     for n in 0.. {
-        let sim = SimBackend::new();
-        set_state(&sim_open(&sim), &sc.keys, &sc.old);
-        let s = sim_open(&sim);
-        sim.crash_at(n);
+        let (sim, s) = armed_at(n, &sc.keys, &sc.old);
         let first_ok = s.commit_batch(sc.ops.clone(), Durability::Full).is_ok();
         let second_ok = first_ok && s.commit_batch(second.clone(), Durability::Full).is_ok();
         let checkpointed = second_ok && s.checkpoint().is_ok();
