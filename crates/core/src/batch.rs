@@ -29,9 +29,10 @@
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::fmt;
 use std::io;
+use std::ops::{Deref, DerefMut};
 use std::path::PathBuf;
 use std::sync::atomic::Ordering;
-use std::sync::{Arc, Mutex, MutexGuard, RwLock, RwLockReadGuard};
+use std::sync::{Arc, Mutex, MutexGuard, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use crate::backend::{FileHandle, LockGuard, LockMode, Metadata};
 use crate::error::{Error, Result};
@@ -176,11 +177,34 @@ pub(crate) enum AfterCheckpoint {
 /// The writer's half of the journal.
 #[derive(Default)]
 pub(crate) struct Journal {
-    /// Held by every change this handle makes (batches, checkpoints, single saves and deletes),
-    /// so they reach the disk in one order.
-    pub(crate) wal: Mutex<Wal>,
+    /// Held exclusively by batches and checkpoints, shared by single saves and deletes: a
+    /// single save of a key runs beside other single saves, never beside a batch or a
+    /// checkpoint, so it can neither miss that its key became pending nor be overwritten by a
+    /// checkpoint of an older value.
+    gate: RwLock<()>,
+    wal: Mutex<Wal>,
     /// What the journal holds that the keys' files do not, yet.
     pub(crate) pending: RwLock<Pending>,
+}
+
+/// The journal held exclusively (see [`Journal::lock_wal`]).
+pub(crate) struct WalGuard<'a> {
+    _gate: RwLockWriteGuard<'a, ()>,
+    wal: MutexGuard<'a, Wal>,
+}
+
+impl Deref for WalGuard<'_> {
+    type Target = Wal;
+
+    fn deref(&self) -> &Wal {
+        &self.wal
+    }
+}
+
+impl DerefMut for WalGuard<'_> {
+    fn deref_mut(&mut self) -> &mut Wal {
+        &mut self.wal
+    }
 }
 
 impl fmt::Debug for Journal {
@@ -193,8 +217,16 @@ impl fmt::Debug for Journal {
 }
 
 impl Journal {
-    pub(crate) fn lock_wal(&self) -> MutexGuard<'_, Wal> {
-        self.wal.lock().unwrap_or_else(|e| e.into_inner())
+    /// The journal for a batch or a checkpoint: no other change of this handle runs meanwhile.
+    pub(crate) fn lock_wal(&self) -> WalGuard<'_> {
+        let gate = self.gate.write().unwrap_or_else(|e| e.into_inner());
+        let wal = self.wal.lock().unwrap_or_else(|e| e.into_inner());
+        WalGuard { _gate: gate, wal }
+    }
+
+    /// The journal shared, for a single save or delete: batches and checkpoints wait.
+    pub(crate) fn share(&self) -> RwLockReadGuard<'_, ()> {
+        self.gate.read().unwrap_or_else(|e| e.into_inner())
     }
 
     pub(crate) fn read_pending(&self) -> RwLockReadGuard<'_, Pending> {
@@ -390,8 +422,26 @@ impl Storage {
     }
 
     /// Whether the journal holds a value of `key` the key's file does not, yet.
-    pub(crate) fn is_pending(&self, key: &Key) -> bool {
+    fn is_pending(&self, key: &Key) -> bool {
         self.journal.read_pending().contains_key(key)
+    }
+
+    /// Runs `change`, a single save or delete of `key`, once no value of `key` is pending in
+    /// the journal (checkpointing first if one is), with no batch or checkpoint running.
+    pub(crate) fn settled<R>(&self, key: &Key, change: impl FnOnce() -> Result<R>) -> Result<R> {
+        {
+            let _shared = self.journal.share();
+            self.check_writable()?;
+            if !self.is_pending(key) {
+                return change();
+            }
+        }
+        let mut wal = self.journal.lock_wal();
+        self.check_writable()?;
+        if self.is_pending(key) {
+            self.checkpoint_locked(&mut wal, AfterCheckpoint::Reuse)?;
+        }
+        change()
     }
 
     /// The checkpoint, with the journal's lock held. A failure before the first rename leaves

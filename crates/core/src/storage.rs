@@ -9,9 +9,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use serde::{Deserialize, Serialize};
 
 use crate::backend::{Backend, FileHandle, FsBackend, LockGuard, LockMode, Metadata};
-use crate::batch::{
-    APPLY_LOCK, AfterCheckpoint, DEFAULT_CHECKPOINT_BYTES, JOURNAL_DIR, Journal, Recovery,
-};
+use crate::batch::{APPLY_LOCK, DEFAULT_CHECKPOINT_BYTES, JOURNAL_DIR, Journal, Recovery};
 use crate::error::{Error, Result};
 use crate::key::{Key, folder_namespace};
 
@@ -231,9 +229,6 @@ impl Storage {
         let mut adopted = 0;
         for folder in LAYOUT_DIRS {
             let dir = self.root.join(folder);
-            let Some(namespace) = folder_namespace(folder) else {
-                continue;
-            };
             for entry in self.read_dir_or_empty(&dir)? {
                 if !entry.is_file {
                     continue;
@@ -241,7 +236,6 @@ impl Storage {
                 let Some(key) = Key::from_legacy_file(folder, &entry.name) else {
                     continue;
                 };
-                debug_assert_eq!(key.namespace(), namespace);
                 let target = self.path_of(&key);
                 if self.metadata(&key)?.is_some() {
                     continue;
@@ -358,12 +352,7 @@ impl Storage {
     /// A key whose latest value is still in the journal (a batch not yet checkpointed) is
     /// checkpointed first, so a replay of the journal can never bring back its older value.
     pub fn write(&self, key: &Key, bytes: &[u8], durability: Durability) -> Result<()> {
-        let mut wal = self.journal.lock_wal();
-        self.check_writable()?;
-        if self.is_pending(key) {
-            self.checkpoint_locked(&mut wal, AfterCheckpoint::Reuse)?;
-        }
-        self.replace(&self.path_of(key), bytes, durability)
+        self.settled(key, || self.replace(&self.path_of(key), bytes, durability))
     }
 
     /// Reads the bytes of `key`, `None` if it does not exist.
@@ -422,12 +411,9 @@ impl Storage {
     /// Deletes `key`; returns whether it existed. Like [`Storage::write`], a key the journal
     /// holds is checkpointed first.
     pub fn delete(&self, key: &Key, durability: Durability) -> Result<bool> {
-        let mut wal = self.journal.lock_wal();
-        self.check_writable()?;
-        if self.is_pending(key) {
-            self.checkpoint_locked(&mut wal, AfterCheckpoint::Reuse)?;
-        }
-        self.remove_durably(&self.path_of(key), durability, "delete")
+        self.settled(key, || {
+            self.remove_durably(&self.path_of(key), durability, "delete")
+        })
     }
 
     /// Whether `key` exists.
