@@ -252,6 +252,9 @@ pub(crate) fn stats(cli: &Cli, prometheus: bool) -> Result<()> {
         }
     }
     let snapshot_bytes = store.backup_bytes()?;
+    // Batches committed to the journal and not yet checkpointed into the keys' files (those
+    // of an application running now; a closed store has none).
+    let journal = store.storage().journal_records()? as u64;
     if prometheus {
         let snapshots = store.list_backups()?.len() as u64;
         let mut text = String::new();
@@ -308,6 +311,12 @@ pub(crate) fn stats(cli: &Cli, prometheus: bool) -> Result<()> {
             vec![(String::new(), snapshot_bytes)],
         );
         metric(
+            "state_persistence_journal_batches",
+            "gauge",
+            "Batches in the journal, not yet checkpointed into the keys' files.",
+            vec![(String::new(), journal)],
+        );
+        metric(
             "state_persistence_damaged_files",
             "gauge",
             "Files whose checksum fails.",
@@ -328,7 +337,7 @@ pub(crate) fn stats(cli: &Cli, prometheus: bool) -> Result<()> {
     let value = json!({
         "keys": keys, "bytes": bytes, "encrypted": encrypted, "compressed": compressed,
         "legacy": legacy, "damaged": damaged, "last_save": last_save, "namespaces": namespaces,
-        "snapshots": backups.len(), "snapshot_bytes": snapshot_bytes,
+        "snapshots": backups.len(), "snapshot_bytes": snapshot_bytes, "journal_batches": journal,
     });
     print(cli, &value, || {
         let mut lines = vec![format!("{:<20} {:>8} {:>12}", "namespace", "keys", "bytes")];
@@ -345,6 +354,9 @@ pub(crate) fn stats(cli: &Cli, prometheus: bool) -> Result<()> {
         lines.push(format!(
             "snapshots: {}, {snapshot_bytes} bytes of objects on disk",
             backups.len()
+        ));
+        lines.push(format!(
+            "journal: {journal} batches not yet checkpointed into the keys' files"
         ));
         lines.join("\n")
     })

@@ -135,7 +135,7 @@ enum Command {
         #[arg(long)]
         verify: bool,
     },
-    /// Keys and bytes per namespace, formats, last save.
+    /// Keys and bytes per namespace, formats, last save, snapshots, batches not yet checkpointed.
     #[command(after_help = "Examples:\n  statevault stats\n  statevault stats --format prometheus")]
     Stats {
         /// `text` (default) or `prometheus`.

@@ -976,6 +976,38 @@ fn stats_reports_snapshot_count_and_space() {
     }
 }
 
+#[test]
+fn stats_counts_the_batches_a_running_application_has_not_checkpointed_yet() {
+    let dir = store();
+    // The application, holding the store, commits two batches; the CLI runs beside it.
+    let app = Store::open(dir.path()).unwrap();
+    for n in 0..2 {
+        let mut batch = statevault::Batch::new();
+        batch.save("plugins.a", &json!({ "n": n })).unwrap();
+        batch.save("plugins.b", &json!({ "n": n })).unwrap();
+        app.save_batch(batch).unwrap();
+    }
+    let out = sv(dir.path(), &["--json", "stats"]).expect(0).json();
+    assert_eq!(out["journal_batches"], 2, "{out}");
+    assert_eq!(out["keys"], 2, "the pending keys are counted: {out}");
+    let run = sv(dir.path(), &["stats", "--format", "prometheus"]).expect(0);
+    assert!(
+        run.stdout
+            .lines()
+            .any(|l| l == "state_persistence_journal_batches 2"),
+        "{run:?}"
+    );
+    drop(app);
+    let out = sv(dir.path(), &["--json", "stats"]).expect(0).json();
+    assert_eq!(out["journal_batches"], 0, "closed, checkpointed: {out}");
+    let run = sv(dir.path(), &["stats"]).expect(0);
+    assert!(
+        run.stdout
+            .contains("journal: 0 batches not yet checkpointed"),
+        "{run:?}"
+    );
+}
+
 // ---------------------------------------------------------------------------------------------
 // migrate
 
