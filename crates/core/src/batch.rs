@@ -703,8 +703,20 @@ impl Storage {
     }
 
     /// The journal as it stands on disk, as recovery would apply it (up to a damaged record;
-    /// a record being appended right now is not complete and not seen).
+    /// a record being written right now is not complete and not seen).
     fn journal_on_disk(&self) -> Result<Pending> {
+        let mut pending = Pending::new();
+        for scan in self.scan_journal()? {
+            for record in scan.records {
+                apply_record(&mut pending, record);
+            }
+        }
+        Ok(pending)
+    }
+
+    /// The scans of the journal files on disk, oldest first, up to and including the first
+    /// with a damaged record (recovery applies nothing after it).
+    fn scan_journal(&self) -> Result<Vec<journal::Scan>> {
         let journal_dir = self.journal_dir();
         let mut files: Vec<(u64, PathBuf)> = self
             .read_dir_or_empty(&journal_dir)?
@@ -713,42 +725,38 @@ impl Storage {
             .filter_map(|e| wal_sequence(&e.name).map(|s| (s, journal_dir.join(&e.name))))
             .collect();
         files.sort();
-        let mut pending = Pending::new();
+        let mut scans = Vec::with_capacity(files.len());
         for (_, path) in files {
+            // A file whose run has ended (its first header zeroed by a checkpoint) holds only
+            // stale bytes, up to twice the checkpoint size: its header says so.
+            let head = match self.backend.read_prefix(&path, journal::HEADER_LEN) {
+                Ok(head) => head,
+                Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
+                Err(e) => return Err(Error::io("read", path, e)),
+            };
+            if !journal::starts_a_run(&head) {
+                continue;
+            }
             let bytes = match self.backend.read(&path) {
                 Ok(bytes) => bytes,
                 Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
                 Err(e) => return Err(Error::io("read", path, e)),
             };
             let scan = journal::scan(&bytes);
-            for record in scan.records {
-                apply_record(&mut pending, record);
-            }
-            if matches!(scan.end, ScanEnd::Damaged { .. }) {
+            let damaged = matches!(scan.end, ScanEnd::Damaged { .. });
+            scans.push(scan);
+            if damaged {
                 break;
             }
         }
-        Ok(pending)
+        Ok(scans)
     }
 
     /// How many committed batches the journal on disk holds that are not yet in the keys'
     /// files (a writer checkpoints them; see [`Storage::checkpoint`]).
     pub fn journal_records(&self) -> Result<usize> {
         let _lock = self.shared_apply_lock()?;
-        let journal_dir = self.journal_dir();
-        let mut records = 0;
-        for entry in self.read_dir_or_empty(&journal_dir)? {
-            if !entry.is_file || wal_sequence(&entry.name).is_none() {
-                continue;
-            }
-            let path = journal_dir.join(&entry.name);
-            match self.backend.read(&path) {
-                Ok(bytes) => records += journal::scan(&bytes).records.len(),
-                Err(e) if e.kind() == io::ErrorKind::NotFound => {}
-                Err(e) => return Err(Error::io("read", path, e)),
-            }
-        }
-        Ok(records)
+        Ok(self.scan_journal()?.iter().map(|s| s.records.len()).sum())
     }
 
     /// Reads several keys as one consistent view: no batch is ever seen half applied, by this

@@ -152,6 +152,13 @@ pub(crate) fn scan(bytes: &[u8]) -> Scan {
     }
 }
 
+/// Whether `head`, the first bytes of a journal file, is the intact header of a record that
+/// starts a run (its generation is its sequence). When it is not, the file holds no record a
+/// scan would return ([`scan`] ends at once), so the rest need not be read.
+pub(crate) fn starts_a_run(head: &[u8]) -> bool {
+    header_at(head, 0).is_some_and(|(_, sequence, generation)| sequence == generation)
+}
+
 /// The total length, the sequence and the generation of the record at `at` as its header
 /// says, if the header is intact.
 fn header_at(bytes: &[u8], at: usize) -> Option<(usize, u64, u64)> {
@@ -676,10 +683,14 @@ mod tests {
         file[..torn.len()].copy_from_slice(&torn);
         assert_eq!(scan(&file).records, vec![]);
         assert_eq!(scan(&file).end, ScanEnd::Torn { at: 0 });
-        // A zeroed first header (the writer's reset after a checkpoint) ends the run at once.
+        // A zeroed first header (the writer's reset after a checkpoint) ends the run at once,
+        // and the header alone says so.
+        assert!(starts_a_run(&file[..HEADER_LEN]));
         file[..HEADER_LEN].fill(0);
         assert_eq!(scan(&file).records, vec![]);
         assert_eq!(scan(&file).end, ScanEnd::Clean);
+        assert!(!starts_a_run(&file[..HEADER_LEN]));
+        assert!(!starts_a_run(&new[..HEADER_LEN - 1]));
     }
 
     #[test]
