@@ -261,6 +261,18 @@ impl Store {
         archive: &[u8],
         archive_key: Option<&KeySet>,
     ) -> Result<BackupInfo> {
+        self.import_backup_with_progress(archive, archive_key, &|_, _| {})
+    }
+
+    /// [`Store::import_backup`], calling `progress(done, total)` as the archive's files are
+    /// checked and re-encrypted, then stored (`total` counts each file twice).
+    pub fn import_backup_with_progress(
+        &self,
+        archive: &[u8],
+        archive_key: Option<&KeySet>,
+        progress: &(dyn Fn(u64, u64) + Sync),
+    ) -> Result<BackupInfo> {
+        let on_progress = |p: statevault_backup::Progress| progress(p.done, p.total);
         let inner;
         let archive = if archive.first() == Some(&codec::ENVELOPE_MAGIC[0]) {
             let decoded = codec::decode(
@@ -297,6 +309,7 @@ impl Store {
                 transform: &transform,
                 classify: &classify,
                 name: None,
+                progress: Some(&on_progress),
             },
         )?)
     }

@@ -22,7 +22,7 @@ use statevault_core::Key;
 use crate::error::{BoxError, Error, Result};
 use crate::id::{BackupId, BackupKind};
 use crate::manifest::{ContentHash, Entry, Manifest};
-use crate::snapshot::{BackupInfo, Backups, Classify, Location, OnProgress, no_flags};
+use crate::snapshot::{BackupInfo, Backups, Classify, Location, OnProgress, Progress, no_flags};
 
 /// The first 8 bytes of an archive. 0x89 is neither JSON nor text, and the `\r\n\x1a` tail
 /// breaks under line-ending conversion, as PNG's does.
@@ -80,6 +80,9 @@ pub struct ImportOptions<'a> {
     pub classify: Classify<'a>,
     /// A name for the new snapshot; default: the archived snapshot's name.
     pub name: Option<&'a str>,
+    /// Called as files are checked and transformed, then again as they are stored: `total`
+    /// counts each file twice.
+    pub progress: Option<OnProgress<'a>>,
 }
 
 impl Default for ImportOptions<'_> {
@@ -88,6 +91,7 @@ impl Default for ImportOptions<'_> {
             transform: &keep_bytes,
             classify: &no_flags,
             name: None,
+            progress: None,
         }
     }
 }
@@ -206,8 +210,17 @@ impl Backups<'_> {
     pub fn import(&self, input: &[u8], options: &ImportOptions<'_>) -> Result<BackupInfo> {
         let _lock = self.begin_write()?;
         let archive = parse(input)?;
+        let count = archive.manifest.entries.len() as u64;
+        let report = |done: u64| {
+            if let Some(progress) = options.progress {
+                progress(Progress {
+                    done,
+                    total: 2 * count,
+                });
+            }
+        };
         let mut files = Vec::with_capacity(archive.manifest.entries.len());
-        for entry in &archive.manifest.entries {
+        for (n, entry) in archive.manifest.entries.iter().enumerate() {
             let bytes = (options.transform)(&entry.key, archive.objects[&entry.hash]).map_err(
                 |source| Error::Transform {
                     key: entry.key.to_string(),
@@ -216,6 +229,7 @@ impl Backups<'_> {
             )?;
             let flags = (options.classify)(&bytes);
             files.push((entry.key.clone(), bytes, flags));
+            report(n as u64 + 1);
         }
         let m = archive.manifest;
         let name = options.name.map(str::to_owned).or(m.name);
@@ -225,6 +239,7 @@ impl Backups<'_> {
             name,
             Some(format!("imported from archive of backup {}", m.id)),
             m.scope,
+            &|written| report(count + written),
         )?;
         tracing::info!(id = %info.id, from = %m.id, "archive imported");
         Ok(info)

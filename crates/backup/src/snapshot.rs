@@ -379,6 +379,8 @@ impl<'s> Backups<'s> {
     }
 
     /// Writes a snapshot whose files are given as bytes (an import).
+    /// Writes `files` as a new snapshot. `written(n)` is called after the n-th file's object
+    /// is stored.
     pub(crate) fn write_snapshot(
         &self,
         files: Vec<(Key, Vec<u8>, EntryFlags)>,
@@ -386,12 +388,14 @@ impl<'s> Backups<'s> {
         name: Option<String>,
         reason: Option<String>,
         scope: Option<Vec<Key>>,
+        written: &dyn Fn(u64),
     ) -> Result<BackupInfo> {
         let writer = ObjectWriter::new(self);
         let mut entries = Vec::with_capacity(files.len());
-        for (key, bytes, flags) in files {
+        for (n, (key, bytes, flags)) in files.into_iter().enumerate() {
             let hash = ContentHash::of(&bytes);
             writer.put(&hash, &bytes)?;
+            written(n as u64 + 1);
             entries.push(Entry {
                 key,
                 size: bytes.len() as u64,
@@ -666,6 +670,7 @@ impl<'s> Backups<'s> {
             Some(id.to_string()),
             Some(format!("imported from legacy backup {id}")),
             None,
+            &|_| {},
         )
     }
 

@@ -156,7 +156,12 @@ pub(crate) fn run(cli: &Cli, command: &BackupCommand) -> Result<()> {
                 std::fs::read(file).with_context(|| format!("reading {}", file.display()))?;
             let key = archive_key(archive_key_file.as_deref())?;
             let store = open(cli, false)?;
-            let info = store.import_backup(&bytes, key.as_ref())?;
+            let bar = Bar::new("importing");
+            let info =
+                store.import_backup_with_progress(&bytes, key.as_ref(), &|done, total| {
+                    bar.set(done, total)
+                })?;
+            drop(bar);
             print(cli, &serde_json::to_value(&info)?, || {
                 format!("imported as snapshot {}", info.id)
             })

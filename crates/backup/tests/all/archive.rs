@@ -80,6 +80,8 @@ fn transforms_run_on_export_and_import() {
 
     let (_b_dir, b) = store();
     let backups = Backups::new(&b);
+    let seen = std::sync::Mutex::new(Vec::new());
+    let progress = |p: statevault_backup::Progress| seen.lock().unwrap().push((p.done, p.total));
     let imported = backups
         .import(
             &archive,
@@ -87,9 +89,15 @@ fn transforms_run_on_export_and_import() {
                 transform: &xor,
                 classify: &classify,
                 name: Some("from the old laptop"),
+                progress: Some(&progress),
             },
         )
         .unwrap();
+    // Each file checked and transformed, then each stored.
+    assert_eq!(
+        *seen.lock().unwrap(),
+        (1..=10).map(|i| (i, 10)).collect::<Vec<_>>()
+    );
     assert_eq!(imported.name.as_deref(), Some("from the old laptop"));
     assert!(
         imported.encrypted,
