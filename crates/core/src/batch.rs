@@ -454,6 +454,7 @@ impl Storage {
         if wal.files.is_empty() || reused_and_empty {
             return Ok(());
         }
+        let started = std::time::Instant::now();
         let entries: Vec<(Key, Entry)> = self
             .journal
             .read_pending()
@@ -477,6 +478,11 @@ impl Storage {
             tracing::error!(error = %e, "a checkpoint failed half way; the store refuses writes until reopened, which finishes it");
         })?;
         self.journal.write_pending().clear();
+        tracing::debug!(
+            keys = entries.len(),
+            ms = started.elapsed().as_secs_f64() * 1e3,
+            "checkpoint: the journal's values are in the keys' files"
+        );
         Ok(())
     }
 
