@@ -59,8 +59,14 @@ fn hash_of(entry: &AuditEntry) -> String {
         checksum: &entry.checksum,
         prev: &entry.prev,
     };
-    let bytes = serde_json::to_vec(&hashed).expect("plain fields always serialize");
-    format!("blake3:{}", blake3::hash(&bytes).to_hex())
+    hashed_line(&hashed).1
+}
+
+/// The compact JSON of `hashed` and the hash of it that becomes the line's `hash`.
+fn hashed_line(hashed: &Hashed<'_>) -> (Vec<u8>, String) {
+    let bytes = serde_json::to_vec(hashed).expect("plain fields always serialize");
+    let hash = format!("blake3:{}", blake3::hash(&bytes).to_hex());
+    (bytes, hash)
 }
 
 /// What the log records of a new value: its size and hash, never the value.
@@ -155,8 +161,7 @@ impl AuditLog {
                 checksum: new_bytes.map_or("", |f| f.checksum.as_str()),
                 prev: &prev,
             };
-            let hashed = serde_json::to_vec(&hashed).expect("plain fields always serialize");
-            let hash = format!("blake3:{}", blake3::hash(&hashed).to_hex());
+            let (hashed, hash) = hashed_line(&hashed);
             // The line is the hashed object with `hash` added last: the same bytes serde
             // writes for an `AuditEntry` (its fields are `Hashed`'s, in the same order, then
             // `hash`), without serializing it twice.

@@ -894,9 +894,7 @@ impl Store {
         let (data, schema_version) = match self.registry.lookup(key.as_str()) {
             Some(document) => {
                 let value = serde_json::to_value(value).map_err(serde_error)?;
-                validate_as(key, document, &value)?;
-                check_current_version(key, document, &value)?;
-                self.refuse_downgrade(key, document)?;
+                self.check_document(key, document, &value)?;
                 let data = serde_json::to_vec(&value).map_err(serde_error)?;
                 (data, document.version().to_string())
             }
@@ -905,6 +903,44 @@ impl Store {
                 UNVERSIONED.to_owned(),
             ),
         };
+        self.encode_serialized(key, data, schema_version, options)
+    }
+
+    /// [`Store::encode`] for a value a [`Batch`] already serialized to compact JSON: parsed
+    /// only where a registered document validates it, never serialized again.
+    fn encode_json(&self, key: &Key, json: Vec<u8>, options: &SaveOptions) -> Result<Vec<u8>> {
+        let schema_version = match self.registry.lookup(key.as_str()) {
+            Some(document) => {
+                let value: Value =
+                    serde_json::from_slice(&json).map_err(|source| Error::Serde {
+                        key: key.to_string(),
+                        source,
+                    })?;
+                self.check_document(key, document, &value)?;
+                document.version().to_string()
+            }
+            None => UNVERSIONED.to_owned(),
+        };
+        self.encode_serialized(key, json, schema_version, options)
+    }
+
+    /// What a value saved under a registered document must pass: its schema, the current
+    /// version, and no stored document newer than this program.
+    fn check_document(&self, key: &Key, document: &DocumentInfo, value: &Value) -> Result<()> {
+        validate_as(key, document, value)?;
+        check_current_version(key, document, value)?;
+        self.refuse_downgrade(key, document)
+    }
+
+    /// Encodes JSON that serde wrote (and that passed its document's checks) into a file's
+    /// bytes, with the key's save policy.
+    fn encode_serialized(
+        &self,
+        key: &Key,
+        data: Vec<u8>,
+        schema_version: String,
+        options: &SaveOptions,
+    ) -> Result<Vec<u8>> {
         let meta = Meta {
             schema_version,
             saved_at_ms: now_ms(),
@@ -912,36 +948,6 @@ impl Store {
         self.encode_data(
             key,
             data,
-            DataOrigin::Serialized,
-            meta,
-            &self.effective_options(key, options),
-        )
-    }
-
-    /// [`Store::encode`] for a value a [`Batch`] already serialized to compact JSON: parsed
-    /// only where a registered document validates it, never serialized again.
-    fn encode_json(&self, key: &Key, json: Vec<u8>, options: &SaveOptions) -> Result<Vec<u8>> {
-        let serde_error = |source| Error::Serde {
-            key: key.to_string(),
-            source,
-        };
-        let schema_version = match self.registry.lookup(key.as_str()) {
-            Some(document) => {
-                let value: Value = serde_json::from_slice(&json).map_err(serde_error)?;
-                validate_as(key, document, &value)?;
-                check_current_version(key, document, &value)?;
-                self.refuse_downgrade(key, document)?;
-                document.version().to_string()
-            }
-            None => UNVERSIONED.to_owned(),
-        };
-        let meta = Meta {
-            schema_version,
-            saved_at_ms: now_ms(),
-        };
-        self.encode_data(
-            key,
-            json,
             DataOrigin::Serialized,
             meta,
             &self.effective_options(key, options),

@@ -3,7 +3,7 @@
 use crate::envelope;
 use crate::error::Error;
 use crate::json;
-use crate::keys::{KeyId, KeySet};
+use crate::keys::{DataKey, KeyId, KeySet};
 
 /// Facts about a stored document that travel beside its data.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -158,12 +158,26 @@ pub fn encode(
     if opts.compression.is_none() && !opts.encrypt {
         json::encode_plain(data, meta)
     } else {
-        let key = if opts.encrypt {
-            Some(keys.ok_or(Error::NoKey)?.current())
-        } else {
-            None
-        };
-        envelope::encode(data, meta, opts.compression, key, ctx)
+        envelope::encode(
+            data,
+            meta,
+            opts.compression,
+            encryption_key(opts, keys)?,
+            ctx,
+        )
+    }
+}
+
+/// The key an encoding with `opts` encrypts with: the current key of `keys`, or none when
+/// `opts` does not encrypt ([`Error::NoKey`] when it does and there are no keys).
+fn encryption_key<'k>(
+    opts: &EncodeOptions,
+    keys: Option<&'k KeySet>,
+) -> Result<Option<&'k DataKey>, Error> {
+    if opts.encrypt {
+        Ok(Some(keys.ok_or(Error::NoKey)?.current()))
+    } else {
+        Ok(None)
     }
 }
 
@@ -216,11 +230,7 @@ fn encode_owned_impl(
     if opts.compression.is_none() && !opts.encrypt {
         json::encode_plain_owned(data, meta, trusted_json)
     } else {
-        let key = if opts.encrypt {
-            Some(keys.ok_or(Error::NoKey)?.current())
-        } else {
-            None
-        };
+        let key = encryption_key(opts, keys)?;
         envelope::encode_owned(data, meta, opts.compression, key, ctx)
     }
 }

@@ -370,11 +370,22 @@ impl Storage {
 
     /// Reads the file of `key` as it stands.
     pub(crate) fn read_direct(&self, key: &Key) -> Result<Option<Vec<u8>>> {
+        self.on_file(key, "read", |path| self.backend.read(path))
+    }
+
+    /// `op` on the first of `key`'s paths ([`Storage::paths_for_reading`]) that exists; `None`
+    /// when none does.
+    fn on_file<T>(
+        &self,
+        key: &Key,
+        name: &'static str,
+        op: impl Fn(&Path) -> io::Result<T>,
+    ) -> Result<Option<T>> {
         for path in self.paths_for_reading(key) {
-            match self.backend.read(&path) {
-                Ok(bytes) => return Ok(Some(bytes)),
+            match op(&path) {
+                Ok(found) => return Ok(Some(found)),
                 Err(e) if e.kind() == io::ErrorKind::NotFound => {}
-                Err(e) => return Err(Error::io("read", path, e)),
+                Err(e) => return Err(Error::io(name, path, e)),
             }
         }
         Ok(None)
@@ -398,14 +409,7 @@ impl Storage {
         if let Some(entry) = view.get(key) {
             return Ok(entry.value.as_ref().map(|v| v[..len.min(v.len())].to_vec()));
         }
-        for path in self.paths_for_reading(key) {
-            match self.backend.read_prefix(&path, len) {
-                Ok(bytes) => return Ok(Some(bytes)),
-                Err(e) if e.kind() == io::ErrorKind::NotFound => {}
-                Err(e) => return Err(Error::io("read", path, e)),
-            }
-        }
-        Ok(None)
+        self.on_file(key, "read", |path| self.backend.read_prefix(path, len))
     }
 
     /// Deletes `key`; returns whether it existed. Like [`Storage::write`], a key the journal
@@ -431,15 +435,9 @@ impl Storage {
             return Ok(entry.metadata());
         }
         drop(view);
-        for path in self.paths_for_reading(key) {
-            match self.backend.metadata(&path) {
-                Ok(meta) if meta.is_dir => return Ok(None),
-                Ok(meta) => return Ok(Some(meta)),
-                Err(e) if e.kind() == io::ErrorKind::NotFound => {}
-                Err(e) => return Err(Error::io("stat", path, e)),
-            }
-        }
-        Ok(None)
+        Ok(self
+            .on_file(key, "stat", |path| self.backend.metadata(path))?
+            .filter(|meta| !meta.is_dir))
     }
 
     /// Every key whose text starts with `prefix`, sorted. `""` lists every key.
