@@ -1,4 +1,6 @@
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+
+use statevault_schema::Violation;
 
 /// Everything that can go wrong in a [`Store`](crate::Store): the superset of the layers'
 /// errors, with the key and path added where the layer did not know them.
@@ -124,5 +126,233 @@ impl From<statevault_migrate::Error> for Error {
     }
 }
 
+/// What kind of failure an [`Error`] is: the one table by which callers classify errors.
+///
+/// The command line maps a kind to its exit status ([`ErrorKind::exit_status`]) and the Node
+/// binding to its `code` string ([`ErrorKind::code`]); neither matches a layer's inner error.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ErrorKind {
+    /// A backup (or another named thing) that does not exist.
+    NotFound,
+    /// The string is not a valid key; no path was built from it.
+    InvalidKey,
+    /// Input that is not what the operation takes: a malformed backup id, invalid options,
+    /// a key twice in one batch.
+    InvalidInput,
+    /// A value does not match its document's schema; nothing was written.
+    Validation,
+    /// Stored bytes are damaged: a key's file, the store's own files, a backup.
+    Corrupt,
+    /// Another process holds the store's writer lock.
+    Locked,
+    /// A save would take the store past its quota; nothing was written.
+    Quota,
+    /// Intact data that does not decrypt with the keys at hand.
+    WrongKey,
+    /// No encryption key can be had: none stored, or the keychain cannot be reached.
+    KeyUnavailable,
+    /// Data or a store written by a newer program than this one.
+    NewerVersion,
+    /// The folder is not a statevault store.
+    NotAStore,
+    /// The store was opened read-only.
+    ReadOnly,
+    /// A migration failed or no migration path exists.
+    Migration,
+    /// JSON that is well formed but not of the type asked for, or a value that cannot be
+    /// serialized.
+    Type,
+    /// The disk is full; nothing was changed.
+    NoSpace,
+    /// Any other I/O failure, including a handle that refuses writes after a failed fsync.
+    Io,
+    /// Everything else (registering documents or migrations, a failed random source, …).
+    Other,
+}
+
+/// The one table: each kind with its binding code and its command-line exit status.
+const KINDS: &[(ErrorKind, &str, u8)] = &[
+    (ErrorKind::NotFound, "E_NOT_FOUND", 3),
+    (ErrorKind::InvalidKey, "E_INVALID_KEY", 2),
+    (ErrorKind::InvalidInput, "E_INVALID_INPUT", 2),
+    (ErrorKind::Validation, "E_VALIDATION", 4),
+    (ErrorKind::Corrupt, "E_CORRUPT", 5),
+    (ErrorKind::Locked, "E_LOCKED", 6),
+    (ErrorKind::Quota, "E_QUOTA", 7),
+    (ErrorKind::WrongKey, "E_WRONG_KEY", 8),
+    (ErrorKind::KeyUnavailable, "E_KEY_UNAVAILABLE", 8),
+    (ErrorKind::NewerVersion, "E_NEWER_VERSION", 1),
+    (ErrorKind::NotAStore, "E_NOT_A_STORE", 1),
+    (ErrorKind::ReadOnly, "E_READ_ONLY", 1),
+    (ErrorKind::Migration, "E_MIGRATION", 1),
+    (ErrorKind::Type, "E_TYPE", 1),
+    (ErrorKind::NoSpace, "E_NO_SPACE", 1),
+    (ErrorKind::Io, "E_IO", 1),
+    (ErrorKind::Other, "E_OTHER", 1),
+];
+
+impl ErrorKind {
+    fn row(self) -> &'static (ErrorKind, &'static str, u8) {
+        KINDS
+            .iter()
+            .find(|(kind, _, _)| *kind == self)
+            .expect("every kind has a row in KINDS")
+    }
+
+    /// The stable code of this kind, such as `E_CORRUPT`: what the Node binding puts in an
+    /// error's `code`.
+    pub fn code(self) -> &'static str {
+        self.row().1
+    }
+
+    /// The `statevault` command line's exit status for this kind (1 for kinds without one of
+    /// their own).
+    pub fn exit_status(self) -> u8 {
+        self.row().2
+    }
+}
+
+impl Error {
+    /// What kind of failure this is.
+    pub fn kind(&self) -> ErrorKind {
+        use statevault_backup::Error as Backup;
+        match self {
+            Error::Corrupt { .. } => ErrorKind::Corrupt,
+            Error::Decrypt { source, .. } => codec_kind(source),
+            Error::Validation { .. } => ErrorKind::Validation,
+            Error::NewerVersion { .. } => ErrorKind::NewerVersion,
+            Error::BadVersion { .. } => ErrorKind::Corrupt,
+            Error::Migration { .. } | Error::Migrate(_) => ErrorKind::Migration,
+            Error::Serde { .. } => ErrorKind::Type,
+            Error::UnknownDocument { .. } => ErrorKind::NotFound,
+            Error::QuotaExceeded { .. } => ErrorKind::Quota,
+            Error::Codec(codec) => codec_kind(codec),
+            Error::Core(core) => core_kind(core),
+            Error::Schema(_) => ErrorKind::Other,
+            Error::Backup(backup) => match backup.as_ref() {
+                Backup::NotFound { .. } => ErrorKind::NotFound,
+                Backup::InvalidId { .. } => ErrorKind::InvalidInput,
+                Backup::Damaged { .. } | Backup::ObjectMismatch { .. } => ErrorKind::Corrupt,
+                Backup::NewerFormat { .. } => ErrorKind::NewerVersion,
+                Backup::Core(core) => core_kind(core),
+                Backup::Write(_) => ErrorKind::Io,
+                _ => ErrorKind::Other,
+            },
+        }
+    }
+
+    /// The key the error is about, where there is one.
+    pub fn key(&self) -> Option<&str> {
+        match self {
+            Error::Corrupt { key, .. }
+            | Error::Decrypt { key, .. }
+            | Error::Validation { key, .. }
+            | Error::NewerVersion { key, .. }
+            | Error::BadVersion { key, .. }
+            | Error::Migration { key, .. }
+            | Error::Serde { key, .. }
+            | Error::QuotaExceeded { key, .. } => Some(key),
+            Error::Core(statevault_core::Error::InvalidKey { key, .. }) => Some(key),
+            Error::Core(statevault_core::Error::DuplicateInBatch { key }) => Some(key.as_str()),
+            _ => None,
+        }
+    }
+
+    /// The file or folder the error is about, where there is one.
+    pub fn path(&self) -> Option<&Path> {
+        match self {
+            Error::Corrupt { path, .. } | Error::Decrypt { path, .. } => Some(path),
+            Error::Core(error) => core_path(error),
+            Error::Backup(backup) => match backup.as_ref() {
+                statevault_backup::Error::Core(error) => core_path(error),
+                _ => None,
+            },
+            _ => None,
+        }
+    }
+
+    /// Every schema violation, for a [`ErrorKind::Validation`] error.
+    pub fn violations(&self) -> &[Violation] {
+        match self {
+            Error::Validation { source, .. } => &source.violations,
+            _ => &[],
+        }
+    }
+}
+
+fn core_path(error: &statevault_core::Error) -> Option<&Path> {
+    use statevault_core::Error as Core;
+    match error {
+        Core::Locked { dir }
+        | Core::NewerStoreFormat { dir, .. }
+        | Core::Poisoned { dir }
+        | Core::ReadOnly { dir }
+        | Core::NotAStore { dir } => Some(dir),
+        Core::NoSpace { path, .. } | Core::Io { path, .. } | Core::CorruptMetadata { path, .. } => {
+            Some(path)
+        }
+        _ => None,
+    }
+}
+
+fn core_kind(error: &statevault_core::Error) -> ErrorKind {
+    use statevault_core::Error as Core;
+    match error {
+        Core::InvalidKey { .. } => ErrorKind::InvalidKey,
+        Core::Locked { .. } => ErrorKind::Locked,
+        Core::NoSpace { .. } => ErrorKind::NoSpace,
+        Core::NewerStoreFormat { .. } => ErrorKind::NewerVersion,
+        Core::CorruptMetadata { .. } => ErrorKind::Corrupt,
+        Core::ReadOnly { .. } => ErrorKind::ReadOnly,
+        Core::DuplicateInBatch { .. } => ErrorKind::InvalidInput,
+        Core::NotAStore { .. } => ErrorKind::NotAStore,
+        Core::Io { .. } | Core::Poisoned { .. } => ErrorKind::Io,
+        _ => ErrorKind::Other,
+    }
+}
+
+fn codec_kind(error: &statevault_codec::Error) -> ErrorKind {
+    use statevault_codec::Error as Codec;
+    match error {
+        Codec::Corrupt { .. } | Codec::TooLarge { .. } => ErrorKind::Corrupt,
+        Codec::Decrypt { .. } | Codec::UnknownKey { .. } => ErrorKind::WrongKey,
+        Codec::NoKey | Codec::Keychain { .. } => ErrorKind::KeyUnavailable,
+        Codec::UnsupportedVersion { .. } => ErrorKind::NewerVersion,
+        Codec::KeyFormat { .. } => ErrorKind::Corrupt,
+        Codec::InvalidInput { .. } => ErrorKind::InvalidInput,
+        Codec::Io { .. } => ErrorKind::Io,
+        _ => ErrorKind::Other,
+    }
+}
+
 /// The result type of this crate.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_kind_has_one_row_and_a_code_of_its_own() {
+        let codes: std::collections::BTreeSet<_> = KINDS.iter().map(|(_, code, _)| code).collect();
+        assert_eq!(codes.len(), KINDS.len(), "codes are unique");
+        for (kind, code, status) in KINDS {
+            assert_eq!(KINDS.iter().filter(|(k, _, _)| k == kind).count(), 1);
+            assert_eq!(kind.code(), *code);
+            assert_eq!(kind.exit_status(), *status);
+            assert!(code.starts_with("E_"));
+        }
+    }
+
+    #[test]
+    fn a_locked_store_is_locked_whatever_layer_reports_it() {
+        let locked = || statevault_core::Error::Locked { dir: "/s".into() };
+        assert_eq!(Error::Core(locked()).kind(), ErrorKind::Locked);
+        let via_backup = Error::from(statevault_backup::Error::Core(locked()));
+        assert_eq!(via_backup.kind(), ErrorKind::Locked);
+        assert_eq!(via_backup.path(), Some(Path::new("/s")));
+        assert_eq!(ErrorKind::Locked.code(), "E_LOCKED");
+        assert_eq!(ErrorKind::Locked.exit_status(), 6);
+    }
+}

@@ -40,7 +40,7 @@ mod store;
 
 pub use audit::{AuditEntry, AuditProblem, AuditReport};
 pub use batch::Batch;
-pub use error::{Error, Result};
+pub use error::{Error, ErrorKind, Result};
 pub use options::StoreOptions;
 pub use repair::{RepairAction, RepairOutcome, RepairReport};
 pub use store::{

@@ -1,4 +1,4 @@
-//! The exit codes of DESIGN §9, and the small error types that carry them through `anyhow`.
+//! The exit codes (listed in the README and `statevault --help`), and the small error types that carry them through `anyhow`.
 
 use statevault::Error;
 
@@ -84,25 +84,16 @@ fn classify(e: &anyhow::Error) -> Exit {
     }
 }
 
+/// The exit status of a library error, from the facade's one table of error kinds.
 fn of_library(error: &Error) -> Exit {
-    use statevault::layers::storage::Error as Core;
-    match error {
-        Error::Corrupt { .. } => Exit::Corrupt,
-        Error::Decrypt { .. } => Exit::Decrypt,
-        Error::Validation { .. } => Exit::Validation,
-        Error::QuotaExceeded { .. } => Exit::Quota,
-        Error::Core(Core::Locked { .. }) => Exit::Locked,
-        Error::Core(Core::InvalidKey { .. }) => Exit::Usage,
-        Error::Backup(backup) => {
-            use statevault::layers::backup::Error as Backup;
-            match backup.as_ref() {
-                Backup::Damaged { .. } | Backup::ObjectMismatch { .. } => Exit::Corrupt,
-                Backup::NotFound { .. } => Exit::NotFound,
-                Backup::InvalidId { .. } => Exit::Usage,
-                _ => Exit::Error,
-            }
-        }
-        Error::Codec(statevault::layers::codec::Error::NoKey) => Exit::Decrypt,
+    match error.kind().exit_status() {
+        2 => Exit::Usage,
+        3 => Exit::NotFound,
+        4 => Exit::Validation,
+        5 => Exit::Corrupt,
+        6 => Exit::Locked,
+        7 => Exit::Quota,
+        8 => Exit::Decrypt,
         _ => Exit::Error,
     }
 }
