@@ -142,8 +142,7 @@ fn main() -> Result<()> {
         let size = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
         let format = store
             .inspect(&row.key)?
-            .map(|info| info.format)
-            .unwrap_or_default();
+            .map_or("missing", |info| info.format.name());
         println!(
             "{:<8} {:<24} {:>10.2} {:>10}  {}",
             row.op, row.key, row.ms, size, format

@@ -5,7 +5,7 @@ use statevault_core::Key;
 use statevault_schema::contract::{BatchOperation, SaveOptions};
 
 use crate::error::{Error, Result};
-use crate::store::parse_key;
+use crate::key::parse_key;
 
 /// Saves and deletes applied together by [`Store::save_batch`](crate::Store::save_batch): after
 /// a crash at any point either all of them are visible or none is.

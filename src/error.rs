@@ -88,10 +88,13 @@ pub enum Error {
         name: String,
     },
     /// A save would take the store past its quota; nothing was written.
-    #[error("saving {key} would take the store to {needed} bytes, over its quota of {quota}")]
+    #[error(
+        "saving {} would take the store to {needed} bytes, over its quota of {quota}",
+        keys.join(", ")
+    )]
     QuotaExceeded {
-        /// The key.
-        key: String,
+        /// The keys the refused change writes (one for a single save, each of a batch's).
+        keys: Vec<String>,
         /// The size the store would have.
         needed: u64,
         /// The quota.
@@ -251,8 +254,8 @@ impl Error {
             | Error::NewerVersion { key, .. }
             | Error::BadVersion { key, .. }
             | Error::Migration { key, .. }
-            | Error::Serde { key, .. }
-            | Error::QuotaExceeded { key, .. } => Some(key),
+            | Error::Serde { key, .. } => Some(key),
+            Error::QuotaExceeded { keys, .. } => keys.first().map(String::as_str),
             Error::Core(statevault_core::Error::InvalidKey { key, .. }) => Some(key),
             Error::Core(statevault_core::Error::DuplicateInBatch { key }) => Some(key.as_str()),
             _ => None,

@@ -31,27 +31,33 @@
 #![deny(missing_docs)]
 
 mod audit;
-mod backups;
 mod batch;
 mod error;
+mod format;
+mod key;
+pub mod metric;
 mod options;
-mod repair;
+mod pipeline;
 mod store;
 
 pub use audit::{AuditEntry, AuditProblem, AuditReport};
 pub use batch::Batch;
 pub use error::{Error, ErrorKind, Result};
+pub use format::FileFormat;
 pub use options::StoreOptions;
-pub use repair::{RepairAction, RepairOutcome, RepairReport};
-pub use store::{
-    KeyInfo, KeyReport, KeyStatus, MigrationOutcome, MigrationReport, Store, UNVERSIONED, metric,
-};
+pub use pipeline::UNVERSIONED;
+pub use store::Store;
+pub use store::keys::KeyUsage;
+pub use store::migrate::{MigrationOutcome, MigrationReport};
+pub use store::repair::{RepairAction, RepairOutcome, RepairReport};
+pub use store::verify::{KeyInfo, KeyReport, KeyStatus};
 
 pub use statevault_backup::{
     BackupId, BackupInfo, BackupKind, Policies, Policy, PruneReport, RestoreReport, VerifyReport,
 };
 pub use statevault_codec::{
-    EnvKeyProvider, FileKeyProvider, KeyProvider, KeySet, KeychainProvider, StaticKeyProvider,
+    EnvKeyProvider, FileKeyProvider, KEY_ENV_VAR, KeyId, KeyProvider, KeySet, KeychainProvider,
+    StaticKeyProvider,
 };
 pub use statevault_core::{Durability, Key, KeyError};
 pub use statevault_schema::contract::SaveOptions;
@@ -72,11 +78,11 @@ pub mod layers {
 
 /// The built-in documents of the module specification and the contract's wire types.
 pub mod schema {
-    pub use statevault_schema::contract;
     pub use statevault_schema::{
         AppConfig, ConversationEntry, ConversationHistoryState, DataPaths, GridDensity,
         GridLayoutState, HistoryMetadata, LayoutItem, LayoutMetadata, LogLevel, Message,
         PrivacyPreferences, ResizeHandle, Role, Theme, UiPreferences, UpdateChannel,
         UpdateSettings, UserPreferencesState, WidgetInstance, WindowBounds, WindowState,
     };
+    pub use statevault_schema::{GeneratedFile, contract, generated_files};
 }

@@ -194,7 +194,7 @@ fn an_archive_moves_encrypted_keys_to_another_store_under_its_own_key() {
     // Re-encrypted under the target store's key and id: its own key opens it, and the file is
     // still encrypted.
     let info = target.inspect("history.conversations").unwrap().unwrap();
-    assert_eq!(info.format, "compressed+encrypted");
+    assert_eq!(info.format.name(), "compressed+encrypted");
 }
 
 #[test]

@@ -6,7 +6,9 @@ use std::sync::Arc;
 use serde_json::{Value, json};
 use statevault::layers::codec::{self, Format, Zeroizing};
 use statevault::schema::{ConversationHistoryState, UserPreferencesState};
-use statevault::{Error, KeyStatus, SaveOptions, StaticKeyProvider, Store, StoreOptions};
+use statevault::{
+    Error, FileFormat, KeyStatus, SaveOptions, StaticKeyProvider, Store, StoreOptions,
+};
 
 use super::common::{find, history, preferences, shares_a_substring};
 
@@ -78,7 +80,10 @@ fn an_encrypted_value_holds_no_plaintext_and_loads_back() {
     assert_eq!(
         report[0].status,
         KeyStatus::Ok {
-            format: "encrypted".into()
+            format: FileFormat::Envelope {
+                compressed: false,
+                encrypted: true
+            }
         }
     );
 }
@@ -157,13 +162,16 @@ fn a_store_policy_encrypts_and_compresses_history_saved_without_options() {
     assert_eq!(
         status("history.conversations"),
         KeyStatus::Ok {
-            format: "compressed+encrypted".into()
+            format: FileFormat::Envelope {
+                compressed: true,
+                encrypted: true
+            }
         }
     );
     assert_eq!(
         status("settings.preferences"),
         KeyStatus::Ok {
-            format: "plain".into()
+            format: FileFormat::Plain
         }
     );
 }

@@ -6,7 +6,7 @@ use serde_json::json;
 use statevault::schema::{
     ConversationHistoryState, GridLayoutState, Role, Theme, UserPreferencesState,
 };
-use statevault::{KeyStatus, Store};
+use statevault::{FileFormat, KeyStatus, Store};
 
 use super::common::{files_below, temp_files};
 
@@ -128,7 +128,7 @@ fn legacy_files_are_listed_verified_and_rewritten_in_the_current_format_on_save(
         assert_eq!(
             report.status,
             KeyStatus::Ok {
-                format: "legacy".into()
+                format: FileFormat::Legacy
             },
             "{}",
             report.key

@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use statevault::layers::migrate::Version;
 use statevault::layers::schema::DocumentInfo;
-use statevault::{Error, KeyStatus, Registry, Store, StoreOptions};
+use statevault::{Error, FileFormat, KeyStatus, Registry, Store, StoreOptions};
 
 /// The application's notes, at version 2.0.0. Version 1.0.0 was `{version, text}`; 1.1.0 added
 /// `title` (the first line); 2.0.0 split the rest of `text` into `body` lines and added `pinned`.
@@ -198,7 +198,7 @@ fn an_old_document_invalid_under_the_new_schema_is_migrated_then_validated_and_r
     assert_eq!(
         store.verify().unwrap()[0].status,
         KeyStatus::Ok {
-            format: "plain".into()
+            format: FileFormat::Plain
         }
     );
 }

@@ -6,7 +6,7 @@ use std::io::Write;
 use anyhow::{Context as _, Result, bail};
 use serde::Deserialize;
 use serde_json::{Value, json};
-use statevault::{Batch, Error, MigrationOutcome, SaveOptions};
+use statevault::{Batch, Error, FileFormat, MigrationOutcome, SaveOptions};
 
 use crate::exit::{self, Exit};
 use crate::{Cli, open, print, read_input};
@@ -86,7 +86,7 @@ pub(crate) fn edit(cli: &Cli, key: &str) -> Result<()> {
     let (current, before) = {
         let reader = open(cli, true)?;
         let current: Value = reader.load(key)?.unwrap_or(Value::Null);
-        let before = reader.storage().read(&key.parse()?)?;
+        let before = reader.read_raw(key)?;
         (current, before)
     };
     let original = serde_json::to_string_pretty(&current)?;
@@ -148,7 +148,7 @@ pub(crate) fn edit(cli: &Cli, key: &str) -> Result<()> {
             }
         };
         let store = open(cli, false)?;
-        if store.storage().read(&key.parse()?)? != before {
+        if store.read_raw(key)? != before {
             bail!(
                 "{key} was changed by another process while it was being edited; nothing saved, run edit again"
             );
@@ -243,9 +243,9 @@ pub(crate) fn stats(cli: &Cli, prometheus: bool) -> Result<()> {
         entry.bytes += info.size;
         keys += 1;
         bytes += info.size;
-        encrypted += u64::from(info.format.contains("encrypted"));
-        compressed += u64::from(info.format.contains("compressed"));
-        legacy += u64::from(info.format == "legacy");
+        encrypted += u64::from(info.format.is_encrypted());
+        compressed += u64::from(info.format.is_compressed());
+        legacy += u64::from(info.format == FileFormat::Legacy);
         damaged += u64::from(!info.intact);
         if info.intact {
             last_save = last_save.max(info.saved_at);
@@ -254,7 +254,7 @@ pub(crate) fn stats(cli: &Cli, prometheus: bool) -> Result<()> {
     let snapshot_bytes = store.backup_bytes()?;
     // Batches committed to the journal and not yet checkpointed into the keys' files (those
     // of an application running now; a closed store has none).
-    let journal = store.storage().journal_records()? as u64;
+    let journal = store.pending_batches()? as u64;
     if prometheus {
         let snapshots = store.list_backups()?.len() as u64;
         let mut text = String::new();

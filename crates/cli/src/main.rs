@@ -360,7 +360,7 @@ fn dir(cli: &Cli) -> Result<PathBuf> {
 fn key_provider(cli: &Cli, store_id: &str) -> Arc<dyn KeyProvider> {
     if let Some(path) = &cli.key_file {
         Arc::new(FileKeyProvider::new(path))
-    } else if std::env::var_os(statevault::layers::codec::KEY_ENV_VAR).is_some() {
+    } else if std::env::var_os(statevault::KEY_ENV_VAR).is_some() {
         Arc::new(EnvKeyProvider::new())
     } else {
         Arc::new(KeychainProvider::new(store_id))
@@ -661,7 +661,7 @@ fn key_command(cli: &Cli, command: &KeyCommand) -> Result<()> {
         }
         KeyCommand::Rm { id } => {
             let keys = provider.load()?.context("the store has no keys")?;
-            let key_id = statevault::layers::codec::KeyId(*id);
+            let key_id = statevault::KeyId(*id);
             if keys.current_id() == key_id {
                 anyhow::bail!("key {id} is the current key; rotate first");
             }
@@ -705,7 +705,7 @@ fn schema_command(cli: &Cli, command: &SchemaCommand) -> Result<()> {
             })
         }
         SchemaCommand::Export { out, ts } => {
-            let files = statevault::layers::schema::generated_files()?;
+            let files = statevault::schema::generated_files()?;
             let mut written = Vec::new();
             for file in files {
                 let is_ts = file.path.ends_with(".d.ts");

@@ -10,8 +10,10 @@ use statevault_backup::{
 use statevault_codec::{self as codec, Context, EncodeOptions, Format, KeySet, Meta};
 use statevault_core::Key;
 
+use crate::Store;
 use crate::error::{Error, Result};
-use crate::store::{DataOrigin, Store, options_of};
+use crate::format::FileFormat;
+use crate::pipeline::DataOrigin;
 
 /// The context encrypted archive entries and whole archives are bound to: they belong to no
 /// store, and the user's archive key opens them anywhere.
@@ -320,7 +322,7 @@ impl Store {
         let encode = |key: &Key,
                       value: &serde_json::Value|
          -> std::result::Result<Vec<u8>, statevault_backup::BoxError> {
-            Ok(self.encode(
+            Ok(self.pipeline().encode_value(
                 key,
                 value,
                 &statevault_schema::contract::SaveOptions::default(),
@@ -346,9 +348,9 @@ impl Store {
                 Some(keys),
                 &codec::Limits::default(),
             )?,
-            None => self.decode_bytes(key, bytes)?,
+            None => self.pipeline().decode_file(key, bytes)?,
         };
-        let options = options_of(&decoded.format);
+        let options = FileFormat::from(&decoded.format).save_options();
         match to {
             Some(keys) => Ok(codec::encode(
                 &decoded.data,
@@ -363,7 +365,13 @@ impl Store {
                 &archive_context(),
                 Some(keys),
             )?),
-            None => self.encode_data(key, decoded.data, DataOrigin::File, decoded.meta, &options),
+            None => self.pipeline().encode_exact(
+                key,
+                decoded.data,
+                DataOrigin::File,
+                decoded.meta,
+                &options,
+            ),
         }
     }
 }

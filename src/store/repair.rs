@@ -6,8 +6,9 @@ use serde::Serialize;
 use statevault_backup::{BackupKind, Backups};
 use statevault_core::{Key, is_temp_name};
 
+use crate::Store;
 use crate::error::Result;
-use crate::store::{KeyStatus, Store};
+use crate::store::verify::KeyStatus;
 
 /// What [`Store::repair`] found and did (or, in a dry run, would do).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -90,7 +91,7 @@ impl Store {
             let KeyStatus::Corrupt { detail } = &report.status else {
                 continue;
             };
-            let key: Key = crate::store::parse_key(&report.key)?;
+            let key: Key = crate::key::parse_key(&report.key)?;
             let outcome = match self.intact_copy(&key)? {
                 None => RepairOutcome::NoIntactCopy,
                 Some((from, _)) if dry_run => RepairOutcome::WouldRestore { from },
@@ -99,7 +100,7 @@ impl Store {
                         Some(std::slice::from_ref(&key)),
                         &format!("before repair of {key}"),
                     )?;
-                    self.write_repaired(&key, &bytes)?;
+                    self.write_key(&key, &bytes, "repair")?;
                     RepairOutcome::Restored { from }
                 }
             };
@@ -127,7 +128,7 @@ impl Store {
             let Ok(Some(bytes)) = backups.read_entry(&info.id, key) else {
                 continue;
             };
-            if self.decode_bytes(key, &bytes).is_ok() {
+            if self.pipeline().decode_file(key, &bytes).is_ok() {
                 return Ok(Some((info.id.to_string(), bytes)));
             }
         }

@@ -1,0 +1,475 @@
+//! The one save path and the one load path, as a value with no I/O.
+//!
+//! A [`Pipeline`] holds what turns a value into a key's file bytes and back: the registry of
+//! documents, the migrations, the per-pattern save policies, the inflation limits and the
+//! encryption keys (loaded once from the key provider and cached). It never touches the store's
+//! folder; the [`Store`](crate::Store) reads and writes the bytes, and checks quota, audit and
+//! metrics around them. See `docs/decisions/0011-pipeline.md`.
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+use statevault_codec::{
+    self as codec, Compression, Context, Decoded, EncodeOptions, KeyProvider, KeySet,
+    KeychainProvider, Limits, Meta,
+};
+use statevault_core::Key;
+use statevault_migrate::{Migrations, Version};
+use statevault_schema::{DocumentInfo, Registry, ValidationError, contract::SaveOptions};
+
+use crate::error::{Error, Result};
+use crate::format::FileFormat;
+use crate::metric;
+use crate::options::pattern_matches;
+
+/// The `schema_version` of a value whose key has no registered document.
+pub const UNVERSIONED: &str = "0.0.0";
+
+/// The save and load pipeline of one store.
+pub(crate) struct Pipeline {
+    /// The store's folder, only to name a damaged file in an error.
+    root: PathBuf,
+    store_id: String,
+    registry: Registry,
+    migrations: Migrations,
+    policies: Vec<(String, SaveOptions)>,
+    limits: Limits,
+    provider: Option<Arc<dyn KeyProvider>>,
+    keys: Mutex<Option<Arc<KeySet>>>,
+}
+
+impl std::fmt::Debug for Pipeline {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Pipeline")
+            .field("store_id", &self.store_id)
+            .field("registry", &self.registry)
+            .field("policies", &self.policies)
+            .field("limits", &self.limits)
+            .finish_non_exhaustive()
+    }
+}
+
+/// What the pipeline needs to be built.
+pub(crate) struct Parts {
+    pub(crate) root: PathBuf,
+    pub(crate) store_id: String,
+    pub(crate) registry: Registry,
+    pub(crate) migrations: Migrations,
+    pub(crate) policies: Vec<(String, SaveOptions)>,
+    pub(crate) limits: Limits,
+    pub(crate) provider: Option<Arc<dyn KeyProvider>>,
+}
+
+/// A value on its way into a key's file.
+#[derive(Debug)]
+pub(crate) enum Input {
+    /// Compact JSON straight from `serde_json` (one value, not checked again by the codec).
+    Json(Vec<u8>),
+    /// A JSON value.
+    Value(Value),
+}
+
+/// Where the JSON text handed to the encoder comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum DataOrigin {
+    /// Straight from `serde_json`: one JSON value, no need to check it again.
+    Serialized,
+    /// From a decoded file: checked again, because a file with a matching checksum is not
+    /// proof of JSON (it may have been written by hand).
+    File,
+}
+
+/// A key's file decoded, migrated and validated: what a load returns before deserializing.
+#[derive(Debug)]
+pub(crate) struct Loaded {
+    /// The value: raw JSON for a key without a document (deserialized straight into the
+    /// caller's type), a checked JSON value for a registered document.
+    pub(crate) body: Body,
+    /// The file's format (a write-back keeps it).
+    pub(crate) format: FileFormat,
+    /// The version the document was stored at, when it was migrated on the way.
+    pub(crate) migrated_from: Option<Version>,
+}
+
+/// The value inside a [`Loaded`].
+#[derive(Debug)]
+pub(crate) enum Body {
+    /// JSON text of a key with no registered document.
+    Json(Vec<u8>),
+    /// A registered document at its current version, valid against its schema.
+    Document(Value),
+}
+
+impl Loaded {
+    /// Deserializes the value into the caller's type.
+    pub(crate) fn into_typed<T: DeserializeOwned>(self, key: &Key) -> Result<T> {
+        let serde_error = |source| Error::Serde {
+            key: key.to_string(),
+            source,
+        };
+        match self.body {
+            Body::Json(json) => serde_json::from_slice(&json).map_err(serde_error),
+            Body::Document(value) => serde_json::from_value(value).map_err(serde_error),
+        }
+    }
+}
+
+impl Pipeline {
+    pub(crate) fn new(parts: Parts) -> Pipeline {
+        Pipeline {
+            root: parts.root,
+            store_id: parts.store_id,
+            registry: parts.registry,
+            migrations: parts.migrations,
+            policies: parts.policies,
+            limits: parts.limits,
+            provider: parts.provider,
+            keys: Mutex::new(None),
+        }
+    }
+
+    pub(crate) fn registry(&self) -> &Registry {
+        &self.registry
+    }
+
+    pub(crate) fn migrations(&self) -> &Migrations {
+        &self.migrations
+    }
+
+    /// The document registered for `key`, if any.
+    pub(crate) fn document(&self, key: &Key) -> Option<&DocumentInfo> {
+        self.registry.lookup(key.as_str())
+    }
+
+    /// The save path for a value of the caller's type: serialized once (to a JSON value only
+    /// where a document validates it), then [`Pipeline::encode`].
+    pub(crate) fn encode_value<T: Serialize + ?Sized>(
+        &self,
+        key: &Key,
+        value: &T,
+        options: &SaveOptions,
+    ) -> Result<Vec<u8>> {
+        let serde_error = |source| Error::Serde {
+            key: key.to_string(),
+            source,
+        };
+        let input = match self.document(key) {
+            Some(_) => Input::Value(serde_json::to_value(value).map_err(serde_error)?),
+            None => Input::Json(serde_json::to_vec(value).map_err(serde_error)?),
+        };
+        self.encode(key, input, options)
+    }
+
+    /// The save path: a registered document is validated and must carry the current version;
+    /// the value is stamped with that version and the time, and encoded with the key's save
+    /// policy (`options` over the policy of the first matching pattern).
+    pub(crate) fn encode(&self, key: &Key, input: Input, options: &SaveOptions) -> Result<Vec<u8>> {
+        let serde_error = |source| Error::Serde {
+            key: key.to_string(),
+            source,
+        };
+        let (data, schema_version) = match self.document(key) {
+            Some(document) => {
+                let data = match input {
+                    Input::Value(value) => {
+                        check_document(key, document, &value)?;
+                        serde_json::to_vec(&value).map_err(serde_error)?
+                    }
+                    Input::Json(json) => {
+                        let value: Value = serde_json::from_slice(&json).map_err(serde_error)?;
+                        check_document(key, document, &value)?;
+                        json
+                    }
+                };
+                (data, document.version().to_string())
+            }
+            None => match input {
+                Input::Json(json) => (json, UNVERSIONED.to_owned()),
+                Input::Value(value) => (
+                    serde_json::to_vec(&value).map_err(serde_error)?,
+                    UNVERSIONED.to_owned(),
+                ),
+            },
+        };
+        let meta = Meta {
+            schema_version,
+            saved_at_ms: now_ms(),
+        };
+        let options = self.effective_options(key, options);
+        self.encode_exact(key, data, DataOrigin::Serialized, meta, &options)
+    }
+
+    /// Encodes JSON text that needs no checks (already validated, or a file's own data) with
+    /// exactly `meta` and `options`: a rewrite that keeps what the file was.
+    pub(crate) fn encode_exact(
+        &self,
+        key: &Key,
+        data: Vec<u8>,
+        origin: DataOrigin,
+        meta: Meta,
+        options: &SaveOptions,
+    ) -> Result<Vec<u8>> {
+        let encode = EncodeOptions {
+            compression: options
+                .compress
+                .unwrap_or(false)
+                .then_some(Compression::Fast),
+            encrypt: options.encrypt.unwrap_or(false),
+        };
+        let keys = if encode.encrypt {
+            Some(self.keys_for_encryption()?)
+        } else {
+            None
+        };
+        let context = self.context(key);
+        // The owned encoders build the file in the data's own buffer: one copy of the
+        // document less at the peak of a large save.
+        let encoded = match origin {
+            DataOrigin::Serialized => {
+                codec::encode_owned_trusted(data, &meta, &encode, &context, keys.as_deref())
+            }
+            DataOrigin::File => {
+                codec::encode_owned(data, &meta, &encode, &context, keys.as_deref())
+            }
+        };
+        Ok(encoded?)
+    }
+
+    /// The load path: verifies and decodes a file's bytes (in place; keys are loaded only for
+    /// an encrypted file), then brings a registered document to the current version and
+    /// validates it there.
+    pub(crate) fn decode(&self, key: &Key, bytes: Vec<u8>) -> Result<Loaded> {
+        let keys = if codec::needs_key(&bytes) {
+            self.keys_for_decryption()?
+        } else {
+            None
+        };
+        let decoded = codec::decode_owned(bytes, &self.context(key), keys.as_deref(), &self.limits)
+            .map_err(|e| self.codec_error(key, e))?;
+        let format = FileFormat::from(&decoded.format);
+        let Some(document) = self.document(key) else {
+            return Ok(Loaded {
+                body: Body::Json(decoded.data),
+                format,
+                migrated_from: None,
+            });
+        };
+        let value: Value =
+            serde_json::from_slice(&decoded.data).map_err(|source| Error::Serde {
+                key: key.to_string(),
+                source,
+            })?;
+        let (value, migrated_from) = self.upgrade(key, document, value, &decoded.meta)?;
+        Ok(Loaded {
+            body: Body::Document(value),
+            format,
+            migrated_from,
+        })
+    }
+
+    /// Verifies and decodes a file's bytes without migrating: what checks and rewrites start
+    /// from.
+    pub(crate) fn decode_file(&self, key: &Key, bytes: &[u8]) -> Result<Decoded> {
+        let context = self.context(key);
+        let mut result = codec::decode(bytes, &context, None, &self.limits);
+        if matches!(result, Err(codec::Error::NoKey)) {
+            let keys = self.keys_for_decryption()?;
+            result = codec::decode(bytes, &context, keys.as_deref(), &self.limits);
+        }
+        result.map_err(|e| self.codec_error(key, e))
+    }
+
+    /// Brings a stored document to the current version and validates it there, in that order:
+    /// old data is never validated against the new schema. Returns the value and, when it was
+    /// migrated, the version it was stored at.
+    pub(crate) fn upgrade(
+        &self,
+        key: &Key,
+        document: &DocumentInfo,
+        value: Value,
+        meta: &Meta,
+    ) -> Result<(Value, Option<Version>)> {
+        let stored_text = document
+            .data_version(&value)
+            .unwrap_or(&meta.schema_version)
+            .to_owned();
+        let stored = Version::parse(&stored_text).map_err(|_| Error::BadVersion {
+            key: key.to_string(),
+            stored: stored_text.clone(),
+        })?;
+        let current = document.version();
+        let (value, migrated_from) = match stored.cmp(current) {
+            std::cmp::Ordering::Greater => {
+                return Err(Error::NewerVersion {
+                    key: key.to_string(),
+                    stored: stored_text,
+                    supported: current.to_string(),
+                });
+            }
+            std::cmp::Ordering::Equal => (value, None),
+            std::cmp::Ordering::Less => {
+                let value = self
+                    .migrations
+                    .apply(document.name(), value, &stored, current)
+                    .map_err(|source| Error::Migration {
+                        key: key.to_string(),
+                        source: Box::new(source),
+                    })?;
+                (value, Some(stored))
+            }
+        };
+        validate_as(key, document, &value)?;
+        Ok((value, migrated_from))
+    }
+
+    /// Makes `keys` the key set every later encryption and decryption uses (a re-encryption
+    /// with the current key).
+    pub(crate) fn use_keys(&self, keys: Arc<KeySet>) {
+        *self.keys.lock().unwrap_or_else(|e| e.into_inner()) = Some(keys);
+    }
+
+    /// The key provider: the one the store was opened with, or the OS keychain entry of this
+    /// store.
+    pub(crate) fn provider(&self) -> Arc<dyn KeyProvider> {
+        self.provider.clone().unwrap_or_else(|| {
+            Arc::new(KeychainProvider::new(&self.store_id)) as Arc<dyn KeyProvider>
+        })
+    }
+
+    fn keys_for_encryption(&self) -> Result<Arc<KeySet>> {
+        let mut cached = self.keys.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(keys) = cached.as_ref() {
+            return Ok(keys.clone());
+        }
+        let keys = Arc::new(self.provider().load_or_create()?);
+        *cached = Some(keys.clone());
+        Ok(keys)
+    }
+
+    fn keys_for_decryption(&self) -> Result<Option<Arc<KeySet>>> {
+        let mut cached = self.keys.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(keys) = cached.as_ref() {
+            return Ok(Some(keys.clone()));
+        }
+        let keys = self.provider().load()?.map(Arc::new);
+        cached.clone_from(&keys);
+        Ok(keys)
+    }
+
+    fn context<'a>(&'a self, key: &'a Key) -> Context<'a> {
+        Context {
+            store_id: &self.store_id,
+            key_name: key.as_str(),
+        }
+    }
+
+    fn effective_options(&self, key: &Key, options: &SaveOptions) -> SaveOptions {
+        let policy = self
+            .policies
+            .iter()
+            .find(|(pattern, _)| pattern_matches(pattern, key.as_str()))
+            .map(|(_, defaults)| *defaults)
+            .unwrap_or_default();
+        SaveOptions {
+            encrypt: options.encrypt.or(policy.encrypt),
+            compress: options.compress.or(policy.compress),
+            backup: options.backup.or(policy.backup),
+        }
+    }
+
+    /// Whether a save of `key` with `options` asks for the old value to be kept first.
+    pub(crate) fn wants_backup(&self, key: &Key, options: &SaveOptions) -> bool {
+        self.effective_options(key, options).backup == Some(true)
+    }
+
+    /// Gives a codec error its key and path, keeping damage and failed decryption apart.
+    fn codec_error(&self, key: &Key, error: codec::Error) -> Error {
+        let path = file_of(&self.root, key);
+        if matches!(
+            error,
+            codec::Error::Corrupt { .. } | codec::Error::TooLarge { .. }
+        ) {
+            metrics::counter!(metric::CORRUPTION_DETECTED).increment(1);
+            tracing::error!(key = %key, path = %path.display(), error = %error, "corruption detected; the file is left as it is");
+        }
+        match error {
+            codec::Error::Corrupt { detail } => Error::Corrupt {
+                key: key.to_string(),
+                path,
+                detail,
+            },
+            codec::Error::TooLarge { .. } | codec::Error::UnsupportedVersion { .. } => {
+                Error::Corrupt {
+                    key: key.to_string(),
+                    path,
+                    detail: error.to_string(),
+                }
+            }
+            source @ (codec::Error::Decrypt { .. }
+            | codec::Error::UnknownKey { .. }
+            | codec::Error::NoKey) => Error::Decrypt {
+                key: key.to_string(),
+                path,
+                source,
+            },
+            other => Error::Codec(other),
+        }
+    }
+}
+
+/// The file of `key` under `root`, as the storage engine places it.
+fn file_of(root: &Path, key: &Key) -> PathBuf {
+    root.join(key.relative_path())
+}
+
+/// What a value saved under a registered document must pass: its schema and the current
+/// version.
+fn check_document(key: &Key, document: &DocumentInfo, value: &Value) -> Result<()> {
+    validate_as(key, document, value)?;
+    check_current_version(key, document, value)
+}
+
+/// Validates `value` as `document`, the error naming `key`.
+fn validate_as(key: &Key, document: &DocumentInfo, value: &Value) -> Result<()> {
+    document
+        .validate(value)
+        .map_err(|source| Error::Validation {
+            key: key.to_string(),
+            source,
+        })
+}
+
+/// A typed document must carry the current version in its `version` field when it is saved:
+/// the field decides how the file is read back (`docs/ARCHITECTURE.md`, "Versions"), so a value
+/// saved with another version would be migrated from, or refused as, a version it never had.
+fn check_current_version(key: &Key, document: &DocumentInfo, value: &Value) -> Result<()> {
+    let Some(found) = document.data_version(value) else {
+        return Ok(());
+    };
+    let current = document.version().to_string();
+    if found == current {
+        return Ok(());
+    }
+    Err(Error::Validation {
+        key: key.to_string(),
+        source: ValidationError {
+            document: document.name().to_owned(),
+            violations: vec![statevault_schema::Violation {
+                pointer: "/version".to_owned(),
+                message: format!("must be the current version {current}, not {found}"),
+                schema_path: "/properties/version".to_owned(),
+            }],
+        },
+    })
+}
+
+/// Milliseconds since the Unix epoch (0 if the clock is before it).
+pub(crate) fn now_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64)
+}

@@ -1,0 +1,100 @@
+//! Batches through the store: all-or-nothing saves and deletes, and consistent multi-key loads.
+
+use std::collections::HashMap;
+use std::time::Instant;
+
+use serde::de::DeserializeOwned;
+use statevault_core::{BatchOp, Key};
+
+use crate::Store;
+use crate::audit::Fingerprint;
+use crate::batch::{Batch, Op};
+use crate::error::Result;
+use crate::key::parse_key;
+use crate::metric;
+use crate::pipeline::Input;
+
+impl Store {
+    /// Applies `batch` all-or-nothing. Every save is validated and encoded first, and the quota
+    /// checked, so an invalid value rejects the whole batch before anything is written; then
+    /// the batch is committed through the journal of `statevault-core`: after a crash at any
+    /// point every operation is visible or none is.
+    pub fn save_batch(&self, batch: Batch) -> Result<()> {
+        let start = Instant::now();
+        let result = self.save_batch_inner(batch);
+        metrics::histogram!(metric::SAVE_DURATION_MS).record(start.elapsed().as_secs_f64() * 1e3);
+        result
+    }
+
+    fn save_batch_inner(&self, batch: Batch) -> Result<()> {
+        let mut ops = Vec::with_capacity(batch.ops.len());
+        let mut changes = Vec::with_capacity(batch.ops.len());
+        let mut to_back_up = Vec::new();
+        let (mut old_total, mut new_total) = (0u64, 0u64);
+        for op in batch.ops {
+            let (key, new) = match op {
+                Op::Save { key, json, options } => {
+                    if self.pipeline().wants_backup(&key, &options)
+                        && self.storage().exists(&key)?
+                    {
+                        to_back_up.push(key.clone());
+                    }
+                    self.refuse_downgrade(&key)?;
+                    let bytes = self.pipeline().encode(&key, Input::Json(json), &options)?;
+                    // Only the audit log needs the new bytes' hash.
+                    let fingerprint = self.audit.as_ref().map(|_| Fingerprint::of(&bytes));
+                    new_total += bytes.len() as u64;
+                    ops.push(BatchOp::Put {
+                        key: key.clone(),
+                        bytes,
+                    });
+                    (key, ("batch-save", fingerprint))
+                }
+                Op::Delete { key } => {
+                    ops.push(BatchOp::Delete { key: key.clone() });
+                    (key, ("batch-delete", None))
+                }
+            };
+            old_total += self.stored_len(&key)?;
+            changes.push((key, new));
+        }
+        self.check_quota(old_total, new_total, || {
+            changes.iter().map(|(key, _)| key.to_string()).collect()
+        })?;
+        if !to_back_up.is_empty() {
+            self.backup_before_overwrite(&to_back_up)?;
+        }
+        self.storage().commit_batch(ops, self.durability)?;
+        self.account(old_total, new_total);
+        if let Some(log) = &self.audit {
+            let lines: Vec<(&str, &str, Option<&Fingerprint>)> = changes
+                .iter()
+                .map(|(key, (op, new))| (*op, key.as_str(), new.as_ref()))
+                .collect();
+            log.lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .append_many(self.storage(), &lines)?;
+        }
+        Ok(())
+    }
+
+    /// Loads several keys as one consistent view (no batch half applied in between); missing
+    /// keys are absent from the map.
+    pub fn load_batch<T: DeserializeOwned>(&self, keys: &[&str]) -> Result<HashMap<Key, T>> {
+        let start = Instant::now();
+        let keys = keys
+            .iter()
+            .map(|k| parse_key(k))
+            .collect::<Result<Vec<Key>>>()?;
+        let values = self.storage().read_many(&keys)?;
+        let mut loaded = HashMap::with_capacity(keys.len());
+        for (key, bytes) in keys.into_iter().zip(values) {
+            if let Some(bytes) = bytes {
+                let value = self.load_bytes(&key, bytes)?;
+                loaded.insert(key, value);
+            }
+        }
+        metrics::histogram!(metric::LOAD_DURATION_MS).record(start.elapsed().as_secs_f64() * 1e3);
+        Ok(loaded)
+    }
+}
