@@ -473,3 +473,192 @@ pub(crate) fn now_ms() -> u64 {
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_millis() as u64)
 }
+
+#[cfg(test)]
+mod tests {
+    //! The pipeline alone: no folder exists at `root`, so anything here that touched the disk
+    //! would fail.
+
+    use std::sync::Arc;
+
+    use serde_json::{Value, json};
+    use statevault_codec::{Limits, StaticKeyProvider, Zeroizing};
+    use statevault_core::Key;
+    use statevault_migrate::{Migrations, Version};
+    use statevault_schema::{DocumentInfo, Registry, contract::SaveOptions};
+
+    use super::{Body, Input, Parts, Pipeline};
+    use crate::Error;
+    use crate::format::FileFormat;
+
+    fn notes() -> Arc<DocumentInfo> {
+        let schema = json!({
+            "type": "object",
+            "properties": {"version": {"type": "string"}, "title": {"type": "string", "minLength": 1}},
+            "required": ["version", "title"],
+        });
+        Arc::new(DocumentInfo::from_schema("Notes", "2.0.0", schema).unwrap())
+    }
+
+    fn pipeline() -> Pipeline {
+        let mut registry = Registry::empty();
+        registry.register_info("notes.*", notes()).unwrap();
+        let mut migrations = Migrations::new();
+        migrations
+            .add(
+                "Notes",
+                Version::new(1, 0, 0),
+                Version::new(2, 0, 0),
+                "text becomes title",
+                |mut doc: Value| -> Result<Value, String> {
+                    let text = doc["text"].take();
+                    Ok(json!({"version": "2.0.0", "title": text}))
+                },
+            )
+            .unwrap();
+        let on = SaveOptions {
+            encrypt: Some(true),
+            compress: Some(true),
+            backup: None,
+        };
+        Pipeline::new(Parts {
+            root: "/nonexistent/statevault-pipeline-test".into(),
+            store_id: "pipeline-test".to_owned(),
+            registry,
+            migrations,
+            policies: vec![("secret.*".to_owned(), on)],
+            limits: Limits::default(),
+            provider: Some(Arc::new(StaticKeyProvider::from_bytes(Zeroizing::new(
+                [7; 32],
+            )))),
+        })
+    }
+
+    fn key(text: &str) -> Key {
+        Key::parse(text).unwrap()
+    }
+
+    fn document(body: Body) -> Value {
+        match body {
+            Body::Document(value) => value,
+            Body::Json(json) => panic!("a registered key decodes to a document, got {json:?}"),
+        }
+    }
+
+    #[test]
+    fn a_registered_document_round_trips_validated() {
+        let pipeline = pipeline();
+        let value = json!({"version": "2.0.0", "title": "groceries"});
+        let bytes = pipeline
+            .encode_value(&key("notes.a"), &value, &SaveOptions::default())
+            .unwrap();
+        let loaded = pipeline.decode(&key("notes.a"), bytes).unwrap();
+        assert_eq!(loaded.format, FileFormat::Plain);
+        assert_eq!(loaded.migrated_from, None);
+        assert_eq!(document(loaded.body), value);
+    }
+
+    #[test]
+    fn an_invalid_document_is_refused_with_its_pointer() {
+        let error = pipeline()
+            .encode(
+                &key("notes.a"),
+                Input::Json(br#"{"version":"2.0.0","title":""}"#.to_vec()),
+                &SaveOptions::default(),
+            )
+            .unwrap_err();
+        assert_eq!(error.violations()[0].pointer, "/title");
+        assert_eq!(error.key(), Some("notes.a"));
+    }
+
+    #[test]
+    fn a_document_saved_with_another_version_is_refused() {
+        let error = pipeline()
+            .encode_value(
+                &key("notes.a"),
+                &json!({"version": "1.0.0", "title": "x"}),
+                &SaveOptions::default(),
+            )
+            .unwrap_err();
+        assert_eq!(error.violations()[0].pointer, "/version");
+    }
+
+    #[test]
+    fn an_older_document_is_migrated_then_validated_on_decode() {
+        let pipeline = pipeline();
+        // What version 1.0.0 of the program wrote: an unregistered key's encoding carries no
+        // checks, and the file's own `version` field says 1.0.0.
+        let old = pipeline
+            .encode_value(
+                &key("plain.a"),
+                &json!({"version": "1.0.0", "text": "groceries"}),
+                &SaveOptions::default(),
+            )
+            .unwrap();
+        // A plain file is bound to no key, so it decodes under the registered one.
+        let loaded = pipeline.decode(&key("notes.a"), old).unwrap();
+        assert_eq!(loaded.migrated_from, Some(Version::new(1, 0, 0)));
+        assert_eq!(
+            document(loaded.body),
+            json!({"version": "2.0.0", "title": "groceries"})
+        );
+    }
+
+    #[test]
+    fn a_newer_document_is_refused_on_decode() {
+        let pipeline = pipeline();
+        let newer = pipeline
+            .encode_value(
+                &key("plain.a"),
+                &json!({"version": "3.0.0", "title": "x"}),
+                &SaveOptions::default(),
+            )
+            .unwrap();
+        let error = pipeline.decode(&key("notes.a"), newer).unwrap_err();
+        assert!(matches!(error, Error::NewerVersion { .. }), "{error}");
+    }
+
+    #[test]
+    fn the_save_policy_encrypts_and_the_value_holds_no_plaintext() {
+        let pipeline = pipeline();
+        let bytes = pipeline
+            .encode_value(
+                &key("secret.a"),
+                &json!({"launch": "0451-7719"}),
+                &SaveOptions::default(),
+            )
+            .unwrap();
+        assert!(!bytes.windows(9).any(|w| w == b"0451-7719"));
+        let loaded = pipeline.decode(&key("secret.a"), bytes.clone()).unwrap();
+        assert_eq!(
+            loaded.format,
+            FileFormat::Envelope {
+                compressed: true,
+                encrypted: true
+            }
+        );
+        let value: Value = loaded.into_typed(&key("secret.a")).unwrap();
+        assert_eq!(value, json!({"launch": "0451-7719"}));
+        // The key's name is bound into the ciphertext: moved to another key, it does not open.
+        let moved = pipeline.decode(&key("secret.b"), bytes).unwrap_err();
+        assert!(matches!(moved, Error::Decrypt { .. }), "{moved}");
+    }
+
+    #[test]
+    fn damaged_bytes_are_corrupt_and_name_the_key_and_its_file() {
+        let pipeline = pipeline();
+        let mut bytes = pipeline
+            .encode_value(&key("plain.a"), &json!({"a": 1}), &SaveOptions::default())
+            .unwrap();
+        let last = bytes.len() - 2;
+        bytes[last] ^= 0x20;
+        let error = pipeline.decode(&key("plain.a"), bytes).unwrap_err();
+        assert!(matches!(error, Error::Corrupt { .. }), "{error}");
+        assert_eq!(
+            error.path(),
+            Some(std::path::Path::new(
+                "/nonexistent/statevault-pipeline-test/plain/a.json"
+            ))
+        );
+    }
+}
