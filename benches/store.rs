@@ -1,6 +1,6 @@
 //! Save and load through the facade beside the raw primitive, per durability and size.
 //!
-//! `cargo bench -p statevault --bench store`. Aims (issue 2): a Full save of 1 KiB within 1.10×
+//! `cargo bench -p statevault --bench store`. Aims: a Full save of 1 KiB within 1.10×
 //! of the raw primitive (temp write + fsync + rename + folder fsync); a load of 1 KiB within
 //! 1.5× of read + `serde_json` parse.
 

@@ -36,7 +36,7 @@ fn layout_preferences_and_history_survive_a_reopen_unchanged() {
             .unwrap(),
         Some(history())
     );
-    // The files are where DESIGN §3 puts them, in the plain format.
+    // The files are where `docs/ARCHITECTURE.md` ("The data directory") puts them, in the plain format.
     for file in [
         "layouts/default.json",
         "settings/preferences.json",

@@ -1,5 +1,5 @@
 //! The codec's pipelines beside their parts run alone: raw flate2 and raw AES-256-GCM-SIV, on 1 MiB
-//! and 16 MiB of JSON. The aim (issue 4): a pipeline costs at most 1.1 × the sum of its parts.
+//! and 16 MiB of JSON. The aim: a pipeline costs at most 1.1 × the sum of its parts.
 
 use std::hint::black_box;
 use std::io::{Read as _, Write as _};
@@ -176,7 +176,7 @@ fn benches(c: &mut Criterion) {
     }
 }
 
-/// What the facade's load and save cost on top of `serde_json` (issue 9: a 1 MiB plain load at
+/// What the facade's load and save cost on top of `serde_json` (the aim: a 1 MiB plain load at
 /// ≥ 80 % of the parse's throughput): a plain file decoded and its data parsed into a
 /// `serde_json::Value`, beside the parse of the same data bytes alone; a value serialized and
 /// encoded, beside the serialization alone.

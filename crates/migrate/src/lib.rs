@@ -5,7 +5,7 @@
 //! now expects another version, the document is migrated *before* it is validated against the
 //! current schema: old data is never judged by the new schema's rules. This crate holds the
 //! migrations and runs them; it knows nothing of files, schemas or the store, which compose it
-//! (DESIGN §6).
+//! (`docs/ARCHITECTURE.md`, "Versions").
 //!
 //! - A [`Graph`] per document: nodes are [`Version`]s, edges are functions
 //!   `serde_json::Value -> Result<Value, E>` with a description. A duplicate edge is refused

@@ -7,7 +7,7 @@ use serde_json::Value;
 
 use crate::builtin::MAX_SAFE_INTEGER;
 
-/// A statevault key (DESIGN §3): dot-separated segments `[a-z0-9][a-z0-9_-]{0,63}`, at least two.
+/// A statevault key (`docs/ARCHITECTURE.md`, "The data directory"): dot-separated segments `[a-z0-9][a-z0-9_-]{0,63}`, at least two.
 /// The store applies further rules (length, reserved namespaces); this is the shape only.
 const KEY_PATTERN: &str = r"^[a-z0-9][a-z0-9_-]{0,63}(\.[a-z0-9][a-z0-9_-]{0,63})+$";
 

@@ -1,4 +1,4 @@
-//! The exit codes of DESIGN §9, each provoked for real.
+//! The exit codes of the README and `docs/ARCHITECTURE.md`, each provoked for real.
 
 use serde_json::json;
 use statevault::Store;

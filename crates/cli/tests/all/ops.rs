@@ -1,4 +1,4 @@
-//! The operator's commands of issue 8, end to end: `batch`, `edit`, `audit`, `stats`, `migrate`,
+//! The operator's commands, end to end: `batch`, `edit`, `audit`, `stats`, `migrate`,
 //! `--quota-bytes`, `completions`, and `repair`/`exists`/`rm` on a healthy store.
 
 use std::path::{Path, PathBuf};
@@ -932,7 +932,7 @@ fn stats_counts_keys_bytes_and_formats() {
     );
 }
 
-/// Issue 8 asks `stats` for the snapshot count and space too: the space is the objects on disk,
+/// `stats` reports the snapshot count and space too: the space is the objects on disk,
 /// each distinct content once.
 #[test]
 fn stats_reports_snapshot_count_and_space() {

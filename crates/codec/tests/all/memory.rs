@@ -1,4 +1,4 @@
-//! Peak heap of one encode and one decode, by reference and by value (issue 9: a 16 MiB save or
+//! Peak heap of one encode and one decode, by reference and by value (the aim: a 16 MiB save or
 //! load within 3 × the document). Counted by the allocator of `alloc.rs`, which counts a reallocation
 //! as old and new buffer at once: the figures are upper bounds.
 
