@@ -20,6 +20,7 @@ const LAYER_DEPENDENTS: &[(&str, &[&str])] = &[
 pub(crate) fn run(root: &Path) -> Result<()> {
     step(root, "format", &["fmt", "--all", "--check"], &[])?;
     layers(root)?;
+    crate::modules::check(root)?;
     step(
         root,
         "clippy",

@@ -2,6 +2,7 @@
 
 mod ci;
 mod codegen;
+mod modules;
 mod release;
 
 use std::path::{Path, PathBuf};
@@ -12,7 +13,8 @@ const USAGE: &str = "usage: cargo xtask <task>
 tasks:
   ci                  what CI runs: fmt check, layer rules (cargo tree -i), clippy -D warnings,
                       every test of the workspace, docs, codegen --check
-  layers              only the layer rules
+  layers              only the layer rules (crates, by cargo tree -i) and the module rule
+                      (no module imports one that imports it back)
   release VERSION [--dry-run]
                       bump the workspace version (needs a CHANGELOG.md entry), run ci and
                       codegen --check, package every crate leaves first, print the publish order
@@ -24,7 +26,9 @@ fn main() -> ExitCode {
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     let result = match args.as_slice() {
         ["ci"] => ci::run(&workspace_root()),
-        ["layers"] => ci::layers(&workspace_root()),
+        ["layers"] => {
+            ci::layers(&workspace_root()).and_then(|()| modules::check(&workspace_root()))
+        }
         ["release", version] => release::run(&workspace_root(), version, false),
         ["release", version, "--dry-run"] | ["release", "--dry-run", version] => {
             release::run(&workspace_root(), version, true)

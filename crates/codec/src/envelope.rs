@@ -23,10 +23,11 @@ use std::io::{Read as _, Write as _};
 use aes_gcm_siv::aead::{AeadInPlace, KeyInit};
 use aes_gcm_siv::{Aes256GcmSiv, Nonce, Tag};
 
-use crate::codec::{Compression, Context, Decoded, Format, Inspected, Limits, Meta};
 use crate::error::Error;
 use crate::json::check_schema_version;
-use crate::keys::{DataKey, KeyId, KeySet};
+use crate::keys::{DataKey, KeySet};
+use crate::types::KeyId;
+use crate::types::{Compression, Context, Decoded, Format, Inspected, Limits, Meta};
 
 /// The first eight bytes of every envelope. `0x89` is not valid as the first byte of JSON or of UTF-8
 /// text, and the `\r\n\x1a` tail (as in PNG) reveals line-ending conversion and truncation by tools

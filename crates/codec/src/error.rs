@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use crate::keys::KeyId;
+use crate::types::KeyId;
 
 /// Everything that can go wrong while encoding, decoding or handling keys.
 ///

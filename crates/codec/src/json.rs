@@ -7,8 +7,8 @@ use std::ops::Range;
 use serde::{Deserialize, Deserializer};
 use serde_json::value::RawValue;
 
-use crate::codec::{Decoded, Format, Inspected, Meta};
 use crate::error::Error;
+use crate::types::{Decoded, Format, Inspected, Meta};
 
 /// The value of the `statevault` field this build writes and reads.
 pub(crate) const PLAIN_VERSION: u64 = 1;

@@ -8,24 +8,10 @@ use base64::engine::general_purpose::STANDARD as BASE64;
 use zeroize::Zeroizing;
 
 use crate::error::Error;
+use crate::types::KeyId;
 
 /// The length of a data key: AES-256.
 pub const KEY_LEN: usize = 32;
-
-/// Identifies a data key within a store's key set.
-///
-/// Ids are small sequential numbers (1, 2, 3, … one per rotation), not fingerprints: an id only has to
-/// pick one key out of a handful, four bytes are enough, and a number says nothing about the key
-/// itself. Two stores may both have a key 1; a file copied between them still fails to authenticate
-/// because the associated data binds the store id. Id 0 is reserved for "not encrypted".
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct KeyId(pub u32);
-
-impl fmt::Display for KeyId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}", self.0)
-    }
-}
 
 /// One 256-bit data key and its id. The bytes live in a zeroizing buffer and are never printed.
 #[derive(Clone)]

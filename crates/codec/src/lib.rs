@@ -88,19 +88,22 @@ mod error;
 mod json;
 mod keys;
 mod providers;
+mod types;
 
 pub use codec::{
-    Compression, Context, Decoded, EncodeOptions, Format, Inspected, Limits, Meta, decode,
-    decode_owned, encode, encode_owned, encode_owned_trusted, inspect, needs_key,
+    decode, decode_owned, encode, encode_owned, encode_owned_trusted, inspect, needs_key,
     peek_schema_version,
 };
 pub use envelope::{MAGIC as ENVELOPE_MAGIC, VERSION as ENVELOPE_VERSION};
 pub use error::Error;
 pub use json::MAX_SCHEMA_VERSION_LEN;
-pub use keys::{DataKey, KEY_LEN, KeyId, KeySet};
+pub use keys::{DataKey, KEY_LEN, KeySet};
 pub use providers::{
     EnvKeyProvider, FileKeyProvider, KEY_ENV_VAR, KEYCHAIN_SERVICE, KeyProvider, KeychainBackend,
     KeychainProvider, StaticKeyProvider,
+};
+pub use types::{
+    Compression, Context, Decoded, EncodeOptions, Format, Inspected, KeyId, Limits, Meta,
 };
 /// Key bytes are handed over in zeroizing buffers; re-exported so callers need not depend on `zeroize`.
 pub use zeroize::Zeroizing;

@@ -10,7 +10,8 @@ use keyring_core::{CredentialStore, Entry};
 use zeroize::Zeroizing;
 
 use crate::error::Error;
-use crate::keys::{DataKey, KeyId, KeySet};
+use crate::keys::{DataKey, KeySet};
+use crate::types::KeyId;
 
 /// A source of a store's key set.
 ///
