@@ -13,11 +13,12 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use serde_json::json;
-use statevault::layers::codec::{DataKey, KeyId, KeySet, Zeroizing};
 use statevault::schema::{
     AppConfig, ConversationHistoryState, GridLayoutState, UserPreferencesState,
 };
-use statevault::{SaveOptions, StaticKeyProvider, Store, StoreOptions};
+use statevault::{
+    DataKey, KeyId, KeySet, SaveOptions, StaticKeyProvider, Store, StoreOptions, Zeroizing,
+};
 
 type Result<T> = std::result::Result<T, Box<dyn Error>>;
 

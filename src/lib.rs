@@ -55,13 +55,16 @@ pub use store::verify::{KeyInfo, KeyReport, KeyStatus};
 pub use statevault_backup::{
     BackupId, BackupInfo, BackupKind, Policies, Policy, PruneReport, RestoreReport, VerifyReport,
 };
+pub use statevault_codec::{DataKey, Zeroizing};
 pub use statevault_codec::{
     EnvKeyProvider, FileKeyProvider, KEY_ENV_VAR, KeyId, KeyProvider, KeySet, KeychainProvider,
     StaticKeyProvider,
 };
 pub use statevault_core::{Durability, Key, KeyError};
+/// The semantic version of a document, as migrations name them.
+pub use statevault_migrate::Version;
 pub use statevault_schema::contract::SaveOptions;
-pub use statevault_schema::{Document, Registry, ValidationError, Violation};
+pub use statevault_schema::{Document, DocumentInfo, Registry, ValidationError, Violation};
 
 /// Derive `JsonSchema` for an application's own [`Document`] types with this version of
 /// schemars.

@@ -4,9 +4,11 @@
 use std::sync::Arc;
 
 use serde_json::json;
-use statevault::layers::codec::{DataKey, KeyId, Zeroizing};
 use statevault::schema::{ConversationHistoryState, UserPreferencesState};
-use statevault::{BackupKind, KeySet, SaveOptions, StaticKeyProvider, Store, StoreOptions};
+use statevault::{
+    BackupKind, DataKey, KeyId, KeySet, SaveOptions, StaticKeyProvider, Store, StoreOptions,
+    Zeroizing,
+};
 
 use super::common::{grid_layout, history, preferences};
 

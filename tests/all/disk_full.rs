@@ -4,8 +4,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use serde_json::{Value, json};
-use statevault::layers::storage::Error as CoreError;
-use statevault::{Error, Store};
+use statevault::{Error, ErrorKind, Store};
 
 use super::common::temp_files;
 
@@ -80,7 +79,7 @@ fn blob(seed: u64, bytes: usize) -> Value {
 
 fn assert_no_space(err: &Error) {
     assert!(
-        matches!(err, Error::Core(CoreError::NoSpace { .. })),
+        err.kind() == ErrorKind::NoSpace,
         "expected NoSpace, got {err:?}"
     );
     assert!(err.to_string().contains("no space"), "{err}");
@@ -161,9 +160,7 @@ fn a_full_disk_with_an_encrypted_compressed_value() {
     }
     let dir = tempfile::tempdir().unwrap();
     let _mount = Mount::tmpfs(dir.path(), "256k");
-    let provider = statevault::StaticKeyProvider::from_bytes(
-        statevault::layers::codec::Zeroizing::new([9; 32]),
-    );
+    let provider = statevault::StaticKeyProvider::from_bytes(statevault::Zeroizing::new([9; 32]));
     let options = statevault::StoreOptions::new()
         .key_provider(std::sync::Arc::new(provider))
         .policy(

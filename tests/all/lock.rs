@@ -4,8 +4,7 @@ use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use statevault::layers::storage::Error as CoreError;
-use statevault::{Error, Store};
+use statevault::{ErrorKind, Store};
 
 /// Regression: the writer lock is an `flock` on `.statevault/lock`, which belongs to the open
 /// file description. While another thread of the same process starts a child (fork, then exec),
@@ -40,7 +39,7 @@ fn reopening_a_dropped_store_is_not_refused_while_the_process_spawns_children() 
     for _ in 0..rounds {
         match Store::open(dir.path()) {
             Ok(store) => drop(store),
-            Err(Error::Core(CoreError::Locked { .. })) => refused += 1,
+            Err(e) if e.kind() == ErrorKind::Locked => refused += 1,
             Err(e) => panic!("{e}"),
         }
     }

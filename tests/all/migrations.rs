@@ -7,9 +7,9 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
-use statevault::layers::migrate::Version;
-use statevault::layers::schema::DocumentInfo;
-use statevault::{Error, FileFormat, KeyStatus, Registry, Store, StoreOptions};
+use statevault::{
+    DocumentInfo, Error, FileFormat, KeyStatus, Registry, Store, StoreOptions, Version,
+};
 
 /// The application's notes, at version 2.0.0. Version 1.0.0 was `{version, text}`; 1.1.0 added
 /// `title` (the first line); 2.0.0 split the rest of `text` into `body` lines and added `pinned`.
@@ -251,7 +251,7 @@ fn an_encrypted_document_stays_encrypted_when_migrated() {
     let dir = tempfile::tempdir().unwrap();
     let key = || {
         Arc::new(statevault::StaticKeyProvider::from_bytes(
-            statevault::layers::codec::Zeroizing::new([11; 32]),
+            statevault::Zeroizing::new([11; 32]),
         ))
     };
     {

@@ -17,8 +17,7 @@ fn a_store_made_through_the_facade_is_private_under_umask_000() {
     // time at worst create their files with a looser mask for a moment; statevault sets its own.
     let old = unsafe { libc::umask(0) };
     let result = std::panic::catch_unwind(|| {
-        let provider =
-            StaticKeyProvider::from_bytes(statevault::layers::codec::Zeroizing::new([1; 32]));
+        let provider = StaticKeyProvider::from_bytes(statevault::Zeroizing::new([1; 32]));
         let store =
             Store::open_with(&root, StoreOptions::new().key_provider(Arc::new(provider))).unwrap();
         store.save("layout.default", &grid_layout()).unwrap();
