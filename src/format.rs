@@ -88,13 +88,9 @@ impl From<&Format> for FileFormat {
         match format {
             Format::Plain => FileFormat::Plain,
             Format::Legacy => FileFormat::Legacy,
-            Format::Envelope {
-                compressed,
-                encrypted,
-                ..
-            } => FileFormat::Envelope {
-                compressed: *compressed,
-                encrypted: *encrypted,
+            Format::Envelope { .. } => FileFormat::Envelope {
+                compressed: format.is_compressed(),
+                encrypted: format.is_encrypted(),
             },
             _ => FileFormat::Unreadable,
         }

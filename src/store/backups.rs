@@ -7,7 +7,7 @@ use statevault_backup::{
     BackupId, BackupInfo, Backups, CreateOptions, EntryFlags, ExportOptions, ExportReport,
     ImportOptions, Policies, PruneReport, RestoreOptions, RestoreReport, VerifyReport,
 };
-use statevault_codec::{self as codec, Context, EncodeOptions, Format, KeySet, Meta};
+use statevault_codec::{self as codec, Context, EncodeOptions, KeySet, Meta};
 use statevault_core::Key;
 
 use crate::Store;
@@ -21,17 +21,13 @@ const ARCHIVE_CONTEXT: &str = "statevault-archive";
 
 /// What the backup layer records of a file: the codec's header, read without keys.
 fn classify(bytes: &[u8]) -> EntryFlags {
-    match codec::inspect(bytes).map(|i| i.format) {
-        Ok(Format::Envelope {
-            compressed,
-            encrypted,
-            key_id,
-        }) => EntryFlags {
-            compressed,
-            encrypted,
-            key_id: key_id.map(|k| k.0),
+    match codec::inspect(bytes) {
+        Ok(inspected) => EntryFlags {
+            compressed: inspected.format.is_compressed(),
+            encrypted: inspected.format.is_encrypted(),
+            key_id: inspected.format.key_id().map(|k| k.0),
         },
-        _ => EntryFlags::default(),
+        Err(_) => EntryFlags::default(),
     }
 }
 

@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
 use serde::Serialize;
-use statevault_codec::{self as codec, Format};
+use statevault_codec as codec;
 
 use crate::Store;
 use crate::error::Result;
@@ -83,12 +83,9 @@ impl Store {
 
 /// The key id an encrypted file's header names, read without keys.
 fn key_id_of(bytes: &[u8]) -> Option<u32> {
-    match codec::inspect(bytes).ok()?.format {
-        Format::Envelope {
-            encrypted: true,
-            key_id: Some(id),
-            ..
-        } => Some(id.0),
-        _ => None,
-    }
+    let format = codec::inspect(bytes).ok()?.format;
+    format
+        .key_id()
+        .filter(|_| format.is_encrypted())
+        .map(|id| id.0)
 }

@@ -3,7 +3,7 @@
 
 use serde::Serialize;
 use serde_json::Value;
-use statevault_codec::{self as codec, Format};
+use statevault_codec as codec;
 use statevault_core::Key;
 
 use crate::Store;
@@ -130,12 +130,7 @@ impl Store {
                 format: FileFormat::from(&inspected.format),
                 schema_version: Some(inspected.meta.schema_version),
                 saved_at: Some(inspected.meta.saved_at_ms),
-                key_id: match inspected.format {
-                    Format::Envelope {
-                        key_id: Some(id), ..
-                    } => Some(id.0),
-                    _ => None,
-                },
+                key_id: inspected.format.key_id().map(|id| id.0),
                 intact: inspected.checksum_ok != Some(false),
             },
             Err(_) => KeyInfo {

@@ -105,6 +105,38 @@ pub enum Format {
     Legacy,
 }
 
+impl Format {
+    /// Whether the payload is gzip.
+    pub fn is_compressed(&self) -> bool {
+        matches!(
+            self,
+            Format::Envelope {
+                compressed: true,
+                ..
+            }
+        )
+    }
+
+    /// Whether the payload is encrypted.
+    pub fn is_encrypted(&self) -> bool {
+        matches!(
+            self,
+            Format::Envelope {
+                encrypted: true,
+                ..
+            }
+        )
+    }
+
+    /// The key an encrypted file is encrypted with.
+    pub fn key_id(&self) -> Option<KeyId> {
+        match self {
+            Format::Envelope { key_id, .. } => *key_id,
+            _ => None,
+        }
+    }
+}
+
 /// A decoded file.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Decoded {
