@@ -5,6 +5,7 @@ use statevault_core::Key;
 use statevault_schema::contract::{BatchOperation, SaveOptions};
 
 use crate::error::{Error, Result};
+use crate::json::check_json;
 use crate::key::parse_key;
 
 /// Saves and deletes applied together by [`Store::save_batch`](crate::Store::save_batch): after
@@ -66,6 +67,24 @@ impl Batch {
         self.ops.push(Op::Save {
             key,
             json,
+            options: *options,
+        });
+        Ok(self)
+    }
+
+    /// Adds a save of JSON text under `key`, kept exactly as written once it is checked to be
+    /// one JSON value with no repeated key (see [`Store::save_json`](crate::Store::save_json)).
+    pub fn save_json(
+        &mut self,
+        key: &str,
+        json: &[u8],
+        options: &SaveOptions,
+    ) -> Result<&mut Batch> {
+        let key = parse_key(key)?;
+        check_json(&key, json)?;
+        self.ops.push(Op::Save {
+            key,
+            json: json.to_vec(),
             options: *options,
         });
         Ok(self)

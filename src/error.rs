@@ -81,6 +81,16 @@ pub enum Error {
         #[source]
         source: serde_json::Error,
     },
+    /// JSON text handed to the store is not exactly one JSON value, or repeats a key in an
+    /// object; nothing was written.
+    #[error("{key}: invalid JSON: {source}")]
+    InvalidJson {
+        /// The key it was to be saved under.
+        key: String,
+        /// What is wrong, with its line and column.
+        #[source]
+        source: serde_json::Error,
+    },
     /// No document of that name is registered.
     #[error("no document called {name:?} is registered")]
     UnknownDocument {
@@ -145,6 +155,8 @@ pub enum ErrorKind {
     InvalidInput,
     /// A value does not match its document's schema; nothing was written.
     Validation,
+    /// JSON text that is not exactly one JSON value, or repeats a key; nothing was written.
+    InvalidJson,
     /// Stored bytes are damaged: a key's file, the store's own files, a backup.
     Corrupt,
     /// Another process holds the store's writer lock.
@@ -180,6 +192,7 @@ const KINDS: &[(ErrorKind, &str, u8)] = &[
     (ErrorKind::InvalidKey, "E_INVALID_KEY", 2),
     (ErrorKind::InvalidInput, "E_INVALID_INPUT", 2),
     (ErrorKind::Validation, "E_VALIDATION", 4),
+    (ErrorKind::InvalidJson, "E_INVALID_JSON", 4),
     (ErrorKind::Corrupt, "E_CORRUPT", 5),
     (ErrorKind::Locked, "E_LOCKED", 6),
     (ErrorKind::Quota, "E_QUOTA", 7),
@@ -228,6 +241,7 @@ impl Error {
             Error::BadVersion { .. } => ErrorKind::Corrupt,
             Error::Migration { .. } | Error::Migrate(_) => ErrorKind::Migration,
             Error::Serde { .. } => ErrorKind::Type,
+            Error::InvalidJson { .. } => ErrorKind::InvalidJson,
             Error::UnknownDocument { .. } => ErrorKind::NotFound,
             Error::QuotaExceeded { .. } => ErrorKind::Quota,
             Error::Codec(codec) => codec_kind(codec),
@@ -254,7 +268,8 @@ impl Error {
             | Error::NewerVersion { key, .. }
             | Error::BadVersion { key, .. }
             | Error::Migration { key, .. }
-            | Error::Serde { key, .. } => Some(key),
+            | Error::Serde { key, .. }
+            | Error::InvalidJson { key, .. } => Some(key),
             Error::QuotaExceeded { keys, .. } => keys.first().map(String::as_str),
             Error::Core(statevault_core::Error::InvalidKey { key, .. }) => Some(key),
             Error::Core(statevault_core::Error::DuplicateInBatch { key }) => Some(key.as_str()),

@@ -86,34 +86,46 @@ pub(crate) enum DataOrigin {
 /// A key's file decoded, migrated and validated: what a load returns before deserializing.
 #[derive(Debug)]
 pub(crate) struct Loaded {
-    /// The value: raw JSON for a key without a document (deserialized straight into the
-    /// caller's type), a checked JSON value for a registered document.
-    pub(crate) body: Body,
+    /// The file's JSON text, exactly as stored.
+    json: Vec<u8>,
+    /// For a registered document, its value at the current version, valid against its schema.
+    document: Option<Value>,
     /// The file's format (a write-back keeps it).
     pub(crate) format: FileFormat,
     /// The version the document was stored at, when it was migrated on the way.
     pub(crate) migrated_from: Option<Version>,
 }
 
-/// The value inside a [`Loaded`].
-#[derive(Debug)]
-pub(crate) enum Body {
-    /// JSON text of a key with no registered document.
-    Json(Vec<u8>),
-    /// A registered document at its current version, valid against its schema.
-    Document(Value),
-}
-
 impl Loaded {
+    /// The registered document's value at its current version.
+    pub(crate) fn document(&self) -> Option<&Value> {
+        self.document.as_ref()
+    }
+
     /// Deserializes the value into the caller's type.
     pub(crate) fn into_typed<T: DeserializeOwned>(self, key: &Key) -> Result<T> {
         let serde_error = |source| Error::Serde {
             key: key.to_string(),
             source,
         };
-        match self.body {
-            Body::Json(json) => serde_json::from_slice(&json).map_err(serde_error),
-            Body::Document(value) => serde_json::from_value(value).map_err(serde_error),
+        match self.document {
+            Some(value) => {
+                drop(self.json);
+                serde_json::from_value(value).map_err(serde_error)
+            }
+            None => serde_json::from_slice(&self.json).map_err(serde_error),
+        }
+    }
+
+    /// The value as JSON text: the stored text itself (every number exactly as written) unless
+    /// a migration produced a new value.
+    pub(crate) fn into_json(self, key: &Key) -> Result<Vec<u8>> {
+        match (self.migrated_from, self.document) {
+            (Some(_), Some(value)) => serde_json::to_vec(&value).map_err(|source| Error::Serde {
+                key: key.to_string(),
+                source,
+            }),
+            _ => Ok(self.json),
         }
     }
 }
@@ -253,7 +265,8 @@ impl Pipeline {
         let format = FileFormat::from(&decoded.format);
         let Some(document) = self.document(key) else {
             return Ok(Loaded {
-                body: Body::Json(decoded.data),
+                json: decoded.data,
+                document: None,
                 format,
                 migrated_from: None,
             });
@@ -265,7 +278,8 @@ impl Pipeline {
             })?;
         let (value, migrated_from) = self.upgrade(key, document, value, &decoded.meta)?;
         Ok(Loaded {
-            body: Body::Document(value),
+            json: decoded.data,
+            document: Some(value),
             format,
             migrated_from,
         })
@@ -487,7 +501,7 @@ mod tests {
     use statevault_migrate::{Migrations, Version};
     use statevault_schema::{DocumentInfo, Registry, contract::SaveOptions};
 
-    use super::{Body, Input, Parts, Pipeline};
+    use super::{Input, Loaded, Parts, Pipeline};
     use crate::Error;
     use crate::format::FileFormat;
 
@@ -538,11 +552,11 @@ mod tests {
         Key::parse(text).unwrap()
     }
 
-    fn document(body: Body) -> Value {
-        match body {
-            Body::Document(value) => value,
-            Body::Json(json) => panic!("a registered key decodes to a document, got {json:?}"),
-        }
+    fn document(loaded: Loaded) -> Value {
+        loaded
+            .document()
+            .cloned()
+            .expect("a registered key decodes to a document")
     }
 
     #[test]
@@ -555,7 +569,7 @@ mod tests {
         let loaded = pipeline.decode(&key("notes.a"), bytes).unwrap();
         assert_eq!(loaded.format, FileFormat::Plain);
         assert_eq!(loaded.migrated_from, None);
-        assert_eq!(document(loaded.body), value);
+        assert_eq!(document(loaded), value);
     }
 
     #[test]
@@ -599,7 +613,7 @@ mod tests {
         let loaded = pipeline.decode(&key("notes.a"), old).unwrap();
         assert_eq!(loaded.migrated_from, Some(Version::new(1, 0, 0)));
         assert_eq!(
-            document(loaded.body),
+            document(loaded),
             json!({"version": "2.0.0", "title": "groceries"})
         );
     }

@@ -28,6 +28,7 @@ use statevault_schema::{DocumentInfo, Registry, ValidationError, contract::SaveO
 
 use crate::audit::{self, AuditLog, AuditReport, Fingerprint};
 use crate::error::{Error, Result};
+use crate::json::check_json;
 use crate::key::parse_key;
 use crate::metric;
 use crate::options::StoreOptions;
@@ -191,6 +192,46 @@ impl Store {
         result
     }
 
+    /// Saves JSON text under `key` exactly as written: every number keeps its digits (no
+    /// round trip through a float), and the text is stored as it is once it is checked to be
+    /// one JSON value with no repeated key ([`Error::InvalidJson`] with the line and column
+    /// otherwise). A registered key is validated as [`Store::save_with`] validates.
+    pub fn save_json(&self, key: &str, json: &[u8], options: &SaveOptions) -> Result<()> {
+        let start = Instant::now();
+        let key = parse_key(key)?;
+        let result = check_json(&key, json)
+            .and_then(|()| self.refuse_downgrade(&key))
+            .and_then(|()| {
+                self.pipeline
+                    .encode(&key, Input::Json(json.to_vec()), options)
+            })
+            .and_then(|bytes| {
+                if self.pipeline.wants_backup(&key, options) && self.storage.exists(&key)? {
+                    self.backup_before_overwrite(std::slice::from_ref(&key))?;
+                }
+                self.write_key(&key, &bytes, "save")
+            });
+        metrics::histogram!(metric::SAVE_DURATION_MS).record(start.elapsed().as_secs_f64() * 1e3);
+        result
+    }
+
+    /// Loads the value of `key` as JSON text, `None` if it does not exist: the stored text
+    /// itself, numbers exactly as saved, unless the load migrated the document (then the
+    /// migrated value). Checks, migration and write-back are those of [`Store::load`].
+    pub fn load_json(&self, key: &str) -> Result<Option<Vec<u8>>> {
+        let start = Instant::now();
+        let key = parse_key(key)?;
+        let result = match self.storage.read(&key)? {
+            None => Ok(None),
+            Some(bytes) => self
+                .load_checked(&key, bytes)
+                .and_then(|loaded| loaded.into_json(&key))
+                .map(Some),
+        };
+        metrics::histogram!(metric::LOAD_DURATION_MS).record(start.elapsed().as_secs_f64() * 1e3);
+        result
+    }
+
     /// Loads the value of `key`, `None` if it does not exist.
     ///
     /// A damaged file is [`Error::Corrupt`] and stays on disk exactly as it is. An older
@@ -273,16 +314,20 @@ impl Store {
     /// migrated document back (after an automatic backup of the original), as the store is
     /// configured to.
     fn load_bytes<T: DeserializeOwned>(&self, key: &Key, bytes: Vec<u8>) -> Result<T> {
+        self.load_checked(key, bytes)?.into_typed(key)
+    }
+
+    fn load_checked(&self, key: &Key, bytes: Vec<u8>) -> Result<Loaded> {
         let loaded = self.pipeline.decode(key, bytes)?;
         if loaded.migrated_from.is_some() && self.write_back_migrations && self.storage.is_writer()
         {
             self.write_back(key, &loaded)?;
         }
-        loaded.into_typed(key)
+        Ok(loaded)
     }
 
     fn write_back(&self, key: &Key, loaded: &Loaded) -> Result<()> {
-        let crate::pipeline::Body::Document(value) = &loaded.body else {
+        let Some(value) = loaded.document() else {
             return Ok(());
         };
         self.refuse_downgrade(key)?;

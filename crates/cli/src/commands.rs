@@ -18,8 +18,9 @@ struct Line {
     #[serde(alias = "type")]
     op: String,
     key: String,
+    /// The value as written: numbers keep their digits.
     #[serde(default)]
-    data: Option<Value>,
+    data: Option<Box<serde_json::value::RawValue>>,
     #[serde(default)]
     options: Option<SaveOptions>,
 }
@@ -37,11 +38,12 @@ pub(crate) fn batch(cli: &Cli, file: &str) -> Result<()> {
         let line: Line = serde_json::from_str(raw)
             .map_err(|e| usage(&format!("line {number}: not a batch operation: {e}")))?;
         let added = match (line.op.as_str(), line.data) {
-            ("save", Some(data)) => {
-                batch.save_with(&line.key, &data, &line.options.unwrap_or_default())
-            }
+            ("save", Some(data)) => crate::json_input(data.get().as_bytes()).and_then(|json| {
+                batch.save_json(&line.key, &json, &line.options.unwrap_or_default())?;
+                Ok(())
+            }),
             ("save", None) => return Err(usage(&format!("line {number}: a save needs `data`"))),
-            ("delete", None) => batch.delete(&line.key),
+            ("delete", None) => batch.delete(&line.key).map(|_| ()).map_err(Into::into),
             ("delete", Some(_)) => {
                 return Err(usage(&format!("line {number}: a delete takes no `data`")));
             }
@@ -51,7 +53,7 @@ pub(crate) fn batch(cli: &Cli, file: &str) -> Result<()> {
                 )));
             }
         };
-        added.map_err(|e| usage(&format!("line {number}: {e}")))?;
+        added.map_err(|e| usage(&format!("line {number}: {e:#}")))?;
         // The first line that names a key is the one an error about that key points to.
         lines_of_keys.entry(line.key).or_insert(number);
     }

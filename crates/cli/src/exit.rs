@@ -53,6 +53,11 @@ impl Exit {
 #[error("{0}")]
 pub(crate) struct Usage(pub(crate) String);
 
+/// Input that is not JSON (exit 4, as a value that fails validation), with its line and column.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub(crate) struct InvalidJson(pub(crate) String);
+
 /// A key that does not exist.
 #[derive(Debug, thiserror::Error)]
 #[error("key not found: {0}")]
@@ -77,6 +82,9 @@ fn classify(e: &anyhow::Error) -> Exit {
     }
     if e.downcast_ref::<NotFound>().is_some() {
         return Exit::NotFound;
+    }
+    if e.downcast_ref::<InvalidJson>().is_some() {
+        return Exit::Validation;
     }
     match crate::library_error(e) {
         Some(error) => of_library(error),

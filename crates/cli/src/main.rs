@@ -16,6 +16,7 @@ use statevault::{
 mod backup;
 mod commands;
 mod exit;
+mod pretty;
 mod progress;
 
 use exit::{Exit, exit_code_of};
@@ -320,7 +321,8 @@ fn main() -> ExitCode {
             }
             let (code, print_message) = exit_code_of(&e);
             if print_message {
-                eprintln!("statevault: {}", message(&e));
+                // Not `eprintln!`: a closed standard error must not turn an error into a panic.
+                let _ = writeln!(io::stderr(), "statevault: {}", message(&e));
             }
             ExitCode::from(code.code())
         }
@@ -344,9 +346,12 @@ fn message(e: &anyhow::Error) -> String {
 
 fn is_broken_pipe(e: &anyhow::Error) -> bool {
     e.chain().any(|cause| {
-        cause
-            .downcast_ref::<io::Error>()
-            .is_some_and(|io| io.kind() == io::ErrorKind::BrokenPipe)
+        let io = cause.downcast_ref::<io::Error>().map(io::Error::kind);
+        // serde_json's writer errors name the I/O error's kind but not the error itself.
+        let json = cause
+            .downcast_ref::<serde_json::Error>()
+            .and_then(serde_json::Error::io_error_kind);
+        io.or(json) == Some(io::ErrorKind::BrokenPipe)
     })
 }
 
@@ -417,6 +422,17 @@ pub(crate) fn print(cli: &Cli, value: &Value, text: impl FnOnce() -> String) -> 
     Ok(())
 }
 
+/// JSON text from the user, checked to be one JSON value with no repeated key (exit 4 with the
+/// line and column otherwise) and laid out compactly, every number as written.
+pub(crate) fn json_input(input: &[u8]) -> Result<Vec<u8>> {
+    statevault::check_json_text(input).map_err(|e| {
+        anyhow::Error::new(exit::InvalidJson(format!(
+            "the input is not valid JSON: {e}"
+        )))
+    })?;
+    Ok(pretty::compact(input))
+}
+
 pub(crate) fn read_input(file: &str) -> Result<Vec<u8>> {
     if file == "-" {
         let mut buf = Vec::new();
@@ -451,30 +467,30 @@ fn run(cli: &Cli) -> Result<()> {
             encrypt,
             compress,
         } => {
-            let input = read_input(file)?;
-            let value: Value = serde_json::from_slice(&input).map_err(|e| {
-                anyhow::Error::new(exit::Usage(format!("the input is not valid JSON: {e}")))
-            })?;
+            let input = json_input(&read_input(file)?)?;
             let store = open(cli, false)?;
             let options = SaveOptions {
                 encrypt: encrypt.then_some(true),
                 compress: compress.then_some(true),
                 backup: None,
             };
-            store.save_with(key, &value, &options)?;
+            // Saved as written: numbers keep their digits; invalid JSON and repeated keys are
+            // refused with their line and column (exit 4).
+            store.save_json(key, &input, &options)?;
             print(cli, &json!({"key": key, "saved": true}), String::new)
         }
         Command::Get { key } => {
             let store = open(cli, true)?;
-            match store.load::<Value>(key)? {
-                Some(value) => {
+            match store.load_json(key)? {
+                Some(json) => {
                     let mut out = io::stdout().lock();
                     if cli.json {
-                        serde_json::to_writer(&mut out, &value)?;
+                        out.write_all(&pretty::compact(&json))?;
                     } else {
-                        serde_json::to_writer_pretty(&mut out, &value)?;
+                        out.write_all(&pretty::indent(&json))?;
                     }
                     writeln!(out)?;
+                    out.flush()?;
                     Ok(())
                 }
                 None => Err(exit::NotFound(key.clone()).into()),

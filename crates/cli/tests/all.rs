@@ -8,6 +8,7 @@ mod all {
 
     mod commands;
     mod exit_codes;
+    mod input;
     mod keys;
     mod ops;
 }
