@@ -25,7 +25,7 @@ pub(crate) fn check_json(key: &Key, json: &[u8]) -> Result<()> {
 /// ```
 /// assert!(statevault::check_json_text(br#"{"a": 1e2}"#).is_ok());
 /// let error = statevault::check_json_text(b"{\"a\": 1,\n \"a\": 2}").unwrap_err();
-/// assert_eq!((error.line(), error.column()), (2, 5));
+/// assert_eq!((error.line(), error.column()), (2, 4));
 /// ```
 pub fn check_json_text(json: &[u8]) -> std::result::Result<(), serde_json::Error> {
     let mut deserializer = serde_json::Deserializer::from_slice(json);
