@@ -13,6 +13,9 @@ use crate::error::{Error, Result};
 
 /// The file name of the live log inside `.statevault/`.
 const LOG_NAME: &str = "audit.log";
+/// The operation of the line a writer adds after a torn tail: it records how many bytes of a
+/// line a crash cut off, so the chain goes on from the last whole line and verifies.
+const GAP_OP: &str = "gap";
 /// The `prev` of the very first line.
 const GENESIS: &str = "blake3:0000000000000000000000000000000000000000000000000000000000000000";
 
@@ -93,6 +96,12 @@ pub(crate) struct AuditLog {
     last_hash: String,
     live_bytes: u64,
     rotate_bytes: u64,
+    /// Bytes of a line a crash cut off at the end of the live file, found at open: the next
+    /// write starts on a fresh line and records them as a gap.
+    torn_tail: Option<u64>,
+    /// Changes that were committed but whose lines could not be written: written first by the
+    /// next append, so the log never silently misses a committed change.
+    unrecorded: Vec<(String, String, Option<Fingerprint>)>,
 }
 
 impl std::fmt::Debug for AuditLog {
@@ -107,17 +116,20 @@ impl AuditLog {
     /// Opens the log of `storage` (a writer), reading where the chain stands.
     pub(crate) fn open(storage: &Storage, rotate_bytes: u64) -> Result<AuditLog> {
         let dir = storage.root().join(META_DIR);
-        let (next_seq, last_hash, live_bytes) = match last_entry(storage)? {
-            Some((entry, live_bytes)) => (entry.seq + 1, entry.hash, live_bytes),
-            None => (1, GENESIS.to_owned(), 0),
+        let tail = last_entry(storage)?;
+        let (next_seq, last_hash) = match tail.entry {
+            Some(entry) => (entry.seq + 1, entry.hash),
+            None => (1, GENESIS.to_owned()),
         };
         Ok(AuditLog {
             dir,
             file: None,
             next_seq,
             last_hash,
-            live_bytes,
+            live_bytes: tail.live_bytes,
             rotate_bytes,
+            torn_tail: (tail.torn_bytes > 0).then_some(tail.torn_bytes),
+            unrecorded: Vec::new(),
         })
     }
 
@@ -136,6 +148,10 @@ impl AuditLog {
 
     /// Appends one line per change, in order, with one write (a batch's changes). The lines
     /// are written but not fsynced, as [`AuditLog::append`]'s.
+    ///
+    /// The changes are already committed when this runs. If the lines cannot be written the
+    /// error is [`Error::NotAudited`], which says so; the lines are kept and written before
+    /// the next change's.
     pub(crate) fn append_many(
         &mut self,
         storage: &Storage,
@@ -144,14 +160,44 @@ impl AuditLog {
         if changes.is_empty() {
             return Ok(());
         }
+        self.unrecorded.extend(
+            changes
+                .iter()
+                .map(|&(op, key, new)| (op.to_owned(), key.to_owned(), new.cloned())),
+        );
+        self.write_unrecorded(storage).map_err(|source| {
+            let keys: Vec<&str> = changes.iter().map(|&(_, key, _)| key).collect();
+            tracing::error!(keys = ?keys, error = %source, "a committed change could not be written to the audit log; it is retried with the next change");
+            Error::NotAudited {
+                keys: keys.into_iter().map(str::to_owned).collect(),
+                source: Box::new(source),
+            }
+        })
+    }
+
+    /// Writes the lines of every change not yet recorded, after a gap line for a torn tail.
+    fn write_unrecorded(&mut self, storage: &Storage) -> Result<()> {
         if self.live_bytes >= self.rotate_bytes {
             self.rotate(storage)?;
         }
-        let mut lines = Vec::with_capacity(changes.len() * 320);
+        let mut lines = Vec::with_capacity(self.unrecorded.len() * 320 + 1);
+        if self.torn_tail.is_some() && self.live_bytes > 0 {
+            // The torn line gets its end of line, so the new lines stand on their own.
+            lines.push(b'\n');
+        }
         let mut seq = self.next_seq;
         let mut prev = self.last_hash.clone();
         let time = now_ms();
-        for &(op, key, new_bytes) in changes {
+        let gap = self.torn_tail.map(|bytes| Fingerprint {
+            size: bytes,
+            checksum: String::new(),
+        });
+        let gap = gap.as_ref().map(|gap| (GAP_OP, "", Some(gap)));
+        let changes = self
+            .unrecorded
+            .iter()
+            .map(|(op, key, new)| (op.as_str(), key.as_str(), new.as_ref()));
+        for (op, key, new_bytes) in gap.into_iter().chain(changes) {
             let hashed = Hashed {
                 seq,
                 time,
@@ -190,12 +236,15 @@ impl AuditLog {
         self.next_seq = seq;
         self.last_hash = prev;
         self.live_bytes += lines.len() as u64;
+        self.torn_tail = None;
+        self.unrecorded.clear();
         Ok(())
     }
 
     fn rotate(&mut self, storage: &Storage) -> Result<()> {
         self.file = None;
         let first = first_seq_of_live(storage)?.unwrap_or(self.next_seq);
+        // A torn last line moves with the file it ends; the new file needs no line break.
         let from = self.dir.join(LOG_NAME);
         let to = self.dir.join(format!("audit.{first:020}.log"));
         storage
@@ -243,22 +292,39 @@ fn read_lines(storage: &Storage, relative: &Path) -> Result<Vec<String>> {
     })
 }
 
-fn last_entry(storage: &Storage) -> Result<Option<(AuditEntry, u64)>> {
+/// Where the chain stands: its last whole line, the live file's size, and the bytes a crash
+/// cut off at the end of the live file.
+struct Tail {
+    entry: Option<AuditEntry>,
+    live_bytes: u64,
+    torn_bytes: u64,
+}
+
+fn last_entry(storage: &Storage) -> Result<Tail> {
     let files = log_files(storage)?;
     let (live, rotated) = files.split_last().expect("the live log is always listed");
     let live_lines = read_lines(storage, live)?;
     let live_bytes = live_lines.iter().map(|l| l.len() as u64).sum();
+    let torn_bytes = live_lines
+        .last()
+        .filter(|l| !l.ends_with('\n'))
+        .map_or(0, |l| l.len() as u64);
+    let tail = |entry| Tail {
+        entry,
+        live_bytes,
+        torn_bytes,
+    };
     // The live file is read anyway (its size decides the next rotation); a rotated one only
     // when the live file holds no whole line yet.
     if let Some(entry) = last_whole_line(&live_lines) {
-        return Ok(Some((entry, live_bytes)));
+        return Ok(tail(Some(entry)));
     }
     for file in rotated.iter().rev() {
         if let Some(entry) = last_whole_line(&read_lines(storage, file)?) {
-            return Ok(Some((entry, live_bytes)));
+            return Ok(tail(Some(entry)));
         }
     }
-    Ok(None)
+    Ok(tail(None))
 }
 
 /// The last line that parses: a torn last line (power loss) is skipped, and the chain continues
@@ -307,6 +373,8 @@ pub fn verify(storage: &Storage) -> Result<AuditReport> {
     let mut prev_hash = GENESIS.to_owned();
     let files = log_files(storage)?;
     let count = files.len();
+    // A line a crash cut off, waiting to see whether the writer recorded it as a gap.
+    let mut torn: Option<AuditProblem> = None;
     for (index, file) in files.iter().enumerate() {
         let lines = read_lines(storage, file)?;
         let name = file.display().to_string();
@@ -321,7 +389,8 @@ pub fn verify(storage: &Storage) -> Result<AuditReport> {
                     } else {
                         format!("unreadable line {}: {e}", line_no + 1)
                     };
-                    problems.push(AuditProblem {
+                    problems.extend(torn.take());
+                    torn = Some(AuditProblem {
                         seq: expected_seq,
                         file: name.clone(),
                         detail,
@@ -329,6 +398,11 @@ pub fn verify(storage: &Storage) -> Result<AuditReport> {
                     continue;
                 }
             };
+            // The writer that found the torn line recorded it: the gap is part of the chain.
+            if entry.op != GAP_OP || entry.seq != expected_seq {
+                problems.extend(torn.take());
+            }
+            torn = None;
             let mut detail = Vec::new();
             if entry.seq != expected_seq {
                 detail.push(format!(
@@ -354,6 +428,7 @@ pub fn verify(storage: &Storage) -> Result<AuditReport> {
             entries.push(entry);
         }
     }
+    problems.extend(torn);
     Ok(AuditReport { entries, problems })
 }
 
@@ -487,5 +562,65 @@ mod tests {
         let report = store.verify_audit().unwrap();
         assert_eq!(report.problems.len(), 1);
         assert!(report.problems[0].detail.contains("incomplete"));
+    }
+
+    #[test]
+    fn a_torn_tail_is_recorded_as_a_gap_and_the_chain_verifies_after_it() {
+        let dir = tempfile::tempdir().unwrap();
+        drop(store_with_changes(dir.path(), u64::MAX));
+        let path = live_log(dir.path());
+        let mut bytes = std::fs::read(&path).unwrap();
+        bytes.truncate(bytes.len() - 20);
+        std::fs::write(&path, &bytes).unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        store
+            .save("plugins.after", &json!({"after": true}))
+            .unwrap();
+        let report = store.verify_audit().unwrap();
+        assert!(report.problems.is_empty(), "{:?}", report.problems);
+        let ops: Vec<&str> = report.entries.iter().map(|e| e.op.as_str()).collect();
+        // The torn line (seq 16) is replaced by the gap, then the new change follows.
+        assert_eq!(ops[ops.len() - 2..], ["gap", "save"]);
+        let gap = &report.entries[report.entries.len() - 2];
+        assert_eq!(
+            (gap.seq, gap.size),
+            (16, bytes.len() as u64 - last_newline(&bytes))
+        );
+        // The new line starts on a line of its own.
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert!(text.lines().last().unwrap().starts_with("{\"seq\":17,"));
+    }
+
+    fn last_newline(bytes: &[u8]) -> u64 {
+        bytes.iter().rposition(|b| *b == b'\n').unwrap() as u64 + 1
+    }
+
+    #[test]
+    fn a_save_whose_audit_line_fails_says_it_is_saved_and_the_line_is_written_later() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        store.save("plugins.a", &json!({"v": 1})).unwrap();
+        drop(store);
+        let store = Store::open(dir.path()).unwrap();
+        // The log cannot be appended to: its name is taken by a folder.
+        let path = live_log(dir.path());
+        let kept = std::fs::read(&path).unwrap();
+        std::fs::remove_file(&path).unwrap();
+        std::fs::create_dir(&path).unwrap();
+        let error = store.save("plugins.a", &json!({"v": 2})).unwrap_err();
+        assert_eq!(error.kind(), crate::ErrorKind::NotAudited, "{error}");
+        assert_eq!(error.key(), Some("plugins.a"));
+        assert!(error.to_string().contains("the change is saved"), "{error}");
+        // The change is committed, as the error says.
+        let value: serde_json::Value = store.load("plugins.a").unwrap().unwrap();
+        assert_eq!(value, json!({"v": 2}));
+        // Once the log can be written again, the missed line comes first.
+        std::fs::remove_dir(&path).unwrap();
+        std::fs::write(&path, kept).unwrap();
+        store.delete("plugins.a").unwrap();
+        let report = store.verify_audit().unwrap();
+        assert!(report.problems.is_empty(), "{:?}", report.problems);
+        let ops: Vec<&str> = report.entries.iter().map(|e| e.op.as_str()).collect();
+        assert_eq!(ops, ["save", "save", "delete"]);
     }
 }

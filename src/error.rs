@@ -91,6 +91,19 @@ pub enum Error {
         #[source]
         source: serde_json::Error,
     },
+    /// The change was committed (it is durable and every read sees it) but its audit line could
+    /// not be written. The line is kept and written before the next change's.
+    #[error(
+        "{}: the change is saved, but the audit log could not record it (retried with the next change): {source}",
+        keys.join(", ")
+    )]
+    NotAudited {
+        /// The keys the committed change wrote.
+        keys: Vec<String>,
+        /// Why the line could not be written.
+        #[source]
+        source: Box<Error>,
+    },
     /// No document of that name is registered.
     #[error("no document called {name:?} is registered")]
     UnknownDocument {
@@ -182,6 +195,8 @@ pub enum ErrorKind {
     NoSpace,
     /// Any other I/O failure, including a handle that refuses writes after a failed fsync.
     Io,
+    /// The change was committed, but the audit log could not record it yet.
+    NotAudited,
     /// Everything else (registering documents or migrations, a failed random source, …).
     Other,
 }
@@ -205,6 +220,7 @@ const KINDS: &[(ErrorKind, &str, u8)] = &[
     (ErrorKind::Type, "E_TYPE", 1),
     (ErrorKind::NoSpace, "E_NO_SPACE", 1),
     (ErrorKind::Io, "E_IO", 1),
+    (ErrorKind::NotAudited, "E_NOT_AUDITED", 1),
     (ErrorKind::Other, "E_OTHER", 1),
 ];
 
@@ -242,6 +258,7 @@ impl Error {
             Error::Migration { .. } | Error::Migrate(_) => ErrorKind::Migration,
             Error::Serde { .. } => ErrorKind::Type,
             Error::InvalidJson { .. } => ErrorKind::InvalidJson,
+            Error::NotAudited { .. } => ErrorKind::NotAudited,
             Error::UnknownDocument { .. } => ErrorKind::NotFound,
             Error::QuotaExceeded { .. } => ErrorKind::Quota,
             Error::Codec(codec) => codec_kind(codec),
@@ -270,7 +287,9 @@ impl Error {
             | Error::Migration { key, .. }
             | Error::Serde { key, .. }
             | Error::InvalidJson { key, .. } => Some(key),
-            Error::QuotaExceeded { keys, .. } => keys.first().map(String::as_str),
+            Error::QuotaExceeded { keys, .. } | Error::NotAudited { keys, .. } => {
+                keys.first().map(String::as_str)
+            }
             Error::Core(statevault_core::Error::InvalidKey { key, .. }) => Some(key),
             Error::Core(statevault_core::Error::DuplicateInBatch { key }) => Some(key.as_str()),
             _ => None,
