@@ -307,10 +307,7 @@ impl Pipeline {
         value: Value,
         meta: &Meta,
     ) -> Result<(Value, Option<Version>)> {
-        let stored_text = document
-            .data_version(&value)
-            .unwrap_or(&meta.schema_version)
-            .to_owned();
+        let stored_text = stored_version(document, &value, meta).to_owned();
         let stored = Version::parse(&stored_text).map_err(|_| Error::BadVersion {
             key: key.to_string(),
             stored: stored_text.clone(),
@@ -433,6 +430,17 @@ impl Pipeline {
             other => Error::Codec(other),
         }
     }
+}
+
+/// The version a stored document is at: its data's `version` field where its schema has one,
+/// else the file's `schema_version` (`docs/ARCHITECTURE.md`, "Versions"). Loads, saves and
+/// whole-store migrations all decide by this.
+pub(crate) fn stored_version<'a>(
+    document: &DocumentInfo,
+    value: &'a Value,
+    meta: &'a Meta,
+) -> &'a str {
+    document.data_version(value).unwrap_or(&meta.schema_version)
 }
 
 /// The file of `key` under `root`, as the storage engine places it.

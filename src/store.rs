@@ -32,7 +32,7 @@ use crate::json::check_json;
 use crate::key::parse_key;
 use crate::metric;
 use crate::options::StoreOptions;
-use crate::pipeline::{Input, Loaded, Parts, Pipeline};
+use crate::pipeline::{Input, Loaded, Parts, Pipeline, stored_version};
 
 /// A state store: one folder, one file per key, written atomically and durably, validated,
 /// migrated, optionally compressed and encrypted.
@@ -380,9 +380,13 @@ impl Store {
         Ok(self.storage.metadata(key)?.map_or(0, |m| m.len))
     }
 
-    /// Refuses to replace a document that a newer program wrote (its header declares a newer
-    /// version), unless the store was opened with [`StoreOptions::overwrite_newer`]. Only the
-    /// file's first bytes are read.
+    /// Refuses to replace a document that a newer program wrote, unless the store was opened
+    /// with [`StoreOptions::overwrite_newer`]. "Newer" is decided as a load decides it
+    /// ([`stored_version`]): where the file's header declares the version (the envelope, and
+    /// the plain format as statevault lays it out), only its first bytes are read; otherwise (a
+    /// legacy file, a plain file laid out by hand) the file is decoded as a load would. A file
+    /// that cannot be decoded (damaged, or encrypted with a key this process lacks) is not
+    /// refused here: a load reports what is wrong with it, and a save may replace it.
     fn refuse_downgrade(&self, key: &Key) -> Result<()> {
         /// The plain format's and the envelope's headers both fit in this many bytes.
         const HEADER_BYTES: usize = 512;
@@ -395,10 +399,23 @@ impl Store {
         let Some(prefix) = self.storage.read_prefix(key, HEADER_BYTES)? else {
             return Ok(());
         };
-        let Some(stored) = codec::peek_schema_version(&prefix) else {
+        if let Some(stored) = codec::peek_schema_version(&prefix) {
+            return refuse_newer(key, document, &stored);
+        }
+        let Some(bytes) = self.storage.read(key)? else {
             return Ok(());
         };
-        refuse_newer(key, document, &stored)
+        let Ok(decoded) = self.pipeline.decode_file(key, &bytes) else {
+            return Ok(());
+        };
+        let Ok(value) = serde_json::from_slice::<Value>(&decoded.data) else {
+            return Ok(());
+        };
+        refuse_newer(
+            key,
+            document,
+            stored_version(document, &value, &decoded.meta),
+        )
     }
 
     /// Writes a key's encoded bytes: quota, atomic write, size accounting, audit. Every write of

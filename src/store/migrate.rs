@@ -10,7 +10,7 @@ use crate::Store;
 use crate::error::{Error, Result};
 use crate::format::FileFormat;
 use crate::key::parse_key;
-use crate::pipeline::{DataOrigin, now_ms};
+use crate::pipeline::{DataOrigin, now_ms, stored_version};
 
 /// What [`Store::migrate_all`] did (or would do) to one key.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -115,10 +115,7 @@ impl Store {
                 })?;
             let mut meta = decoded.meta.clone();
             if let Some(document) = document {
-                let stored = document
-                    .data_version(&value)
-                    .unwrap_or(&decoded.meta.schema_version)
-                    .to_owned();
+                let stored = stored_version(document, &value, &decoded.meta).to_owned();
                 report.from = Some(stored.clone());
                 report.to = Some(document.version().to_string());
                 if let Ok(from) = Version::parse(&stored)

@@ -167,6 +167,67 @@ fn a_document_written_by_a_newer_program_is_not_overwritten_unless_forced() {
     );
 }
 
+#[test]
+fn the_save_path_decides_newer_as_the_load_path_does_for_every_format() {
+    let data = br#"{"version":"2.0.0","whatever":"a future field"}"#;
+    let plain = statevault_codec::encode(
+        data,
+        &statevault_codec::Meta {
+            schema_version: "2.0.0".to_owned(),
+            saved_at_ms: 1,
+        },
+        &statevault_codec::EncodeOptions::default(),
+        &statevault_codec::Context {
+            store_id: "",
+            key_name: "settings.preferences",
+        },
+        None,
+    )
+    .unwrap();
+    // The plain format laid out by a person (the data's bytes, which the checksum covers,
+    // unchanged), and the legacy service's format, which has no header to peek at.
+    let by_hand = String::from_utf8(plain)
+        .unwrap()
+        .replacen("{\"statevault\":", "{\n  \"statevault\": ", 1)
+        .into_bytes();
+    let legacy = br#"{"version":"2.0.0","timestamp":1764000000000,"data":{"version":"2.0.0","whatever":"x"}}"#;
+    for (name, file) in [("by hand", by_hand), ("legacy", legacy.to_vec())] {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("settings/preferences.json");
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(&path, &file).unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let load = store.load::<crate::schema::UserPreferencesState>("settings.preferences");
+        assert!(
+            matches!(load, Err(Error::NewerVersion { .. })),
+            "{name}: load {load:?}"
+        );
+        let prefs = crate::schema::UserPreferencesState::default();
+        let save = store.save("settings.preferences", &prefs);
+        assert!(
+            matches!(save, Err(Error::NewerVersion { .. })),
+            "{name}: save {save:?}"
+        );
+        let json = store.save_json(
+            "settings.preferences",
+            &serde_json::to_vec(&prefs).unwrap(),
+            &Default::default(),
+        );
+        assert!(
+            matches!(json, Err(Error::NewerVersion { .. })),
+            "{name}: {json:?}"
+        );
+        let mut batch = crate::Batch::new();
+        batch.save("settings.preferences", &prefs).unwrap();
+        let batch = store.save_batch(batch);
+        assert!(
+            matches!(batch, Err(Error::NewerVersion { .. })),
+            "{name}: {batch:?}"
+        );
+        assert_eq!(std::fs::read(&path).unwrap(), file, "{name}: untouched");
+    }
+}
+
 /// An application's own document, registered by type.
 #[derive(Debug, PartialEq, serde::Serialize, serde::Deserialize, schemars::JsonSchema)]
 struct Note {
