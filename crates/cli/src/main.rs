@@ -45,6 +45,14 @@ pub(crate) struct Cli {
     /// Refuse saves that would take the store past this many bytes (exit 7).
     #[arg(long, global = true, value_name = "N")]
     quota_bytes: Option<u64>,
+    /// Print only errors on standard error, not the store's warnings (corruption found,
+    /// damaged journal records set aside, quota refusals).
+    #[arg(short, long, global = true, conflicts_with = "verbose")]
+    quiet: bool,
+    /// Print more of what the store does on standard error (-v: progress of recovery and
+    /// checkpoints, -vv: every step).
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    verbose: u8,
     #[command(subcommand)]
     command: Command,
 }
@@ -313,6 +321,7 @@ fn main() -> ExitCode {
             return ExitCode::from(if e.use_stderr() { 2 } else { 0 });
         }
     };
+    log_to_stderr(&cli);
     match run(&cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
@@ -327,6 +336,26 @@ fn main() -> ExitCode {
             ExitCode::from(code.code())
         }
     }
+}
+
+/// Prints the library's `tracing` events on standard error: warnings by default (a damaged file,
+/// a journal record set aside, a quota refusal), errors only with `-q`, more with `-v`.
+fn log_to_stderr(cli: &Cli) {
+    use tracing::level_filters::LevelFilter;
+    let level = match (cli.quiet, cli.verbose) {
+        (true, _) => LevelFilter::ERROR,
+        (false, 0) => LevelFilter::WARN,
+        (false, 1) => LevelFilter::INFO,
+        (false, 2) => LevelFilter::DEBUG,
+        (false, _) => LevelFilter::TRACE,
+    };
+    let _ = tracing_subscriber::fmt()
+        .with_max_level(level)
+        .with_writer(io::stderr)
+        .with_target(false)
+        .without_time()
+        .with_ansi(io::IsTerminal::is_terminal(&io::stderr()))
+        .try_init();
 }
 
 /// The error and its causes, leaving out a cause whose text the message already holds (the

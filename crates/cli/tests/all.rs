@@ -10,5 +10,6 @@ mod all {
     mod exit_codes;
     mod input;
     mod keys;
+    mod logging;
     mod ops;
 }
