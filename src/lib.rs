@@ -51,7 +51,7 @@ pub use pipeline::UNVERSIONED;
 pub use store::Store;
 pub use store::keys::KeyUsage;
 pub use store::migrate::{MigrationOutcome, MigrationReport};
-pub use store::repair::{RepairAction, RepairOutcome, RepairReport};
+pub use store::repair::{AutoRepair, RepairAction, RepairOutcome, RepairReport, Reported};
 pub use store::verify::{KeyInfo, KeyReport, KeyStatus};
 
 pub use statevault_backup::{

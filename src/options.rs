@@ -33,6 +33,7 @@ pub struct StoreOptions {
     pub(crate) audit_log: bool,
     pub(crate) audit_rotate_bytes: u64,
     pub(crate) overwrite_newer: bool,
+    pub(crate) auto_repair: bool,
     pub(crate) backup_policies: statevault_backup::Policies,
     pub(crate) checkpoint_bytes: u64,
 }
@@ -53,6 +54,7 @@ impl Default for StoreOptions {
             audit_log: true,
             audit_rotate_bytes: 4 * 1024 * 1024,
             overwrite_newer: false,
+            auto_repair: true,
             backup_policies: statevault_backup::Policies::default(),
             checkpoint_bytes: statevault_core::DEFAULT_CHECKPOINT_BYTES,
         }
@@ -190,6 +192,18 @@ impl StoreOptions {
     {
         self.migrations.add(document, from, to, description, f)?;
         Ok(self)
+    }
+
+    /// Whether a load that finds its key's file damaged restores it from the newest snapshot
+    /// holding an intact copy (on by default; only a writer repairs). The damaged file is kept
+    /// in an automatic snapshot first (never deleted), the `corruption_detected` alert is
+    /// raised, a warning is logged and an `auto-repair` line audited, and the load returns the
+    /// restored value ([`Store::load_reported`](crate::Store::load_reported) says what was
+    /// repaired). With no intact copy the load fails with [`Error::Corrupt`](crate::Error::Corrupt)
+    /// and the file is left as it is, as it is with this option off.
+    pub fn auto_repair(mut self, repair: bool) -> StoreOptions {
+        self.auto_repair = repair;
+        self
     }
 
     /// How many bytes of batches the journal holds before they are checkpointed into the keys'

@@ -33,6 +33,7 @@ use crate::key::parse_key;
 use crate::metric;
 use crate::options::StoreOptions;
 use crate::pipeline::{Input, Loaded, Parts, Pipeline, stored_version};
+use crate::store::repair::{AutoRepair, Reported};
 
 /// A state store: one folder, one file per key, written atomically and durably, validated,
 /// migrated, optionally compressed and encrypted.
@@ -50,6 +51,7 @@ pub struct Store {
     size_bytes: AtomicU64,
     audit: Option<Mutex<AuditLog>>,
     overwrite_newer: bool,
+    auto_repair: bool,
     backup_policies: statevault_backup::Policies,
 }
 
@@ -115,6 +117,7 @@ impl Store {
             size_bytes: AtomicU64::new(0),
             audit,
             overwrite_newer: options.overwrite_newer,
+            auto_repair: options.auto_repair,
             backup_policies: options.backup_policies,
         };
         if store.storage.is_writer() {
@@ -318,12 +321,50 @@ impl Store {
     }
 
     fn load_checked(&self, key: &Key, bytes: Vec<u8>) -> Result<Loaded> {
-        let loaded = self.pipeline.decode(key, bytes)?;
+        Ok(self.load_repaired(key, bytes)?.0)
+    }
+
+    /// Decodes a loaded file; when it is damaged and the store repairs automatically, restores
+    /// it from a snapshot first (saying so); then writes back a migrated document.
+    fn load_repaired(&self, key: &Key, bytes: Vec<u8>) -> Result<(Loaded, Option<AutoRepair>)> {
+        let (loaded, repaired) = match self.pipeline.decode(key, bytes) {
+            Err(Error::Corrupt { detail, .. }) if self.auto_repair && self.storage.is_writer() => {
+                let Some((bytes, repaired)) = self.repair_on_load(key, &detail)? else {
+                    return Err(Error::Corrupt {
+                        key: key.to_string(),
+                        path: self.storage.path_of(key),
+                        detail,
+                    });
+                };
+                (self.pipeline.decode(key, bytes)?, Some(repaired))
+            }
+            other => (other?, None),
+        };
         if loaded.migrated_from.is_some() && self.write_back_migrations && self.storage.is_writer()
         {
             self.write_back(key, &loaded)?;
         }
-        Ok(loaded)
+        Ok((loaded, repaired))
+    }
+
+    /// [`Store::load`], also saying whether the load had to repair the key's file
+    /// ([`StoreOptions::auto_repair`]).
+    pub fn load_reported<T: DeserializeOwned>(&self, key: &str) -> Result<Option<Reported<T>>> {
+        let start = Instant::now();
+        let key = parse_key(key)?;
+        let result = match self.storage.read(&key)? {
+            None => Ok(None),
+            Some(bytes) => self
+                .load_repaired(&key, bytes)
+                .and_then(|(loaded, repaired)| {
+                    Ok(Some(Reported {
+                        value: loaded.into_typed(&key)?,
+                        repaired,
+                    }))
+                }),
+        };
+        metrics::histogram!(metric::LOAD_DURATION_MS).record(start.elapsed().as_secs_f64() * 1e3);
+        result
     }
 
     fn write_back(&self, key: &Key, loaded: &Loaded) -> Result<()> {

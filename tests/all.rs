@@ -4,6 +4,7 @@
 mod all {
     mod common;
 
+    mod auto_repair;
     mod backups;
 
     mod corrupt;

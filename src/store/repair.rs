@@ -3,7 +3,7 @@
 use std::path::Path;
 
 use serde::Serialize;
-use statevault_backup::{BackupKind, Backups};
+use statevault_backup::{BackupId, BackupKind, Backups};
 use statevault_core::{Key, is_temp_name};
 
 use crate::Store;
@@ -57,6 +57,30 @@ pub enum RepairOutcome {
     NoIntactCopy,
 }
 
+/// What an automatic repair did while loading a key (see [`StoreOptions::auto_repair`]).
+///
+/// [`StoreOptions::auto_repair`]: crate::StoreOptions::auto_repair
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct AutoRepair {
+    /// The key.
+    pub key: String,
+    /// What was wrong with its file.
+    pub problem: String,
+    /// The snapshot whose intact copy replaced it.
+    pub from: String,
+    /// The automatic snapshot that keeps the damaged file, as it was.
+    pub damaged_kept_in: String,
+}
+
+/// A loaded value and what the load had to repair to read it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Reported<T> {
+    /// The value.
+    pub value: T,
+    /// The automatic repair the load made, if its file was damaged.
+    pub repaired: Option<AutoRepair>,
+}
+
 impl Store {
     /// Repairs the store: every corrupt key is restored from the newest snapshot where its
     /// copy verifies and decodes. Nothing is deleted that is not kept in a snapshot: the damaged
@@ -65,15 +89,19 @@ impl Store {
     /// the journal is replayed, temp files removed). With `dry_run` (on a read-only store)
     /// nothing is changed.
     pub fn repair(&self, dry_run: bool) -> Result<RepairReport> {
-        self.repair_with_progress(dry_run, &|_, _| {})
+        self.repair_with_progress(None, dry_run, &|_, _| {})
     }
 
-    /// [`Store::repair`], calling `progress(done, total)` as keys are checked.
+    /// [`Store::repair`] taking intact copies from one snapshot only (`from`, its id or its
+    /// name) instead of the newest that holds one, calling `progress(done, total)` as keys are
+    /// checked. An unknown snapshot is an error before anything is changed.
     pub fn repair_with_progress(
         &self,
+        from: Option<&str>,
         dry_run: bool,
         progress: &dyn Fn(u64, u64),
     ) -> Result<RepairReport> {
+        let source = self.repair_source(from)?;
         let (journal_records, stray_temp_files) = if self.storage().is_writer() {
             let recovery = self.storage().recovery();
             (
@@ -92,7 +120,7 @@ impl Store {
                 continue;
             };
             let key: Key = crate::key::parse_key(&report.key)?;
-            let outcome = match self.intact_copy(&key)? {
+            let outcome = match self.intact_copy(&key, source.as_ref())? {
                 None => RepairOutcome::NoIntactCopy,
                 Some((from, _)) if dry_run => RepairOutcome::WouldRestore { from },
                 Some((from, bytes)) => {
@@ -118,11 +146,62 @@ impl Store {
         })
     }
 
-    /// The newest snapshot's copy of `key` that verifies against its hash and decodes.
-    fn intact_copy(&self, key: &Key) -> Result<Option<(String, Vec<u8>)>> {
+    /// Restores a damaged key from the newest intact copy while loading it: the damaged file
+    /// is kept in an automatic snapshot first, the change is audited as `auto-repair`, and the
+    /// restored bytes are returned to be decoded. `None` when no snapshot holds an intact copy.
+    pub(crate) fn repair_on_load(
+        &self,
+        key: &Key,
+        problem: &str,
+    ) -> Result<Option<(Vec<u8>, AutoRepair)>> {
+        let Some((from, bytes)) = self.intact_copy(key, None)? else {
+            tracing::error!(key = %key, problem, "no snapshot holds an intact copy; the damaged file is left as it is");
+            return Ok(None);
+        };
+        let kept = self.auto_backup(
+            Some(std::slice::from_ref(key)),
+            &format!("before automatic repair of {key}"),
+        )?;
+        self.write_key(key, &bytes, "auto-repair")?;
+        tracing::warn!(key = %key, problem, from = %from, damaged_kept_in = %kept.id, "a damaged file was restored from a snapshot");
+        Ok(Some((
+            bytes,
+            AutoRepair {
+                key: key.to_string(),
+                problem: problem.to_owned(),
+                from,
+                damaged_kept_in: kept.id.to_string(),
+            },
+        )))
+    }
+
+    /// The snapshot a repair is limited to, by id or name; `None` for any.
+    fn repair_source(&self, from: Option<&str>) -> Result<Option<BackupId>> {
+        let Some(from) = from else {
+            return Ok(None);
+        };
+        let found = Backups::new(self.storage())
+            .list()?
+            .into_iter()
+            .find(|info| info.id.as_str() == from || info.name.as_deref() == Some(from));
+        match found {
+            Some(info) => Ok(Some(info.id)),
+            None => Err(statevault_backup::Error::NotFound {
+                id: from.to_owned(),
+            }
+            .into()),
+        }
+    }
+
+    /// The newest snapshot's copy of `key` (or `only` that snapshot's) that verifies against
+    /// its hash and decodes.
+    fn intact_copy(&self, key: &Key, only: Option<&BackupId>) -> Result<Option<(String, Vec<u8>)>> {
         let backups = Backups::new(self.storage());
         for info in backups.list()? {
             if info.kind == BackupKind::Legacy || info.damaged.is_some() {
+                continue;
+            }
+            if only.is_some_and(|only| *only != info.id) {
                 continue;
             }
             let Ok(Some(bytes)) = backups.read_entry(&info.id, key) else {

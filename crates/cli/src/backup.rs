@@ -208,10 +208,10 @@ fn table(backups: &[BackupInfo]) -> String {
     lines.join("\n")
 }
 
-pub(crate) fn repair(cli: &Cli, dry_run: bool) -> Result<()> {
+pub(crate) fn repair(cli: &Cli, from: Option<&str>, dry_run: bool) -> Result<()> {
     let store = open(cli, dry_run)?;
     let bar = Bar::new("repairing");
-    let report = store.repair_with_progress(dry_run, &|done, total| bar.set(done, total))?;
+    let report = store.repair_with_progress(from, dry_run, &|done, total| bar.set(done, total))?;
     drop(bar);
     print(cli, &serde_json::to_value(&report)?, || {
         let mut lines = Vec::new();

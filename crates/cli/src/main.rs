@@ -163,8 +163,14 @@ enum Command {
     #[command(subcommand)]
     Backup(BackupCommand),
     /// Restore damaged keys from the newest snapshot that holds them intact.
-    #[command(after_help = "Examples:\n  statevault repair --dry-run\n  statevault repair")]
+    #[command(
+        after_help = "Examples:\n  statevault repair --dry-run\n  statevault repair\n  statevault repair --from before-upgrade"
+    )]
     Repair {
+        /// Take intact copies from this snapshot only (its id or its name), not the newest
+        /// snapshot that holds one.
+        #[arg(long, value_name = "ID|NAME")]
+        from: Option<String>,
         /// Say what would be done; change nothing.
         #[arg(long)]
         dry_run: bool,
@@ -584,7 +590,7 @@ fn run(cli: &Cli) -> Result<()> {
         }
         Command::Key(command) => key_command(cli, command),
         Command::Backup(command) => backup::run(cli, command),
-        Command::Repair { dry_run } => backup::repair(cli, *dry_run),
+        Command::Repair { from, dry_run } => backup::repair(cli, from.as_deref(), *dry_run),
         Command::Schema(command) => schema_command(cli, command),
     }
 }
