@@ -1,6 +1,9 @@
 //! The exit codes (listed in the README and `statevault --help`), and the small error types that carry them through `anyhow`.
 
-use statevault::Error;
+use std::io::Write as _;
+
+use serde_json::{Value, json};
+use statevault::{Error, ErrorKind};
 
 /// What the process exits with.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -58,6 +61,11 @@ pub(crate) struct Usage(pub(crate) String);
 #[error("{0}")]
 pub(crate) struct InvalidJson(pub(crate) String);
 
+/// A write command pointed at a folder that holds no store (exit 1).
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub(crate) struct NotAStore(pub(crate) String);
+
 /// A key that does not exist.
 #[derive(Debug, thiserror::Error)]
 #[error("key not found: {0}")]
@@ -104,4 +112,67 @@ fn of_library(error: &Error) -> Exit {
         8 => Exit::Decrypt,
         _ => Exit::Error,
     }
+}
+
+/// Says what went wrong: on standard error as text, and with `--json` also as one JSON object on
+/// standard output, `{"error": {"code", "message", "key", "path", "violations"}}`, so a script
+/// reading the output always gets a document.
+pub(crate) fn report(json: bool, e: &anyhow::Error, exit: Exit) {
+    let library = crate::library_error(e);
+    let mut text = message(e);
+    if library.is_some_and(|error| error.kind() == ErrorKind::KeyUnavailable) {
+        text.push_str(
+            "; without the OS keychain, pass --key-file PATH (base64 of 32 bytes) or set \
+             STATEVAULT_KEY",
+        );
+    }
+    // Write errors are ignored: a closed stream must not turn an error into a panic.
+    let _ = writeln!(std::io::stderr(), "statevault: {text}");
+    if !json {
+        return;
+    }
+    let code = match library {
+        Some(error) => error.kind().code(),
+        None => match exit {
+            Exit::Usage => "E_USAGE",
+            Exit::NotFound => "E_NOT_FOUND",
+            Exit::Validation => "E_INVALID_JSON",
+            _ if e.downcast_ref::<NotAStore>().is_some() => "E_NOT_A_STORE",
+            _ => "E_OTHER",
+        },
+    };
+    let violations: Vec<Value> = library
+        .map(|error| {
+            error
+                .violations()
+                .iter()
+                .map(|v| json!({"pointer": v.pointer, "message": v.message}))
+                .collect()
+        })
+        .unwrap_or_default();
+    let document = json!({"error": {
+        "code": code,
+        "message": text,
+        "key": library.and_then(Error::key),
+        "path": library.and_then(Error::path),
+        "violations": violations,
+    }});
+    let mut out = std::io::stdout().lock();
+    let _ = writeln!(out, "{document}");
+    let _ = out.flush();
+}
+
+/// The error and its causes, leaving out a cause whose text the message already holds (the
+/// library's errors name their source in their own message).
+fn message(e: &anyhow::Error) -> String {
+    let mut text = String::new();
+    for cause in e.chain() {
+        let cause = cause.to_string();
+        if text.is_empty() {
+            text = cause;
+        } else if !text.contains(&cause) {
+            text = format!("{text}: {cause}");
+        }
+    }
+    text
 }

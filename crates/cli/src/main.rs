@@ -3,23 +3,21 @@
 use std::io::{self, Read, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::sync::Arc;
 
 use anyhow::{Context as _, Result};
 use clap::{Parser, Subcommand};
 use serde_json::{Value, json};
-use statevault::{
-    EnvKeyProvider, Error, FileKeyProvider, KeyProvider, KeyStatus, KeychainProvider, SaveOptions,
-    Store, StoreOptions,
-};
+use statevault::{Error, KeyStatus, SaveOptions};
 
 mod backup;
 mod commands;
 mod exit;
+mod open;
 mod pretty;
 mod progress;
 
 use exit::{Exit, exit_code_of};
+pub(crate) use open::{key_provider, open};
 
 #[derive(Parser, Debug)]
 #[command(
@@ -45,6 +43,14 @@ pub(crate) struct Cli {
     /// Refuse saves that would take the store past this many bytes (exit 7).
     #[arg(long, global = true, value_name = "N")]
     quota_bytes: Option<u64>,
+    /// Let a write command create the store when the folder holds none (by default only
+    /// `init` creates one, so a mistyped --dir is an error instead of a new, empty store).
+    #[arg(long, global = true)]
+    create: bool,
+    /// When another process holds the store's writer lock, wait for it (up to SECONDS, 30 if
+    /// not given) instead of exiting 6 at once.
+    #[arg(long, global = true, value_name = "SECONDS", num_args = 0..=1, default_missing_value = "30")]
+    wait: Option<u64>,
     /// Print only errors on standard error, not the store's warnings (corruption found,
     /// damaged journal records set aside, quota refusals).
     #[arg(short, long, global = true, conflicts_with = "verbose")]
@@ -336,8 +342,7 @@ fn main() -> ExitCode {
             }
             let (code, print_message) = exit_code_of(&e);
             if print_message {
-                // Not `eprintln!`: a closed standard error must not turn an error into a panic.
-                let _ = writeln!(io::stderr(), "statevault: {}", message(&e));
+                exit::report(cli.json, &e, code);
             }
             ExitCode::from(code.code())
         }
@@ -364,21 +369,6 @@ fn log_to_stderr(cli: &Cli) {
         .try_init();
 }
 
-/// The error and its causes, leaving out a cause whose text the message already holds (the
-/// library's errors name their source in their own message).
-fn message(e: &anyhow::Error) -> String {
-    let mut text = String::new();
-    for cause in e.chain() {
-        let cause = cause.to_string();
-        if text.is_empty() {
-            text = cause;
-        } else if !text.contains(&cause) {
-            text = format!("{text}: {cause}");
-        }
-    }
-    text
-}
-
 fn is_broken_pipe(e: &anyhow::Error) -> bool {
     e.chain().any(|cause| {
         let io = cause.downcast_ref::<io::Error>().map(io::Error::kind);
@@ -388,58 +378,6 @@ fn is_broken_pipe(e: &anyhow::Error) -> bool {
             .and_then(serde_json::Error::io_error_kind);
         io.or(json) == Some(io::ErrorKind::BrokenPipe)
     })
-}
-
-fn dir(cli: &Cli) -> Result<PathBuf> {
-    cli.dir
-        .clone()
-        .context("no store folder: pass --dir DIR or set STATEVAULT_DIR")
-        .map_err(|e| anyhow::Error::new(exit::Usage(e.to_string())))
-}
-
-fn key_provider(cli: &Cli, store_id: &str) -> Arc<dyn KeyProvider> {
-    if let Some(path) = &cli.key_file {
-        Arc::new(FileKeyProvider::new(path))
-    } else if std::env::var_os(statevault::KEY_ENV_VAR).is_some() {
-        Arc::new(EnvKeyProvider::new())
-    } else {
-        Arc::new(KeychainProvider::new(store_id))
-    }
-}
-
-/// Opens the store for writing, or read-only for commands that only read (so they work while
-/// the application holds the store).
-pub(crate) fn open(cli: &Cli, read_only: bool) -> Result<Store> {
-    let dir = dir(cli)?;
-    // The key provider of the keychain needs the store id, which needs the store open: open
-    // once to learn it (cheap), then with the provider.
-    let probe = Store::open_with(&dir, StoreOptions::new().read_only(true));
-    let store_id = match &probe {
-        Ok(store) => store.store_id().to_owned(),
-        Err(_) => String::new(),
-    };
-    drop(probe);
-    let mut options = StoreOptions::new().read_only(read_only);
-    if let Some(quota) = cli.quota_bytes {
-        options = options.quota_bytes(quota);
-    }
-    let options = if store_id.is_empty() {
-        options
-    } else {
-        options.key_provider(key_provider(cli, &store_id))
-    };
-    let store = Store::open_with(&dir, options)?;
-    if store_id.is_empty() && !read_only {
-        // A new store: reopen now that it has an id, so encryption binds to it.
-        let id = store.store_id().to_owned();
-        drop(store);
-        let mut options = StoreOptions::new().key_provider(key_provider(cli, &id));
-        if let Some(quota) = cli.quota_bytes {
-            options = options.quota_bytes(quota);
-        }
-        return Ok(Store::open_with(&dir, options)?);
-    }
-    Ok(store)
 }
 
 pub(crate) fn print(cli: &Cli, value: &Value, text: impl FnOnce() -> String) -> Result<()> {
@@ -483,7 +421,7 @@ pub(crate) fn read_input(file: &str) -> Result<Vec<u8>> {
 fn run(cli: &Cli) -> Result<()> {
     match &cli.command {
         Command::Init => {
-            let store = open(cli, false)?;
+            let store = open::create(cli)?;
             print(
                 cli,
                 &json!({"dir": store.dir(), "store_id": store.store_id()}),

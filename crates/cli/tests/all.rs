@@ -12,4 +12,5 @@ mod all {
     mod keys;
     mod logging;
     mod ops;
+    mod people;
 }

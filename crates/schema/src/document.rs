@@ -248,10 +248,18 @@ impl DocumentInfo {
         }
         let violations: Vec<Violation> = validator
             .iter_errors(value)
-            .map(|e| Violation {
-                pointer: e.instance_path().as_str().to_owned(),
-                message: e.masked().to_string(),
-                schema_path: e.schema_path().as_str().to_owned(),
+            .map(|e| {
+                let schema_path = e.schema_path().as_str().to_owned();
+                let message = match allowed_values(&self.schema, &schema_path) {
+                    // A choice among constants (a Rust enum): name the choices, not the keyword.
+                    Some(allowed) => format!("{} is not one of {allowed}", e.instance()),
+                    None => e.masked().to_string(),
+                };
+                Violation {
+                    pointer: e.instance_path().as_str().to_owned(),
+                    message,
+                    schema_path,
+                }
             })
             .collect();
         if violations.is_empty() {
@@ -287,6 +295,36 @@ impl DocumentInfo {
     pub(crate) fn same_contract(&self, other: &Self) -> bool {
         self.name == other.name && self.version == other.version && self.schema == other.schema
     }
+}
+
+/// The values a `oneOf`/`anyOf` of constants, or an `enum`, at `schema_path` allows, joined for
+/// a message (`"dark", "light"`); `None` when the keyword there is anything else. Local `$ref`s
+/// on the path are followed.
+fn allowed_values(schema: &Value, schema_path: &str) -> Option<String> {
+    let mut node = schema;
+    for segment in schema_path.split('/').skip(1) {
+        let segment = segment.replace("~1", "/").replace("~0", "~");
+        node = match node {
+            Value::Object(map) if segment == "$ref" => {
+                let target = map.get("$ref")?.as_str()?.strip_prefix('#')?;
+                schema.pointer(target)?
+            }
+            Value::Object(map) => map.get(&segment)?,
+            Value::Array(items) => items.get(segment.parse::<usize>().ok()?)?,
+            _ => return None,
+        };
+    }
+    let values: Vec<&Value> = match node {
+        Value::Array(values) if schema_path.ends_with("/enum") => values.iter().collect(),
+        Value::Array(choices) => choices
+            .iter()
+            .map(|choice| choice.get("const"))
+            .collect::<Option<_>>()?,
+        Value::Object(map) => map.get("enum")?.as_array()?.iter().collect(),
+        _ => return None,
+    };
+    let texts: Vec<String> = values.iter().map(|v| v.to_string()).collect();
+    (!texts.is_empty()).then(|| texts.join(", "))
 }
 
 /// The shared description of `T`, built once per type and process and then reused, so that its
@@ -452,6 +490,42 @@ const fn identifiers_end(b: &[u8], start: usize, pre: bool) -> Option<usize> {
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    #[test]
+    fn a_choice_among_constants_names_the_allowed_values() {
+        let schema = serde_json::json!({
+            "type": "object",
+            "properties": {
+                "theme": {"$ref": "#/$defs/Theme"},
+                "size": {"enum": ["s", "m", 3]},
+                "count": {"type": "integer"}
+            },
+            "$defs": {"Theme": {"oneOf": [{"const": "dark"}, {"const": "light"}]}}
+        });
+        let info = DocumentInfo::from_schema("T", "1.0.0", schema).unwrap();
+        let error = info
+            .validate(&serde_json::json!({"theme": "sepia", "size": "xl", "count": "x"}))
+            .unwrap_err();
+        let message = |pointer: &str| {
+            error
+                .violations
+                .iter()
+                .find(|v| v.pointer == pointer)
+                .map(|v| v.message.clone())
+                .unwrap()
+        };
+        assert_eq!(
+            message("/theme"),
+            r#""sepia" is not one of "dark", "light""#
+        );
+        assert_eq!(message("/size"), r#""xl" is not one of "s", "m", 3"#);
+        // Any other keyword keeps the validator's own message.
+        assert!(
+            message("/count").contains("integer"),
+            "{}",
+            message("/count")
+        );
+    }
 
     fn check_semver(s: &str) {
         assert_eq!(

@@ -45,8 +45,9 @@ fn a_missing_key_exits_3() {
             assert!(run.stderr.contains("layout.nothing"), "{command}: {run:?}");
         }
     }
+    // With --json the error is also one JSON document on stdout.
     let run = sv(dir.path(), &["--json", "get", "layout.nothing"]).expect(3);
-    assert_eq!(run.stdout, "", "errors go to stderr");
+    assert_eq!(run.json()["error"]["code"], "E_NOT_FOUND", "{run:?}");
 }
 
 #[test]

@@ -193,7 +193,8 @@ fn check_rejected_batch(bad: &str, bad_line: usize, fragment: &str) {
         "{bad}: {run:?}"
     );
     assert!(run.stderr.contains(fragment), "{bad}: {run:?}");
-    assert_eq!(run.stdout, "", "errors go to stderr");
+    // With --json the error is also one JSON document on stdout.
+    assert_eq!(run.json()["error"]["code"], "E_USAGE", "{bad}: {run:?}");
     // Nothing of the batch: not the valid lines before the bad one, nor after it.
     sv(dir.path(), &["exists", "plugins.first"]).expect(3);
     sv(dir.path(), &["exists", "plugins.after"]).expect(3);
@@ -1115,7 +1116,9 @@ fn a_set_past_the_quota_exits_7_and_writes_nothing() {
         .expect(7);
     assert!(run.stderr.contains("quota"), "{run:?}");
     assert!(run.stderr.contains("plugins.b"), "{run:?}");
-    assert_eq!(run.stdout, "");
+    let error = &run.json()["error"];
+    assert_eq!(error["code"], "E_QUOTA", "{run:?}");
+    assert_eq!(error["key"], "plugins.b", "{run:?}");
     assert!(!dir.path().join("plugins/b.json").exists());
     assert_eq!(audit_entries(dir.path()), audit_before);
     // Without the quota the same set goes through.
