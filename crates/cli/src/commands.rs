@@ -117,11 +117,16 @@ pub(crate) fn edit(cli: &Cli, key: &str) -> Result<()> {
         file.write_all(text.as_bytes())?;
         file.write_all(b"\n")?;
         file.flush()?;
-        // The editor may be "code --wait" or similar: split it like a shell would, simply.
-        let mut parts = editor.split_whitespace();
-        let program = parts.next().context("$EDITOR is empty")?;
+        // The editor may be `code --wait` or `"/Applications/My Editor/bin/edit" -w`: split it
+        // as a shell would, quotes and escapes included.
+        let words = shell_words::split(&editor).map_err(|e| {
+            usage(&format!(
+                "$EDITOR {editor:?} cannot be split into words: {e}"
+            ))
+        })?;
+        let (program, args) = words.split_first().context("$EDITOR is empty")?;
         let status = std::process::Command::new(program)
-            .args(parts)
+            .args(args)
             .arg(file.path())
             .status()
             .with_context(|| format!("starting the editor {editor:?}"))?;
@@ -134,17 +139,26 @@ pub(crate) fn edit(cli: &Cli, key: &str) -> Result<()> {
             .filter(|l| !l.trim_start().starts_with(COMMENT))
             .collect::<Vec<_>>()
             .join("\n");
-        // After an error, quitting without touching the file gives up, as the header says.
-        let unchanged_retry = error.is_some() && body.trim() == text.trim();
-        if body.trim().is_empty() || body.trim() == original.trim() || unchanged_retry {
+        // After an error, quitting without touching the file gives up, as the header says:
+        // nothing is saved, and the exit status says the edit did not go through.
+        if let Some(problem) = error.as_ref().filter(|_| body.trim() == text.trim()) {
+            print(
+                cli,
+                &json!({"key": key, "saved": false, "gave_up_on": problem}),
+                || format!("gave up with the value still invalid; nothing saved:\n{problem}"),
+            )?;
+            return Err(exit::Silent(Exit::Validation).into());
+        }
+        if body.trim().is_empty() || body.trim() == original.trim() {
             return print(cli, &json!({"key": key, "saved": false}), || {
                 "no changes; nothing saved".to_owned()
             });
         }
-        let value: Value = match serde_json::from_str(&body) {
-            Ok(value) => value,
+        // Saved as typed: numbers keep their digits, a repeated key is an error to fix.
+        let json = match crate::json_input(body.as_bytes()) {
+            Ok(json) => json,
             Err(e) => {
-                error = Some(format!("not valid JSON: {e}"));
+                error = Some(e.to_string().replace("the input is not", "not"));
                 text = body;
                 continue;
             }
@@ -155,7 +169,7 @@ pub(crate) fn edit(cli: &Cli, key: &str) -> Result<()> {
                 "{key} was changed by another process while it was being edited; nothing saved, run edit again"
             );
         }
-        match store.save(key, &value) {
+        match store.save_json(key, &json, &SaveOptions::default()) {
             Ok(()) => {
                 return print(cli, &json!({"key": key, "saved": true}), || {
                     format!("{key} saved")

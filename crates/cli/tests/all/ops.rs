@@ -579,9 +579,42 @@ fn edit_left_unchanged_after_an_error_cancels() {
         2,
         "the editor was reopened after an unchanged retry: {run:?}"
     );
-    let run = run.expect(0);
+    // Giving up is not success: the exit status says the value was not saved.
+    let run = run.expect(4);
     assert_eq!(run.json()["saved"], false);
+    assert!(
+        run.json()["gave_up_on"]
+            .as_str()
+            .unwrap()
+            .contains("not valid JSON")
+    );
     assert_eq!(std::fs::read(&file).unwrap(), original);
+}
+
+/// `$EDITOR` is split as a shell splits it: a program in a folder with a space, quoted, and
+/// arguments.
+#[test]
+fn edit_runs_an_editor_whose_path_has_spaces_and_arguments() {
+    let dir = store();
+    set(dir.path(), "settings.preferences", &preferences());
+    let file = dir.path().join("settings/preferences.json");
+    let editor = Editor::new();
+    let spaced = editor.dir.path().join("My Editor");
+    std::fs::create_dir(&spaced).unwrap();
+    std::fs::copy(editor.dir.path().join("editor.sh"), spaced.join("edit.sh")).unwrap();
+    let mut changed = preferences();
+    changed["language"] = json!("fr");
+    std::fs::write(spaced.join("reply.1"), pretty(&changed)).unwrap();
+    let command = format!("sh '{}' ", spaced.join("edit.sh").display());
+    Sv::new()
+        .dir(dir.path())
+        .env("EDITOR", &command)
+        .env("VISUAL", &command)
+        .env("WATCH", &file)
+        .args(["edit", "settings.preferences"])
+        .run()
+        .expect(0);
+    assert_eq!(get(dir.path(), "settings.preferences"), changed);
 }
 
 // ---------------------------------------------------------------------------------------------
