@@ -18,6 +18,7 @@ tasks:
   release VERSION [--dry-run]
                       bump the workspace version (needs a CHANGELOG.md entry), run ci and
                       codegen --check, package every crate leaves first, print the publish order
+  man                 write the statevault manual pages into target/man (statevault man --out)
   codegen [--check]   write schemas/*.schema.json and bindings/typescript/statevault.d.ts
                       (--check: write nothing, fail when they are stale)";
 
@@ -33,6 +34,7 @@ fn main() -> ExitCode {
         ["release", version, "--dry-run"] | ["release", "--dry-run", version] => {
             release::run(&workspace_root(), version, true)
         }
+        ["man"] => man(&workspace_root()),
         ["codegen"] => codegen::run(&workspace_root(), false),
         ["codegen", "--check"] => codegen::run(&workspace_root(), true),
         ["help" | "--help" | "-h"] => {
@@ -51,6 +53,29 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// `target/man/`: the manual pages a release installs under `share/man/man1`, rendered by the
+/// command line itself from the definitions of its `--help`.
+fn man(root: &Path) -> anyhow::Result<()> {
+    let out = root.join("target").join("man");
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
+    let status = std::process::Command::new(cargo)
+        .args([
+            "run",
+            "--quiet",
+            "--package",
+            "statevault-cli",
+            "--",
+            "man",
+            "--out",
+        ])
+        .arg(&out)
+        .current_dir(root)
+        .status()?;
+    anyhow::ensure!(status.success(), "statevault man failed ({status})");
+    println!("manual pages in {}", out.display());
+    Ok(())
 }
 
 /// The workspace root: xtask's manifest sits one folder below it.

@@ -12,6 +12,7 @@ use statevault::{Error, KeyStatus, SaveOptions};
 mod backup;
 mod commands;
 mod exit;
+mod man;
 mod open;
 mod pretty;
 mod progress;
@@ -164,6 +165,15 @@ enum Command {
     Completions {
         /// The shell.
         shell: clap_complete::Shell,
+    },
+    /// Print the manual page (roff), or write one page per command into a folder.
+    #[command(
+        after_help = "Examples:\n  statevault man | man -l -\n  statevault man --out /usr/local/share/man/man1"
+    )]
+    Man {
+        /// Write `statevault.1` and a page per command (`statevault-backup-create.1`, …) here.
+        #[arg(long, value_name = "DIR")]
+        out: Option<PathBuf>,
     },
     /// Snapshots: create, list, verify, restore, prune, export, import.
     #[command(subcommand)]
@@ -526,6 +536,10 @@ fn run(cli: &Cli) -> Result<()> {
             out.flush()?;
             Ok(())
         }
+        Command::Man { .. } if cli.json => {
+            Err(exit::Usage("a manual page is roff; --json does not apply".into()).into())
+        }
+        Command::Man { out } => man::write(out.as_deref()),
         Command::Key(command) => key_command(cli, command),
         Command::Backup(command) => backup::run(cli, command),
         Command::Repair { from, dry_run } => backup::repair(cli, from.as_deref(), *dry_run),

@@ -136,3 +136,27 @@ fn without_a_key_the_message_names_key_file_and_statevault_key() {
     assert!(run.stderr.contains("--key-file"), "{run:?}");
     assert!(run.stderr.contains("STATEVAULT_KEY"), "{run:?}");
 }
+
+#[test]
+fn the_manual_page_covers_every_command() {
+    let page = Sv::new().args(["man"]).run().expect(0).stdout;
+    assert!(page.starts_with(".ie"), "roff: {}", &page[..40]);
+    for command in [
+        "init", "set", "get", "verify", "backup", "repair", "edit", "man",
+    ] {
+        assert!(page.contains(command), "{command}");
+    }
+    let out = tempfile::tempdir().unwrap();
+    Sv::new()
+        .args(["man", "--out"])
+        .args([out.path()])
+        .run()
+        .expect(0);
+    for page in [
+        "statevault.1",
+        "statevault-backup-create.1",
+        "statevault-repair.1",
+    ] {
+        assert!(out.path().join(page).is_file(), "{page}");
+    }
+}
