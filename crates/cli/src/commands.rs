@@ -238,13 +238,36 @@ pub(crate) fn audit(cli: &Cli, verify: bool) -> Result<()> {
     Ok(())
 }
 
+/// Writes a node-exporter textfile: a temporary file in the same folder, renamed over `path`, so
+/// the exporter never reads half of it. Readable by all (0644): the exporter usually runs as its
+/// own user, and the figures are counts and sizes, never values.
+fn write_textfile(path: &std::path::Path, text: &str) -> Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    let folder = match path.parent() {
+        Some(parent) if !parent.as_os_str().is_empty() => parent,
+        _ => std::path::Path::new("."),
+    };
+    let mut file = tempfile::Builder::new()
+        .prefix(".statevault-stats-")
+        .suffix(".prom.tmp")
+        .tempfile_in(folder)
+        .with_context(|| format!("creating a file in {}", folder.display()))?;
+    file.write_all(text.as_bytes())?;
+    file.as_file().sync_all()?;
+    file.as_file()
+        .set_permissions(std::fs::Permissions::from_mode(0o644))?;
+    file.persist(path)
+        .with_context(|| format!("writing {}", path.display()))?;
+    Ok(())
+}
+
 #[derive(Default, serde::Serialize)]
 struct Namespace {
     keys: u64,
     bytes: u64,
 }
 
-pub(crate) fn stats(cli: &Cli, prometheus: bool) -> Result<()> {
+pub(crate) fn stats(cli: &Cli, prometheus: bool, out: Option<&std::path::Path>) -> Result<()> {
     let store = open(cli, true)?;
     let mut namespaces: BTreeMap<String, Namespace> = BTreeMap::new();
     let (mut keys, mut bytes, mut encrypted, mut compressed, mut legacy, mut damaged) =
@@ -346,8 +369,15 @@ pub(crate) fn stats(cli: &Cli, prometheus: bool) -> Result<()> {
                 vec![(String::new(), last / 1000)],
             );
         }
-        print!("{text}");
-        return Ok(());
+        return match out {
+            Some(path) => write_textfile(path, &text),
+            None => {
+                let mut stdout = std::io::stdout().lock();
+                stdout.write_all(text.as_bytes())?;
+                stdout.flush()?;
+                Ok(())
+            }
+        };
     }
     let backups = store.list_backups()?;
     let value = json!({

@@ -152,11 +152,18 @@ enum Command {
         verify: bool,
     },
     /// Keys and bytes per namespace, formats, last save, snapshots, batches not yet checkpointed.
-    #[command(after_help = "Examples:\n  statevault stats\n  statevault stats --format prometheus")]
+    #[command(
+        after_help = "Examples:\n  statevault stats\n  statevault stats --format prometheus\n  \
+                      statevault stats --format prometheus --out /var/lib/node_exporter/statevault.prom"
+    )]
     Stats {
         /// `text` (default) or `prometheus`.
         #[arg(long, default_value = "text")]
         format: StatsFormat,
+        /// With `--format prometheus`: write a node-exporter textfile here (replaced
+        /// atomically) instead of printing.
+        #[arg(long, value_name = "FILE", requires = "format")]
+        out: Option<PathBuf>,
     },
     /// Print a shell completion script.
     #[command(
@@ -513,7 +520,7 @@ fn run(cli: &Cli) -> Result<()> {
         Command::Edit { key } => commands::edit(cli, key),
         Command::Migrate { key, dry_run } => commands::migrate(cli, key.as_deref(), *dry_run),
         Command::Audit { verify } => commands::audit(cli, *verify),
-        Command::Stats { format } => {
+        Command::Stats { format, out } => {
             let prometheus = *format == StatsFormat::Prometheus;
             if prometheus && cli.json {
                 return Err(exit::Usage(
@@ -521,7 +528,10 @@ fn run(cli: &Cli) -> Result<()> {
                 )
                 .into());
             }
-            commands::stats(cli, prometheus)
+            if out.is_some() && !prometheus {
+                return Err(exit::Usage("--out writes the prometheus format only".into()).into());
+            }
+            commands::stats(cli, prometheus, out.as_deref())
         }
         Command::Completions { .. } if cli.json => {
             Err(exit::Usage("completions are a shell script; --json does not apply".into()).into())

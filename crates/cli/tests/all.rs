@@ -11,6 +11,7 @@ mod all {
     mod input;
     mod keys;
     mod logging;
+    mod observability;
     mod ops;
     mod people;
 }
