@@ -36,7 +36,7 @@ use std::sync::{Arc, Mutex, MutexGuard, RwLock, RwLockReadGuard, RwLockWriteGuar
 
 use crate::backend::{FileHandle, LockGuard, LockMode, Metadata};
 use crate::error::{Error, Result};
-use crate::journal::{
+use crate::record::{
     self, DAMAGED_SUFFIX, OpRef, Record, RecordOp, ScanEnd, leading_sequence, wal_name,
     wal_sequence,
 };
@@ -365,7 +365,7 @@ impl Storage {
             current.name_synced = true;
         }
         let generation = current.generation.unwrap_or(sequence);
-        let encoded = journal::encode(sequence, generation, ops);
+        let encoded = record::encode(sequence, generation, ops);
         let mut at = current.len;
         for piece in &encoded.pieces {
             let bytes = piece.bytes();
@@ -584,7 +584,7 @@ impl Storage {
                     // Durable before anything else changes, as the removals above.
                     current
                         .file
-                        .write_all_at(0, &[0; journal::HEADER_LEN])
+                        .write_all_at(0, &[0; record::HEADER_LEN])
                         .and_then(|()| current.file.sync())
                         .map_err(|e| Error::io("reset", &current.path, e))?;
                     current.len = 0;
@@ -631,7 +631,7 @@ impl Storage {
                 .backend
                 .read(&path)
                 .map_err(|e| Error::io("read", &path, e))?;
-            let scan = journal::scan(&bytes);
+            let scan = record::scan(&bytes);
             for record in scan.records {
                 last = last.max(record.sequence);
                 recovery.replayed += 1;
@@ -666,7 +666,7 @@ impl Storage {
             let name = path
                 .file_name()
                 .and_then(|n| n.to_str())
-                .and_then(|n| n.strip_suffix(journal::WAL_SUFFIX))
+                .and_then(|n| n.strip_suffix(record::WAL_SUFFIX))
                 .expect("journal files are named <sequence>.wal");
             let to = path.with_file_name(format!("{name}{DAMAGED_SUFFIX}"));
             self.backend
@@ -722,7 +722,7 @@ impl Storage {
 
     /// The scans of the journal files on disk, oldest first, up to and including the first
     /// with a damaged record (recovery applies nothing after it).
-    fn scan_journal(&self) -> Result<Vec<journal::Scan>> {
+    fn scan_journal(&self) -> Result<Vec<record::Scan>> {
         let journal_dir = self.journal_dir();
         let mut files: Vec<(u64, PathBuf)> = self
             .read_dir_or_empty(&journal_dir)?
@@ -735,12 +735,12 @@ impl Storage {
         for (_, path) in files {
             // A file whose run has ended (its first header zeroed by a checkpoint) holds only
             // stale bytes, up to twice the checkpoint size: its header says so.
-            let head = match self.backend.read_prefix(&path, journal::HEADER_LEN) {
+            let head = match self.backend.read_prefix(&path, record::HEADER_LEN) {
                 Ok(head) => head,
                 Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
                 Err(e) => return Err(Error::io("read", path, e)),
             };
-            if !journal::starts_a_run(&head) {
+            if !record::starts_a_run(&head) {
                 continue;
             }
             let bytes = match self.backend.read(&path) {
@@ -748,7 +748,7 @@ impl Storage {
                 Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
                 Err(e) => return Err(Error::io("read", path, e)),
             };
-            let scan = journal::scan(&bytes);
+            let scan = record::scan(&bytes);
             let damaged = matches!(scan.end, ScanEnd::Damaged { .. });
             scans.push(scan);
             if damaged {

@@ -66,8 +66,8 @@ mod batch;
 mod error;
 #[cfg(feature = "testing")]
 mod fault;
-mod journal;
 mod key;
+mod record;
 #[cfg(feature = "testing")]
 mod sim;
 mod storage;

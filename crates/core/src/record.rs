@@ -1,5 +1,5 @@
-//! The journal's records: the redo log of committed batches (DESIGN §5, as changed by
-//! `docs/decisions/0010-values-in-the-journal.md`).
+//! The journal's records: the redo log of committed batches, encoded and decoded (no I/O).
+//! `docs/decisions/0010-values-in-the-journal.md` says why a record carries its values.
 //!
 //! A journal file `.statevault/journal/<sequence>.wal` is a sequence of records, appended one
 //! per batch. A record carries every value of its batch, so appending it and syncing the file is
