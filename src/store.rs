@@ -12,7 +12,7 @@ use statevault_codec::{
     self as codec, Compression, Context, Decoded, EncodeOptions, Format, KeyProvider, KeySet,
     KeychainProvider, Limits, Meta,
 };
-use statevault_core::{BatchOp, Durability, Key, OpenOptions, Storage, now_ms};
+use statevault_core::{BatchOp, Durability, Key, OpenOptions, Storage, timestamp_ms};
 use statevault_migrate::{Migrations, Version};
 use statevault_schema::{DocumentInfo, Registry, ValidationError, contract::SaveOptions};
 
@@ -752,7 +752,7 @@ impl Store {
                 key: key.to_string(),
                 source,
             })?;
-            meta.saved_at_ms = now_ms();
+            meta.saved_at_ms = timestamp_ms();
             let bytes = self.encode_data(
                 key,
                 data,
@@ -943,7 +943,7 @@ impl Store {
     ) -> Result<Vec<u8>> {
         let meta = Meta {
             schema_version,
-            saved_at_ms: now_ms(),
+            saved_at_ms: timestamp_ms(),
         };
         self.encode_data(
             key,

@@ -63,27 +63,36 @@
 
 mod backend;
 mod batch;
+mod checkpoint;
+mod durability;
 mod error;
 #[cfg(feature = "testing")]
 mod fault;
+mod files;
+mod folder;
+mod journal;
 mod key;
+mod pending;
 mod record;
 #[cfg(feature = "testing")]
 mod sim;
 mod storage;
+mod unique;
+mod wal;
 
 pub use backend::{Backend, DirEntry, FileHandle, FsBackend, LockGuard, LockMode, Metadata};
-pub use batch::{BatchOp, DEFAULT_CHECKPOINT_BYTES, Recovery};
+pub use batch::BatchOp;
+pub use durability::Durability;
 pub use error::{Error, Result};
 #[cfg(feature = "testing")]
 pub use fault::{FaultBackend, FaultError, FaultKind};
+pub use files::StoreFiles;
+pub use journal::{DEFAULT_CHECKPOINT_BYTES, Recovery};
 pub use key::{
     Key, KeyError, LEGACY_NAMESPACES, MAX_KEY_LEN, MAX_SEGMENT_LEN, folder_namespace,
     namespace_folder,
 };
 #[cfg(feature = "testing")]
 pub use sim::{CrashMode, SimBackend};
-pub use storage::{
-    Durability, META_DIR, OpenOptions, STORE_FORMAT, Storage, StoreInfo, is_temp_name, now_ms,
-    random_hex,
-};
+pub use storage::{META_DIR, OpenOptions, STORE_FORMAT, Storage, StoreInfo};
+pub use unique::{random_id_bits, timestamp_ms};

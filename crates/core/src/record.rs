@@ -34,11 +34,6 @@ const TRAILER_LEN: usize = 4;
 const KIND_PUT: u8 = 1;
 const KIND_DELETE: u8 = 2;
 
-/// The file-name suffix of a journal file.
-pub(crate) const WAL_SUFFIX: &str = ".wal";
-/// The suffix a journal file is renamed to when recovery finds it damaged (kept for inspection).
-pub(crate) const DAMAGED_SUFFIX: &str = ".wal.damaged";
-
 /// Values at least this long are written to the journal file straight from the caller's
 /// buffer; shorter pieces are gathered first, so a batch of small values costs a few writes.
 const DIRECT_WRITE: usize = 64 * 1024;
@@ -377,29 +372,6 @@ pub(crate) fn encode<'a>(sequence: u64, generation: u64, ops: &[OpRef<'a>]) -> E
     }
 }
 
-/// The name of the journal file whose first record is `sequence`.
-pub(crate) fn wal_name(sequence: u64) -> String {
-    format!("{sequence:020}{WAL_SUFFIX}")
-}
-
-/// The first sequence number of a journal file's name (`None` for anything else).
-pub(crate) fn wal_sequence(name: &str) -> Option<u64> {
-    let digits = name.strip_suffix(WAL_SUFFIX)?;
-    if digits.len() != 20 || !digits.bytes().all(|b| b.is_ascii_digit()) {
-        return None;
-    }
-    digits.parse().ok()
-}
-
-/// The sequence number at the start of any journal file name (journals, damaged journals).
-pub(crate) fn leading_sequence(name: &str) -> Option<u64> {
-    let digits = name.get(..20)?;
-    if !digits.bytes().all(|b| b.is_ascii_digit()) {
-        return None;
-    }
-    digits.parse().ok()
-}
-
 fn push_short(out: &mut Vec<u8>, s: &str) {
     let len = u8::try_from(s.len()).expect("keys are shorter than 256 bytes");
     out.push(len);
@@ -691,24 +663,6 @@ mod tests {
         assert_eq!(scan(&file).end, ScanEnd::Clean);
         assert!(!starts_a_run(&file[..HEADER_LEN]));
         assert!(!starts_a_run(&new[..HEADER_LEN - 1]));
-    }
-
-    #[test]
-    fn journal_names_round_trip_and_nothing_else_is_a_journal() {
-        assert_eq!(wal_name(31), "00000000000000000031.wal");
-        assert_eq!(wal_sequence(&wal_name(u64::MAX)), Some(u64::MAX));
-        for not in [
-            "31.wal",
-            "00000000000000000031.wal.damaged",
-            ".00000000000000000031.wal.0123456789abcdef.tmp",
-            "0000000000000000003x.wal",
-        ] {
-            assert_eq!(wal_sequence(not), None, "{not}");
-        }
-        assert_eq!(
-            leading_sequence("00000000000000000031.wal.damaged"),
-            Some(31)
-        );
     }
 
     fn arb_key() -> impl Strategy<Value = Key> {

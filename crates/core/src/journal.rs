@@ -1,0 +1,436 @@
+//! Atomic batches through a write-ahead journal that carries the values, checkpoints that bring
+//! the keys' files up to date, recovery, and reads that never see a batch half applied.
+//! `docs/durability.md` states the protocol and its promises;
+//! `docs/decisions/0010-values-in-the-journal.md` says why it is built this way.
+//!
+//! A batch is one record in the journal file `.statevault/journal/<sequence>.wal`:
+//!
+//! 1. *Commit*: write the record (every value of the batch, with a checksum) after the last
+//!    record of the file's current run, sync the file. That sync is the commit point; the first
+//!    record of a journal file also syncs the journal folder first, so the file's name is durable
+//!    before anything in it is promised.
+//! 2. The batch is now visible: the writer keeps its values in memory (`Pending`), and readers
+//!    in other processes read the journal file. Nothing else is written.
+//! 3. *Checkpoint*, once the journal holds [`OpenOptions::checkpoint_bytes`] (8 MiB by default),
+//!    before a single save or delete of a key the journal holds, when the writer is dropped, and
+//!    at the next writer's open after a crash: write the latest value of every key the journal
+//!    holds to a temp file, sync them as a group, rename them into place, sync the folders, then
+//!    end the run (zero the first record's header and sync it; the next batch starts a new run
+//!    at offset 0, over blocks that exist, so its sync flushes data only). The drop and
+//!    recovery remove the journal files instead.
+//!
+//! A failure while writing a record leaves it incomplete: it was never acknowledged, and the
+//! next batch starts a new journal file, so a torn record is always the last of its run. A
+//! failed sync of the journal poisons the handle: the record may or may not be on the medium, so
+//! the handle reads the journal as it stands on disk, as the next open will.
+//!
+//! [`Journal`] owns the journal's state (its files, the pending values, the sequence numbers,
+//! the locks that order batches, checkpoints and single saves); `Storage` calls in through its
+//! methods and changes files only through the [`Folder`] it passes.
+//!
+//! [`OpenOptions::checkpoint_bytes`]: crate::OpenOptions::checkpoint_bytes
+
+use std::fmt;
+use std::io;
+use std::ops::{Deref, DerefMut};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, RwLock, RwLockReadGuard, RwLockWriteGuard};
+
+use crate::backend::{LockGuard, LockMode};
+use crate::batch::BatchOp;
+use crate::checkpoint;
+use crate::durability::Durability;
+use crate::error::{Error, Result};
+use crate::folder::Folder;
+use crate::key::Key;
+use crate::pending::{Entry, Pending, View, apply_record};
+use crate::record::{self, OpRef, ScanEnd};
+use crate::unique::now_ns;
+use crate::wal::{self, AfterCheckpoint, Wal};
+
+/// The journal's folder, inside `.statevault/`.
+const JOURNAL_DIR: &str = "journal";
+/// The lock a checkpoint holds exclusively while it replaces files and readers hold shared.
+const APPLY_LOCK: &str = "apply.lock";
+/// How many bytes of journal make the writer checkpoint. A checkpoint costs about one single
+/// save per distinct key it writes, whatever the journal's size, so a larger journal spreads it
+/// over more batches; a smaller one bounds the journal's disk space and what a read-only
+/// handle parses per read. At 8 MiB, 80 batches of 100 keys of 1 KiB share one checkpoint
+/// (SQLite's default is 4 MiB of pages, each checkpointed in place, which costs it less).
+pub const DEFAULT_CHECKPOINT_BYTES: u64 = 8 * 1024 * 1024;
+
+/// What a writer's [`Storage::open`](crate::Storage::open) found in the journal and did about
+/// it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Recovery {
+    /// Committed batches found in the journal and applied to the keys' files (a writer that
+    /// stopped without its final checkpoint leaves some; that is not an error).
+    pub replayed: usize,
+    /// Incomplete records dropped: batches whose append a crash or an I/O error interrupted
+    /// (they were never acknowledged, and nothing of them was ever visible).
+    pub discarded: usize,
+    /// Journal files with a damaged record followed by intact ones, renamed to
+    /// `<sequence>.wal.damaged`. The records before the damage were applied; none from it on.
+    /// Only a failing or lying medium leaves one.
+    pub quarantined: Vec<PathBuf>,
+}
+
+/// A store's journal: its files, the values it holds that the keys' files do not yet, and the
+/// locks that order batches, checkpoints and single saves within the process.
+pub(crate) struct Journal {
+    /// `.statevault/journal/`.
+    dir: PathBuf,
+    /// `.statevault/apply.lock`.
+    apply_lock: PathBuf,
+    /// The journal size at which a batch is followed by a checkpoint.
+    checkpoint_bytes: u64,
+    /// Held exclusively by batches and checkpoints, shared by single saves and deletes: a
+    /// single save of a key runs beside other single saves, never beside a batch or a
+    /// checkpoint, so it can neither miss that its key became pending nor be overwritten by a
+    /// checkpoint of an older value.
+    gate: RwLock<()>,
+    /// The writer's journal files.
+    wal: Mutex<Wal>,
+    /// What the journal holds that the keys' files do not, yet.
+    pending: RwLock<Pending>,
+    /// The sequence number of the last journal record written or found.
+    last_sequence: AtomicU64,
+}
+
+/// The journal held exclusively (see [`Journal::lock_wal`]).
+struct WalGuard<'a> {
+    _gate: RwLockWriteGuard<'a, ()>,
+    wal: MutexGuard<'a, Wal>,
+}
+
+impl Deref for WalGuard<'_> {
+    type Target = Wal;
+
+    fn deref(&self) -> &Wal {
+        &self.wal
+    }
+}
+
+impl DerefMut for WalGuard<'_> {
+    fn deref_mut(&mut self) -> &mut Wal {
+        &mut self.wal
+    }
+}
+
+impl fmt::Debug for Journal {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let pending = self.pending.read().map_or(0, |p| p.len());
+        f.debug_struct("Journal")
+            .field("pending_keys", &pending)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Journal {
+    /// The journal of the store whose bookkeeping folder is `meta_dir` (`.statevault/`),
+    /// holding nothing until [`Journal::recover`].
+    pub(crate) fn new(meta_dir: &Path, checkpoint_bytes: u64) -> Journal {
+        Journal {
+            dir: meta_dir.join(JOURNAL_DIR),
+            apply_lock: meta_dir.join(APPLY_LOCK),
+            checkpoint_bytes,
+            gate: RwLock::new(()),
+            wal: Mutex::new(Wal::default()),
+            pending: RwLock::new(Pending::new()),
+            last_sequence: AtomicU64::new(0),
+        }
+    }
+
+    /// `.statevault/journal/`.
+    pub(crate) fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// The journal for a batch or a checkpoint: no other change of this handle runs meanwhile.
+    fn lock_wal(&self) -> WalGuard<'_> {
+        let gate = self.gate.write().unwrap_or_else(|e| e.into_inner());
+        let wal = self.wal.lock().unwrap_or_else(|e| e.into_inner());
+        WalGuard { _gate: gate, wal }
+    }
+
+    fn read_pending(&self) -> RwLockReadGuard<'_, Pending> {
+        self.pending.read().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn write_pending(&self) -> RwLockWriteGuard<'_, Pending> {
+        self.pending.write().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Commits `ops` (checked by the caller: not empty, no key twice) as one record, then makes
+    /// them visible to every read; checkpoints when the journal has reached its size.
+    pub(crate) fn commit(
+        &self,
+        folder: &Folder,
+        ops: Vec<BatchOp>,
+        durability: Durability,
+    ) -> Result<()> {
+        let mut wal = self.lock_wal();
+        folder.check_writable()?;
+        let sequence = self.next_sequence();
+        let refs: Vec<OpRef<'_>> = ops
+            .iter()
+            .map(|op| match op {
+                BatchOp::Put { key, bytes } => OpRef::Put { key, value: bytes },
+                BatchOp::Delete { key } => OpRef::Delete { key },
+            })
+            .collect();
+        wal.append(folder, &self.dir, sequence, &refs, durability)?;
+        drop(refs);
+        // Committed: from here on every read sees the batch.
+        {
+            let mut pending = self.write_pending();
+            for op in ops {
+                let (key, value) = match op {
+                    BatchOp::Put { key, bytes } => (key, Some(Arc::new(bytes))),
+                    BatchOp::Delete { key } => (key, None),
+                };
+                pending.insert(key, Entry { value, sequence });
+            }
+        }
+        if wal.bytes() >= self.checkpoint_bytes
+            && let Err(e) = self.checkpoint_locked(folder, &mut wal, AfterCheckpoint::Reuse)
+        {
+            tracing::warn!(error = %e, "a checkpoint after a batch failed; the batch is committed in the journal");
+        }
+        Ok(())
+    }
+
+    /// A sequence number larger than any this handle used: nanoseconds since the epoch, or the
+    /// last one plus one.
+    fn next_sequence(&self) -> u64 {
+        let now = now_ns();
+        let previous = self
+            .last_sequence
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |last| {
+                Some(last.max(now.saturating_sub(1)).saturating_add(1))
+            })
+            .expect("the update always succeeds");
+        previous.max(now.saturating_sub(1)).saturating_add(1)
+    }
+
+    /// Brings the keys' files up to date with the journal and empties it.
+    pub(crate) fn checkpoint(&self, folder: &Folder) -> Result<()> {
+        let mut wal = self.lock_wal();
+        folder.check_writable()?;
+        self.checkpoint_locked(folder, &mut wal, AfterCheckpoint::Reuse)
+    }
+
+    /// Whether the journal holds a value of `key` the key's file does not, yet.
+    fn is_pending(&self, key: &Key) -> bool {
+        self.read_pending().contains_key(key)
+    }
+
+    /// Runs `change`, a single save or delete of `key`, once no value of `key` is pending in
+    /// the journal (checkpointing first if one is), with no batch or checkpoint running.
+    pub(crate) fn settled<R>(
+        &self,
+        folder: &Folder,
+        key: &Key,
+        change: impl FnOnce() -> Result<R>,
+    ) -> Result<R> {
+        {
+            let _shared = self.gate.read().unwrap_or_else(|e| e.into_inner());
+            folder.check_writable()?;
+            if !self.is_pending(key) {
+                return change();
+            }
+        }
+        let mut wal = self.lock_wal();
+        folder.check_writable()?;
+        if self.is_pending(key) {
+            self.checkpoint_locked(folder, &mut wal, AfterCheckpoint::Reuse)?;
+        }
+        change()
+    }
+
+    /// The checkpoint, with the journal's lock held. A failure before the first rename leaves
+    /// everything as it was; a failure after it poisons the handle (the journal still holds
+    /// every value, and the next open finishes the checkpoint).
+    fn checkpoint_locked(
+        &self,
+        folder: &Folder,
+        wal: &mut Wal,
+        after: AfterCheckpoint,
+    ) -> Result<()> {
+        if wal.is_settled(after) {
+            return Ok(());
+        }
+        let started = std::time::Instant::now();
+        let entries: Vec<(Key, Entry)> = self
+            .read_pending()
+            .iter()
+            .map(|(k, e)| (k.clone(), e.clone()))
+            .collect();
+        // Readers in other processes wait while files are replaced, so none sees some keys of
+        // a batch in their files and others not yet.
+        let _apply = self.lock_apply(folder, LockMode::Exclusive)?;
+        let mut created = Vec::new();
+        let staged = checkpoint::stage(folder, &entries, &mut created);
+        let temps = match staged {
+            Ok(temps) => temps,
+            Err(e) => {
+                created.iter().for_each(|temp| folder.discard(temp));
+                return Err(e);
+            }
+        };
+        checkpoint::replace(folder, &entries, &temps)
+            .and_then(|()| wal.end_run(folder, &self.dir, after, self.checkpoint_bytes))
+            .inspect_err(|e| {
+                folder.poison();
+                tracing::error!(error = %e, "a checkpoint failed half way; the store refuses writes until reopened, which finishes it");
+            })?;
+        self.write_pending().clear();
+        tracing::debug!(
+            keys = entries.len(),
+            ms = started.elapsed().as_secs_f64() * 1e3,
+            "checkpoint: the journal's values are in the keys' files"
+        );
+        Ok(())
+    }
+
+    /// Takes `.statevault/apply.lock`, waiting for its holders.
+    fn lock_apply(&self, folder: &Folder, mode: LockMode) -> Result<LockGuard> {
+        folder
+            .backend()
+            .lock(&self.apply_lock, mode, true)
+            .map_err(|e| Error::io("lock", &self.apply_lock, e))
+    }
+
+    /// The writer's recovery at open: apply what the journal holds, drop torn records,
+    /// quarantine damaged files, and pick the next sequence number.
+    pub(crate) fn recover(&self, folder: &Folder) -> Result<Recovery> {
+        let (files, mut last) = wal::files_for_recovery(folder, &self.dir)?;
+        let mut recovery = Recovery::default();
+        let mut pending = Pending::new();
+        let mut wal = self.lock_wal();
+        let mut quarantine = Vec::new();
+        for path in files {
+            if !quarantine.is_empty() {
+                // After a damaged file nothing is applied: its later batches may depend on the
+                // ones lost in the damage.
+                quarantine.push(path);
+                continue;
+            }
+            let bytes = folder
+                .backend()
+                .read(&path)
+                .map_err(|e| Error::io("read", &path, e))?;
+            let scan = record::scan(&bytes);
+            for record in scan.records {
+                last = last.max(record.sequence);
+                recovery.replayed += 1;
+                apply_record(&mut pending, record);
+            }
+            match scan.end {
+                ScanEnd::Clean => wal.adopt(path),
+                ScanEnd::Torn { at } => {
+                    tracing::info!(journal = %path.display(), offset = at, "dropping a batch whose append a crash interrupted");
+                    recovery.discarded += 1;
+                    wal.adopt(path);
+                }
+                ScanEnd::Damaged { at, detail } => {
+                    tracing::error!(journal = %path.display(), offset = at, detail,
+                        "a journal record is damaged; the batches before it are applied, none from it on");
+                    quarantine.push(path);
+                }
+            }
+        }
+        *self.write_pending() = pending;
+        match self.checkpoint_locked(folder, &mut wal, AfterCheckpoint::Remove) {
+            Ok(()) => {}
+            // A full disk does not keep the store from opening: the journal's values are read
+            // from memory, and the next checkpoint (a batch, a save of one of its keys, the
+            // drop) tries again once there is space.
+            Err(e @ Error::NoSpace { .. }) if !folder.is_poisoned() => {
+                tracing::warn!(error = %e, "the journal cannot be checkpointed for lack of space; its values stay in it");
+            }
+            Err(e) => return Err(e),
+        }
+        for path in quarantine {
+            recovery.quarantined.push(wal::quarantine(folder, &path)?);
+        }
+        if !recovery.quarantined.is_empty() {
+            folder.sync_dir_or_poison(&self.dir)?;
+        }
+        self.last_sequence.store(last, Ordering::SeqCst);
+        if recovery != Recovery::default() {
+            tracing::info!(
+                replayed = recovery.replayed,
+                discarded = recovery.discarded,
+                quarantined = recovery.quarantined.len(),
+                "journal recovered"
+            );
+        }
+        Ok(recovery)
+    }
+
+    /// How the keys the journal holds are seen by this handle: the writer's own pending values,
+    /// or (a read-only handle, a poisoned writer) the journal on disk, under `apply.lock`.
+    pub(crate) fn view(&self, folder: &Folder) -> Result<View<'_>> {
+        if folder.is_writer() && !folder.is_poisoned() {
+            return Ok(View::Memory(self.read_pending()));
+        }
+        let lock = self.shared_apply_lock(folder)?;
+        let mut pending = Pending::new();
+        // The journal as it stands on disk, as recovery would apply it (up to a damaged
+        // record; a record being written right now is not complete and not seen).
+        for scan in wal::scan_on_disk(folder, &self.dir)? {
+            for record in scan.records {
+                apply_record(&mut pending, record);
+            }
+        }
+        Ok(View::Disk {
+            pending,
+            _lock: lock,
+        })
+    }
+
+    /// How many committed batches the journal on disk holds that are not yet in the keys'
+    /// files.
+    pub(crate) fn records_on_disk(&self, folder: &Folder) -> Result<usize> {
+        let _lock = self.shared_apply_lock(folder)?;
+        Ok(wal::scan_on_disk(folder, &self.dir)?
+            .iter()
+            .map(|s| s.records.len())
+            .sum())
+    }
+
+    /// The shared `apply.lock` of a read-only handle. `None` where the lock file cannot be
+    /// opened because it does not exist and cannot be created (no writer of this format ever
+    /// opened the store, so no batch can be in flight) or the file system is read-only.
+    fn shared_apply_lock(&self, folder: &Folder) -> Result<Option<LockGuard>> {
+        match self.lock_apply(folder, LockMode::Shared) {
+            Ok(lock) => Ok(Some(lock)),
+            Err(Error::Io { source, .. })
+                if matches!(
+                    source.kind(),
+                    io::ErrorKind::NotFound
+                        | io::ErrorKind::PermissionDenied
+                        | io::ErrorKind::ReadOnlyFilesystem
+                ) =>
+            {
+                tracing::debug!(error = %source, "reading without apply.lock");
+                Ok(None)
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    /// The final checkpoint of a writer that is dropped; a failure is left to the next open.
+    pub(crate) fn close(&self, folder: &Folder) {
+        if !folder.is_writer() || folder.is_poisoned() {
+            return;
+        }
+        let mut wal = self.lock_wal();
+        if let Err(e) = self.checkpoint_locked(folder, &mut wal, AfterCheckpoint::Remove) {
+            tracing::warn!(error = %e, "the final checkpoint failed; the next open finishes it");
+        }
+    }
+}
