@@ -70,6 +70,7 @@ mod error;
 mod fault;
 mod files;
 mod folder;
+mod info;
 mod journal;
 mod key;
 mod pending;
@@ -87,6 +88,7 @@ pub use error::{Error, Result};
 #[cfg(feature = "testing")]
 pub use fault::{FaultBackend, FaultError, FaultKind};
 pub use files::StoreFiles;
+pub use info::{STORE_FORMAT, StoreInfo};
 pub use journal::{DEFAULT_CHECKPOINT_BYTES, Recovery};
 pub use key::{
     Key, KeyError, LEGACY_NAMESPACES, MAX_KEY_LEN, MAX_SEGMENT_LEN, folder_namespace,
@@ -94,5 +96,5 @@ pub use key::{
 };
 #[cfg(feature = "testing")]
 pub use sim::{CrashMode, SimBackend};
-pub use storage::{META_DIR, OpenOptions, STORE_FORMAT, Storage, StoreInfo};
+pub use storage::{META_DIR, OpenOptions, Storage};
 pub use unique::{random_id_bits, timestamp_ms};

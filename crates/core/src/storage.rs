@@ -1,11 +1,11 @@
-//! The store folder: identity, writer lock, atomic durable replace, raw key operations.
+//! `Storage`, the handle of an open store: opening (identity, writer lock, recovery, stray temp
+//! files, the legacy service's file names) and the operations on keys, as bytes. It holds the
+//! store's [`Folder`] and its [`Journal`] and calls into them; neither reaches back.
 
 use std::collections::HashSet;
 use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-
-use serde::{Deserialize, Serialize};
 
 use crate::backend::{Backend, FsBackend, Metadata};
 use crate::batch::BatchOp;
@@ -13,30 +13,16 @@ use crate::durability::Durability;
 use crate::error::{Error, Result};
 use crate::files::StoreFiles;
 use crate::folder::Folder;
+use crate::info::{self, StoreInfo};
 use crate::journal::{DEFAULT_CHECKPOINT_BYTES, Journal, Recovery};
 use crate::key::{Key, folder_namespace};
 use crate::pending::View;
-use crate::unique::{random_hex, timestamp_ms};
-
-/// The store format this build writes and the newest it reads (`.statevault/store.json`).
-pub const STORE_FORMAT: u32 = 1;
 
 /// The folder of the store's own bookkeeping, inside the root.
 pub const META_DIR: &str = ".statevault";
 
 /// The namespace folders created with every store, from the module specification's layout.
 const LAYOUT_DIRS: &[&str] = &["layouts", "settings", "history", "config"];
-
-/// The identity of a store, kept in `.statevault/store.json`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct StoreInfo {
-    /// The store format (see [`STORE_FORMAT`]).
-    pub format: u32,
-    /// 128 random bits in hex; encrypted files are bound to it.
-    pub store_id: String,
-    /// When the store was created, in milliseconds since the Unix epoch.
-    pub created_at: u64,
-}
 
 /// How [`Storage::open_with`] opens a store.
 #[derive(Debug, Clone)]
@@ -143,7 +129,7 @@ impl Storage {
             }
             Err(e) => return Err(Error::io("open", root, e)),
         }
-        self.info = self.read_info()?;
+        self.info = info::read(&self.folder, &self.folder.root().join(META_DIR))?;
         Ok(())
     }
 
@@ -151,9 +137,9 @@ impl Storage {
         let meta_dir = self.folder.root().join(META_DIR);
         self.folder.create_dirs(&meta_dir, Durability::Full)?;
         self.folder.take_writer_lock(&meta_dir.join("lock"))?;
-        self.info = match self.read_info()? {
+        self.info = match info::read(&self.folder, &meta_dir)? {
             Some(info) => Some(info),
-            None => Some(self.create_info()?),
+            None => Some(info::create(&self.folder, &meta_dir)?),
         };
         for dir in LAYOUT_DIRS {
             self.folder
@@ -212,48 +198,6 @@ impl Storage {
     /// to the paths of their keys.
     pub fn legacy_files_adopted(&self) -> usize {
         self.legacy_files_adopted
-    }
-
-    fn read_info(&self) -> Result<Option<StoreInfo>> {
-        let path = self.folder.root().join(META_DIR).join("store.json");
-        let bytes = match self.folder.backend().read(&path) {
-            Ok(bytes) => bytes,
-            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
-            Err(e) => return Err(Error::io("read", path, e)),
-        };
-        // Read the format alone first, so a newer store whose other fields changed is
-        // reported as newer rather than as damaged.
-        #[derive(Deserialize)]
-        struct FormatOnly {
-            format: u32,
-        }
-        let corrupt = |e: serde_json::Error| Error::CorruptMetadata {
-            path: path.clone(),
-            detail: e.to_string(),
-        };
-        let format: FormatOnly = serde_json::from_slice(&bytes).map_err(corrupt)?;
-        if format.format > STORE_FORMAT {
-            return Err(Error::NewerStoreFormat {
-                dir: self.folder.root().to_path_buf(),
-                found: format.format,
-                supported: STORE_FORMAT,
-            });
-        }
-        let info: StoreInfo = serde_json::from_slice(&bytes).map_err(corrupt)?;
-        Ok(Some(info))
-    }
-
-    fn create_info(&self) -> Result<StoreInfo> {
-        let info = StoreInfo {
-            format: STORE_FORMAT,
-            store_id: random_hex::<16>()?,
-            created_at: timestamp_ms(),
-        };
-        let mut bytes = serde_json::to_vec_pretty(&info).expect("StoreInfo always serializes");
-        bytes.push(b'\n');
-        let path = self.folder.root().join(META_DIR).join("store.json");
-        self.folder.replace(&path, &bytes, Durability::Full)?;
-        Ok(info)
     }
 
     /// The store's root folder (absolute).
