@@ -7,7 +7,7 @@
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
-use statevault_core::{FileHandle, META_DIR, Storage, now_ms};
+use statevault_core::{FileHandle, META_DIR, Storage, timestamp_ms};
 
 use crate::error::{Error, Result};
 
@@ -187,7 +187,7 @@ impl AuditLog {
         }
         let mut seq = self.next_seq;
         let mut prev = self.last_hash.clone();
-        let time = now_ms();
+        let time = timestamp_ms();
         let gap = self.torn_tail.map(|bytes| Fingerprint {
             size: bytes,
             checksum: String::new(),
@@ -267,6 +267,7 @@ fn io_error(op: &'static str, path: &Path, source: std::io::Error) -> Error {
 /// The log files in chain order: rotated ones by their first sequence number, then the live one.
 fn log_files(storage: &Storage) -> Result<Vec<PathBuf>> {
     let mut rotated: Vec<String> = storage
+        .files()
         .list_dir(Path::new(META_DIR))?
         .into_iter()
         .filter(|e| e.is_file && e.name.starts_with("audit.") && e.name != LOG_NAME)
@@ -283,7 +284,7 @@ fn log_files(storage: &Storage) -> Result<Vec<PathBuf>> {
 }
 
 fn read_lines(storage: &Storage, relative: &Path) -> Result<Vec<String>> {
-    Ok(match storage.read_file(relative)? {
+    Ok(match storage.files().read_file(relative)? {
         None => Vec::new(),
         Some(bytes) => String::from_utf8_lossy(&bytes)
             .split_inclusive('\n')

@@ -8,7 +8,6 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -17,7 +16,7 @@ use statevault_codec::{
     self as codec, Compression, Context, Decoded, EncodeOptions, KeyProvider, KeySet,
     KeychainProvider, Limits, Meta,
 };
-use statevault_core::Key;
+use statevault_core::{Key, timestamp_ms};
 use statevault_migrate::{Migrations, Version};
 use statevault_schema::{DocumentInfo, Registry, ValidationError, contract::SaveOptions};
 
@@ -209,7 +208,7 @@ impl Pipeline {
         };
         let meta = Meta {
             schema_version,
-            saved_at_ms: now_ms(),
+            saved_at_ms: timestamp_ms(),
         };
         let options = self.effective_options(key, options);
         self.encode_exact(key, data, DataOrigin::Serialized, meta, &options)
@@ -487,13 +486,6 @@ fn check_current_version(key: &Key, document: &DocumentInfo, value: &Value) -> R
             }],
         },
     })
-}
-
-/// Milliseconds since the Unix epoch (0 if the clock is before it).
-pub(crate) fn now_ms() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as u64)
 }
 
 #[cfg(test)]

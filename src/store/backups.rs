@@ -80,12 +80,12 @@ impl Store {
     pub fn backup_bytes(&self) -> Result<u64> {
         let objects = std::path::Path::new("backups").join("objects");
         let mut total = 0;
-        for shard in self.storage().list_dir(&objects)? {
+        for shard in self.storage().files().list_dir(&objects)? {
             if !shard.is_dir {
                 continue;
             }
             let shard = objects.join(&shard.name);
-            for object in self.storage().list_dir(&shard)? {
+            for object in self.storage().files().list_dir(&shard)? {
                 if object.is_file {
                     let path = self.storage().root().join(&shard).join(&object.name);
                     total += self
@@ -230,7 +230,7 @@ impl Store {
                 &archive,
                 &Meta {
                     schema_version: "1.0.0".to_owned(),
-                    saved_at_ms: statevault_core::now_ms(),
+                    saved_at_ms: statevault_core::timestamp_ms(),
                 },
                 &EncodeOptions {
                     compression: None,

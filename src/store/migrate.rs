@@ -3,14 +3,14 @@
 
 use serde::Serialize;
 use serde_json::Value;
-use statevault_core::Key;
+use statevault_core::{Key, timestamp_ms};
 use statevault_migrate::Version;
 
 use crate::Store;
 use crate::error::{Error, Result};
 use crate::format::FileFormat;
 use crate::key::parse_key;
-use crate::pipeline::{DataOrigin, now_ms, stored_version};
+use crate::pipeline::{DataOrigin, stored_version};
 
 /// What [`Store::migrate_all`] did (or would do) to one key.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -149,7 +149,7 @@ impl Store {
                 key: key.to_string(),
                 source,
             })?;
-            meta.saved_at_ms = now_ms();
+            meta.saved_at_ms = timestamp_ms();
             let bytes = pipeline.encode_exact(
                 key,
                 data,

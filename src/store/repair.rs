@@ -4,7 +4,7 @@ use std::path::Path;
 
 use serde::Serialize;
 use statevault_backup::{BackupId, BackupKind, Backups};
-use statevault_core::{Key, is_temp_name};
+use statevault_core::{Key, StoreFiles};
 
 use crate::Store;
 use crate::error::Result;
@@ -220,11 +220,11 @@ impl Store {
 
     fn count_temp_files(&self, relative: &Path) -> Result<usize> {
         let mut count = 0;
-        for entry in self.storage().list_dir(relative)? {
+        for entry in self.storage().files().list_dir(relative)? {
             let path = relative.join(&entry.name);
             if entry.is_dir {
                 count += self.count_temp_files(&path)?;
-            } else if entry.is_file && is_temp_name(&entry.name) {
+            } else if entry.is_file && StoreFiles::is_unfinished_write(&entry.name) {
                 count += 1;
             }
         }

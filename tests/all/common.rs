@@ -222,7 +222,7 @@ pub fn temp_files(root: &Path) -> Vec<PathBuf> {
         .filter(|p| {
             p.file_name()
                 .and_then(|n| n.to_str())
-                .is_some_and(statevault::layers::storage::is_temp_name)
+                .is_some_and(statevault::layers::storage::StoreFiles::is_unfinished_write)
         })
         .collect()
 }

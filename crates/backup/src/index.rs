@@ -51,7 +51,7 @@ impl Index {
     /// Loads the index, or an empty one if it is missing, damaged or of another format.
     pub(crate) fn load(storage: &Storage) -> Index {
         let path = Path::new(INDEX_FILE);
-        let bytes = match storage.read_file(path) {
+        let bytes = match storage.files().read_file(path) {
             Ok(Some(bytes)) => bytes,
             Ok(None) => return Index::default(),
             Err(e) => {
@@ -133,7 +133,10 @@ impl Index {
     /// only logged: losing it costs time, never correctness.
     pub(crate) fn save(&self, storage: &Storage) {
         let bytes = encode(&self.entries);
-        if let Err(e) = storage.write_file(Path::new(INDEX_FILE), &bytes, Durability::None) {
+        if let Err(e) = storage
+            .files()
+            .write_file(Path::new(INDEX_FILE), &bytes, Durability::None)
+        {
             tracing::warn!(error = %e, "could not write the backup index; the next snapshot hashes every file");
         }
     }

@@ -251,6 +251,7 @@ impl Backups<'_> {
             let m = &manifests[i];
             if !dry_run {
                 self.storage
+                    .files()
                     .remove_file(&manifest_path(m.kind, &m.id), Durability::Full)?;
                 tracing::info!(id = %m.id, ?cause, "snapshot pruned");
             }
@@ -313,7 +314,7 @@ impl Backups<'_> {
             return Ok(report);
         }
         let objects = Path::new(OBJECTS_DIR);
-        for dir in self.storage.list_dir(objects)? {
+        for dir in self.storage.files().list_dir(objects)? {
             let is_fanout = dir.name.len() == 2
                 && dir
                     .name
@@ -323,7 +324,7 @@ impl Backups<'_> {
                 continue;
             }
             let folder = objects.join(&dir.name);
-            for file in self.storage.list_dir(&folder)? {
+            for file in self.storage.files().list_dir(&folder)? {
                 let Some(hash) = ContentHash::from_hex(&file.name) else {
                     continue;
                 };
@@ -336,7 +337,7 @@ impl Backups<'_> {
                 if !dry_run {
                     // Not made durable: an object that comes back after a power loss is only
                     // garbage again, collected next time.
-                    self.storage.remove_file(&path, Durability::None)?;
+                    self.storage.files().remove_file(&path, Durability::None)?;
                 }
                 report.objects_removed += 1;
                 report.bytes_freed += size;

@@ -423,6 +423,7 @@ impl<'s> Backups<'s> {
         manifest.created_at = manifest.id.timestamp_ms().expect("new ids are native");
         let path = manifest_path(manifest.kind, &manifest.id);
         self.storage
+            .files()
             .write_file(&path, &manifest.to_json(), Durability::Full)?;
         Ok(BackupInfo::from_manifest(&manifest))
     }
@@ -436,14 +437,13 @@ impl<'s> Backups<'s> {
             .iter()
             .filter_map(|s| s.id.timestamp_ms())
             .max();
-        let now = statevault_core::now_ms();
+        let now = statevault_core::timestamp_ms();
         let time = match newest {
             Some(t) if t >= now && t - now < 1000 => t + 1,
             _ => now,
         };
         loop {
-            let random = u32::from_str_radix(&statevault_core::random_hex::<3>()?, 16)
-                .expect("random_hex gives hex digits");
+            let random = statevault_core::random_id_bits()?;
             let id = BackupId::from_parts(time, random);
             if self.locate_opt(&id)?.is_none() {
                 return Ok(id);
@@ -606,7 +606,7 @@ impl<'s> Backups<'s> {
         hash: &ContentHash,
         size: u64,
     ) -> Result<std::result::Result<Vec<u8>, Found>> {
-        let Some(bytes) = self.storage.read_file(&hash.object_path())? else {
+        let Some(bytes) = self.storage.files().read_file(&hash.object_path())? else {
             return Ok(Err(Found::Missing));
         };
         let found = ContentHash::of(&bytes);
@@ -628,7 +628,7 @@ impl<'s> Backups<'s> {
             Location::Native(kind) => manifest_path(kind, id),
             Location::Legacy => legacy_path(id),
         };
-        self.storage.remove_file(&path, Durability::Full)?;
+        self.storage.files().remove_file(&path, Durability::Full)?;
         tracing::info!(%id, "backup deleted");
         self.gc_locked(false)
     }
@@ -693,6 +693,7 @@ impl<'s> Backups<'s> {
 
     fn read_legacy_bytes(&self, id: &BackupId) -> Result<Vec<u8>> {
         self.storage
+            .files()
             .read_file(&legacy_path(id))?
             .ok_or_else(|| Error::NotFound { id: id.to_string() })
     }
@@ -701,6 +702,7 @@ impl<'s> Backups<'s> {
     pub(crate) fn load_manifest(&self, id: &BackupId, kind: BackupKind) -> Result<Manifest> {
         let bytes = self
             .storage
+            .files()
             .read_file(&manifest_path(kind, id))?
             .ok_or_else(|| Error::NotFound { id: id.to_string() })?;
         let manifest = Manifest::from_json(id.as_str(), &bytes)?;
@@ -727,7 +729,7 @@ impl<'s> Backups<'s> {
             (MANUAL_DIR, BackupKind::Manual),
             (AUTO_DIR, BackupKind::Auto),
         ] {
-            for entry in self.storage.list_dir(Path::new(dir))? {
+            for entry in self.storage.files().list_dir(Path::new(dir))? {
                 if !entry.is_file {
                     continue;
                 }
@@ -743,7 +745,7 @@ impl<'s> Backups<'s> {
                 };
                 match BackupId::parse(stem) {
                     Ok(id) => found.push(Scanned { id, location }),
-                    Err(_) if statevault_core::is_temp_name(&entry.name) => {}
+                    Err(_) if statevault_core::StoreFiles::is_unfinished_write(&entry.name) => {}
                     Err(e) => {
                         tracing::warn!(file = %entry.name, error = %e, "ignoring a file whose name is not a backup id");
                     }
@@ -869,6 +871,7 @@ impl<'b, 's> ObjectWriter<'b, 's> {
         // once for the whole snapshot in `sync`, before the manifest.
         self.backups
             .storage
+            .files()
             .write_file(&hash.object_path(), bytes, Durability::Normal)?;
         let mut state = self.state();
         state.dirs.insert(hash.to_hex()[..2].to_owned());

@@ -1,7 +1,8 @@
 //! The I/O seam: every file-system call of this crate goes through [`Backend`].
 //!
-//! The real backend is [`FsBackend`]. Tests swap in [`FaultBackend`](crate::FaultBackend),
-//! which fails the N-th operation, or a power-loss simulator that drops what was not synced.
+//! The real backend is [`FsBackend`]. Tests swap in the test doubles of the `testing` feature:
+//! `FaultBackend`, which fails the N-th operation, or `SimBackend`, a power-loss simulator
+//! that drops what was not synced.
 
 use std::fmt;
 use std::fs;

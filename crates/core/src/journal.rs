@@ -1,791 +1,436 @@
-//! The journal's records: the redo log of committed batches (DESIGN §5, as changed by
-//! `docs/decisions/0010-values-in-the-journal.md`).
+//! Atomic batches through a write-ahead journal that carries the values, checkpoints that bring
+//! the keys' files up to date, recovery, and reads that never see a batch half applied.
+//! `docs/durability.md` states the protocol and its promises;
+//! `docs/decisions/0010-values-in-the-journal.md` says why it is built this way.
 //!
-//! A journal file `.statevault/journal/<sequence>.wal` is a sequence of records, appended one
-//! per batch. A record carries every value of its batch, so appending it and syncing the file is
-//! the whole commit; the keys' own files are brought up to date later, by a checkpoint. The
-//! byte layout is documented in `docs/file-format.md` ("Journal file, version 2"); the offset
-//! constants below carry the names that document uses. A record names its targets by [`Key`],
-//! never by path, so a damaged or hostile record cannot make recovery write outside the keys'
-//! own files.
+//! A batch is one record in the journal file `.statevault/journal/<sequence>.wal`:
+//!
+//! 1. *Commit*: write the record (every value of the batch, with a checksum) after the last
+//!    record of the file's current run, sync the file. That sync is the commit point; the first
+//!    record of a journal file also syncs the journal folder first, so the file's name is durable
+//!    before anything in it is promised.
+//! 2. The batch is now visible: the writer keeps its values in memory (`Pending`), and readers
+//!    in other processes read the journal file. Nothing else is written.
+//! 3. *Checkpoint*, once the journal holds [`OpenOptions::checkpoint_bytes`] (8 MiB by default),
+//!    before a single save or delete of a key the journal holds, when the writer is dropped, and
+//!    at the next writer's open after a crash: write the latest value of every key the journal
+//!    holds to a temp file, sync them as a group, rename them into place, sync the folders, then
+//!    end the run (zero the first record's header and sync it; the next batch starts a new run
+//!    at offset 0, over blocks that exist, so its sync flushes data only). The drop and
+//!    recovery remove the journal files instead.
+//!
+//! A failure while writing a record leaves it incomplete: it was never acknowledged, and the
+//! next batch starts a new journal file, so a torn record is always the last of its run. A
+//! failed sync of the journal poisons the handle: the record may or may not be on the medium, so
+//! the handle reads the journal as it stands on disk, as the next open will.
+//!
+//! [`Journal`] owns the journal's state (its files, the pending values, the sequence numbers,
+//! the locks that order batches, checkpoints and single saves); `Storage` calls in through its
+//! methods and changes files only through the [`Folder`] it passes.
+//!
+//! [`OpenOptions::checkpoint_bytes`]: crate::OpenOptions::checkpoint_bytes
 
-use std::sync::Arc;
+use std::fmt;
+use std::io;
+use std::ops::{Deref, DerefMut};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
+use crate::backend::{LockGuard, LockMode};
+use crate::batch::BatchOp;
+use crate::checkpoint;
+use crate::durability::Durability;
+use crate::error::{Error, Result};
+use crate::folder::Folder;
 use crate::key::Key;
+use crate::pending::{Entry, Pending, View, apply_record};
+use crate::record::{self, OpRef, ScanEnd};
+use crate::unique::now_ns;
+use crate::wal::{self, AfterCheckpoint, Wal};
 
-/// `\x89SVWAL\r\n`: a byte that is not ASCII first (no text file is mistaken for a journal),
-/// and a CR-LF pair that a text-mode transfer would damage visibly.
-pub(crate) const MAGIC: [u8; 8] = *b"\x89SVWAL\r\n";
-/// The record format this build writes and reads.
-pub(crate) const VERSION: u16 = 2;
+/// The journal's folder, inside `.statevault/`.
+const JOURNAL_DIR: &str = "journal";
+/// The lock a checkpoint holds exclusively while it replaces files and readers hold shared.
+const APPLY_LOCK: &str = "apply.lock";
+/// How many bytes of journal make the writer checkpoint. A checkpoint costs about one single
+/// save per distinct key it writes, whatever the journal's size, so a larger journal spreads it
+/// over more batches; a smaller one bounds the journal's disk space and what a read-only
+/// handle parses per read. At 8 MiB, 80 batches of 100 keys of 1 KiB share one checkpoint
+/// (SQLite's default is 4 MiB of pages, each checkpointed in place, which costs it less).
+pub const DEFAULT_CHECKPOINT_BYTES: u64 = 8 * 1024 * 1024;
 
-const OFF_MAGIC: usize = 0;
-const OFF_VERSION: usize = 8;
-const OFF_RESERVED: usize = 10;
-const OFF_SEQUENCE: usize = 12;
-const OFF_GENERATION: usize = 20;
-const OFF_COUNT: usize = 28;
-const OFF_BODY_LEN: usize = 32;
-const OFF_HEADER_CRC: usize = 40;
-/// Where the operations start.
-pub(crate) const HEADER_LEN: usize = 44;
-const TRAILER_LEN: usize = 4;
-
-const KIND_PUT: u8 = 1;
-const KIND_DELETE: u8 = 2;
-
-/// The file-name suffix of a journal file.
-pub(crate) const WAL_SUFFIX: &str = ".wal";
-/// The suffix a journal file is renamed to when recovery finds it damaged (kept for inspection).
-pub(crate) const DAMAGED_SUFFIX: &str = ".wal.damaged";
-
-/// Values at least this long are written to the journal file straight from the caller's
-/// buffer; shorter pieces are gathered first, so a batch of small values costs a few writes.
-const DIRECT_WRITE: usize = 64 * 1024;
-
-/// One operation of a record.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) enum RecordOp {
-    /// Set the key to this value.
-    Put { key: Key, value: Arc<Vec<u8>> },
-    /// Remove the key.
-    Delete { key: Key },
+/// What a writer's [`Storage::open`](crate::Storage::open) found in the journal and did about
+/// it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Recovery {
+    /// Committed batches found in the journal and applied to the keys' files (a writer that
+    /// stopped without its final checkpoint leaves some; that is not an error).
+    pub replayed: usize,
+    /// Incomplete records dropped: batches whose append a crash or an I/O error interrupted
+    /// (they were never acknowledged, and nothing of them was ever visible).
+    pub discarded: usize,
+    /// Journal files with a damaged record followed by intact ones, renamed to
+    /// `<sequence>.wal.damaged`. The records before the damage were applied; none from it on.
+    /// Only a failing or lying medium leaves one.
+    pub quarantined: Vec<PathBuf>,
 }
 
-impl RecordOp {
-    pub(crate) fn key(&self) -> &Key {
-        match self {
-            RecordOp::Put { key, .. } | RecordOp::Delete { key } => key,
+/// A store's journal: its files, the values it holds that the keys' files do not yet, and the
+/// locks that order batches, checkpoints and single saves within the process.
+pub(crate) struct Journal {
+    /// `.statevault/journal/`.
+    dir: PathBuf,
+    /// `.statevault/apply.lock`.
+    apply_lock: PathBuf,
+    /// The journal size at which a batch is followed by a checkpoint.
+    checkpoint_bytes: u64,
+    /// Held exclusively by batches and checkpoints, shared by single saves and deletes: a
+    /// single save of a key runs beside other single saves, never beside a batch or a
+    /// checkpoint, so it can neither miss that its key became pending nor be overwritten by a
+    /// checkpoint of an older value.
+    gate: RwLock<()>,
+    /// The writer's journal files.
+    wal: Mutex<Wal>,
+    /// What the journal holds that the keys' files do not, yet.
+    pending: RwLock<Pending>,
+    /// The sequence number of the last journal record written or found.
+    last_sequence: AtomicU64,
+}
+
+/// The journal held exclusively (see [`Journal::lock_wal`]).
+struct WalGuard<'a> {
+    _gate: RwLockWriteGuard<'a, ()>,
+    wal: MutexGuard<'a, Wal>,
+}
+
+impl Deref for WalGuard<'_> {
+    type Target = Wal;
+
+    fn deref(&self) -> &Wal {
+        &self.wal
+    }
+}
+
+impl DerefMut for WalGuard<'_> {
+    fn deref_mut(&mut self) -> &mut Wal {
+        &mut self.wal
+    }
+}
+
+impl fmt::Debug for Journal {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let pending = self.pending.read().map_or(0, |p| p.len());
+        f.debug_struct("Journal")
+            .field("pending_keys", &pending)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Journal {
+    /// The journal of the store whose bookkeeping folder is `meta_dir` (`.statevault/`),
+    /// holding nothing until [`Journal::recover`].
+    pub(crate) fn new(meta_dir: &Path, checkpoint_bytes: u64) -> Journal {
+        Journal {
+            dir: meta_dir.join(JOURNAL_DIR),
+            apply_lock: meta_dir.join(APPLY_LOCK),
+            checkpoint_bytes,
+            gate: RwLock::new(()),
+            wal: Mutex::new(Wal::default()),
+            pending: RwLock::new(Pending::new()),
+            last_sequence: AtomicU64::new(0),
         }
     }
-}
 
-/// A decoded record.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct Record {
-    pub(crate) sequence: u64,
-    /// The sequence of the first record written since the file was last (re)started: records
-    /// of another generation are stale bytes of an earlier use of the file.
-    pub(crate) generation: u64,
-    pub(crate) ops: Vec<RecordOp>,
-}
-
-/// How a scan of a journal file ended.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) enum ScanEnd {
-    /// The run of records ended at bytes that are not one of its records (stale bytes of an
-    /// earlier run, or the end of the file).
-    Clean,
-    /// The record of the run at `at` is cut short or fails its checksum and nothing of the run
-    /// follows it: a write a crash interrupted (never acknowledged), dropped.
-    Torn { at: usize },
-    /// The record at `at` is damaged and a complete record follows it: damage, not a crash
-    /// (an append never leaves a hole before a later record). Nothing from `at` on is applied.
-    Damaged { at: usize, detail: String },
-}
-
-/// The records of a journal file, in order, and how the scan ended.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct Scan {
-    pub(crate) records: Vec<Record>,
-    pub(crate) end: ScanEnd,
-}
-
-/// Reads a journal file. Never panics, whatever the bytes.
-///
-/// The first record starts a *run* (its `generation` is its own sequence); the file's records
-/// are those of that run, in order. The run ends at the first bytes that are not a record of it:
-/// stale bytes of an earlier run (the file is rewritten from the start after a checkpoint) or
-/// bytes never written. A record of the run that is cut short or fails its checksum is a torn
-/// write ([`ScanEnd::Torn`]) unless a complete record of the run follows it, which makes it
-/// damage ([`ScanEnd::Damaged`]).
-pub(crate) fn scan(bytes: &[u8]) -> Scan {
-    let mut records: Vec<Record> = Vec::new();
-    let mut at = 0;
-    while at < bytes.len() {
-        let generation = records.first().map(|r| r.generation);
-        let of_this_run = |sequence: u64, g: u64| match generation {
-            None => g == sequence,
-            Some(current) => g == current,
-        };
-        match decode_at(bytes, at) {
-            Ok((record, len)) if of_this_run(record.sequence, record.generation) => {
-                if let Some(last) = records.last()
-                    && record.sequence <= last.sequence
-                {
-                    let detail = format!(
-                        "record {} does not follow record {}",
-                        record.sequence, last.sequence
-                    );
-                    return Scan {
-                        records,
-                        end: ScanEnd::Damaged { at, detail },
-                    };
-                }
-                records.push(record);
-                at += len;
-            }
-            Ok(_) => break,
-            Err(detail) => {
-                let end = match header_at(bytes, at) {
-                    Some((len, sequence, g)) if of_this_run(sequence, g) => {
-                        let follows = at
-                            .checked_add(len)
-                            .filter(|&next| next < bytes.len())
-                            .and_then(|next| decode_at(bytes, next).ok())
-                            .is_some_and(|(next, _)| next.generation == g);
-                        if follows {
-                            ScanEnd::Damaged { at, detail }
-                        } else {
-                            ScanEnd::Torn { at }
-                        }
-                    }
-                    _ => ScanEnd::Clean,
-                };
-                return Scan { records, end };
-            }
-        }
-    }
-    Scan {
-        records,
-        end: ScanEnd::Clean,
-    }
-}
-
-/// Whether `head`, the first bytes of a journal file, is the intact header of a record that
-/// starts a run (its generation is its sequence). When it is not, the file holds no record a
-/// scan would return ([`scan`] ends at once), so the rest need not be read.
-pub(crate) fn starts_a_run(head: &[u8]) -> bool {
-    header_at(head, 0).is_some_and(|(_, sequence, generation)| sequence == generation)
-}
-
-/// The total length, the sequence and the generation of the record at `at` as its header
-/// says, if the header is intact.
-fn header_at(bytes: &[u8], at: usize) -> Option<(usize, u64, u64)> {
-    let header = bytes.get(at..at.checked_add(HEADER_LEN)?)?;
-    let len = check_header(header).ok()?;
-    let field =
-        |from: usize| u64::from_le_bytes(header[from..from + 8].try_into().expect("8 bytes"));
-    Some((len, field(OFF_SEQUENCE), field(OFF_GENERATION)))
-}
-
-/// Checks a header; returns the whole record's length.
-fn check_header(header: &[u8]) -> Result<usize, String> {
-    if header[OFF_MAGIC..OFF_VERSION] != MAGIC {
-        return Err("not a journal record (bad magic bytes)".into());
-    }
-    let stored = u32::from_le_bytes(
-        header[OFF_HEADER_CRC..HEADER_LEN]
-            .try_into()
-            .expect("4 bytes"),
-    );
-    let computed = crc32c::crc32c(&header[..OFF_HEADER_CRC]);
-    if stored != computed {
-        return Err(format!(
-            "header checksum mismatch: stored {stored:08x}, computed {computed:08x}"
-        ));
-    }
-    let version = u16::from_le_bytes(
-        header[OFF_VERSION..OFF_RESERVED]
-            .try_into()
-            .expect("2 bytes"),
-    );
-    if version != VERSION {
-        return Err(format!(
-            "record version {version}, this build reads {VERSION}"
-        ));
-    }
-    if header[OFF_RESERVED..OFF_SEQUENCE] != [0, 0] {
-        return Err("reserved bytes are not zero".into());
-    }
-    let body_len = u64::from_le_bytes(
-        header[OFF_BODY_LEN..OFF_HEADER_CRC]
-            .try_into()
-            .expect("8 bytes"),
-    );
-    usize::try_from(body_len)
-        .ok()
-        .and_then(|body| body.checked_add(HEADER_LEN + TRAILER_LEN))
-        .ok_or_else(|| format!("a body of {body_len} bytes cannot be addressed"))
-}
-
-/// Decodes the record at `at`; returns it and its length.
-fn decode_at(bytes: &[u8], at: usize) -> Result<(Record, usize), String> {
-    let rest = &bytes[at..];
-    if rest.len() < HEADER_LEN {
-        return Err(format!(
-            "truncated: {} bytes, a record header has {HEADER_LEN}",
-            rest.len()
-        ));
-    }
-    let len = check_header(&rest[..HEADER_LEN])?;
-    if rest.len() < len {
-        return Err(format!(
-            "truncated: {} bytes of a record of {len}",
-            rest.len()
-        ));
-    }
-    let (body, trailer) = rest[..len].split_at(len - TRAILER_LEN);
-    let stored = u32::from_le_bytes(trailer.try_into().expect("4 bytes"));
-    let computed = crc32c::crc32c(body);
-    if stored != computed {
-        return Err(format!(
-            "checksum mismatch: stored {stored:08x}, computed {computed:08x}"
-        ));
-    }
-    let mut r = Reader {
-        bytes: body,
-        at: OFF_SEQUENCE,
-    };
-    let sequence = r.u64()?;
-    debug_assert_eq!(r.at, OFF_GENERATION);
-    let generation = r.u64()?;
-    debug_assert_eq!(r.at, OFF_COUNT);
-    let count = r.u32()?;
-    r.at = HEADER_LEN;
-    if count == 0 {
-        return Err("a record with no operations".into());
-    }
-    // Each operation takes at least 3 bytes; refuse a count the body cannot hold before
-    // reserving memory for it.
-    if u64::from(count) * 3 > (body.len() - HEADER_LEN) as u64 {
-        return Err(format!("{count} operations cannot fit in the record"));
-    }
-    let mut ops = Vec::with_capacity(count as usize);
-    let mut keys = std::collections::HashSet::new();
-    for index in 0..count {
-        let kind = r.u8()?;
-        let key_text = r.short()?;
-        let key = Key::parse(key_text)
-            .map_err(|e| format!("operation {index}: invalid key {key_text:?}: {e}"))?;
-        let op = match kind {
-            KIND_PUT => {
-                let value_len = r.u64()?;
-                let value_len = usize::try_from(value_len)
-                    .map_err(|_| format!("operation {index}: a value of {value_len} bytes"))?;
-                let value = r.take(value_len)?.to_vec();
-                RecordOp::Put {
-                    key,
-                    value: Arc::new(value),
-                }
-            }
-            KIND_DELETE => RecordOp::Delete { key },
-            other => return Err(format!("operation {index}: unknown kind {other}")),
-        };
-        if !keys.insert(op.key().clone()) {
-            return Err(format!("operation {index}: key {} appears twice", op.key()));
-        }
-        ops.push(op);
-    }
-    if r.at != body.len() {
-        return Err(format!(
-            "{} unexpected bytes after the last operation",
-            body.len() - r.at
-        ));
-    }
-    Ok((
-        Record {
-            sequence,
-            generation,
-            ops,
-        },
-        len,
-    ))
-}
-
-/// The pieces of one encoded record, ready to be written in order: small parts gathered,
-/// large values borrowed from the caller.
-pub(crate) struct Encoded<'a> {
-    pub(crate) pieces: Vec<Piece<'a>>,
-    pub(crate) len: u64,
-}
-
-/// A piece of an encoded record.
-pub(crate) enum Piece<'a> {
-    Owned(Vec<u8>),
-    Borrowed(&'a [u8]),
-}
-
-impl Piece<'_> {
-    pub(crate) fn bytes(&self) -> &[u8] {
-        match self {
-            Piece::Owned(bytes) => bytes,
-            Piece::Borrowed(bytes) => bytes,
-        }
-    }
-}
-
-/// An operation to encode, borrowing its value.
-pub(crate) enum OpRef<'a> {
-    Put { key: &'a Key, value: &'a [u8] },
-    Delete { key: &'a Key },
-}
-
-/// Encodes a record of `ops` without copying values of [`DIRECT_WRITE`] bytes or more.
-pub(crate) fn encode<'a>(sequence: u64, generation: u64, ops: &[OpRef<'a>]) -> Encoded<'a> {
-    let mut body_len: u64 = 0;
-    for op in ops {
-        body_len += match op {
-            OpRef::Put { key, value } => 1 + 1 + key.as_str().len() as u64 + 8 + value.len() as u64,
-            OpRef::Delete { key } => 1 + 1 + key.as_str().len() as u64,
-        };
-    }
-    let mut header = Vec::with_capacity(HEADER_LEN);
-    header.extend_from_slice(&MAGIC);
-    header.extend_from_slice(&VERSION.to_le_bytes());
-    header.extend_from_slice(&0u16.to_le_bytes());
-    header.extend_from_slice(&sequence.to_le_bytes());
-    header.extend_from_slice(&generation.to_le_bytes());
-    let count = u32::try_from(ops.len()).expect("a batch has fewer than 2^32 operations");
-    header.extend_from_slice(&count.to_le_bytes());
-    header.extend_from_slice(&body_len.to_le_bytes());
-    let header_crc = crc32c::crc32c(&header);
-    header.extend_from_slice(&header_crc.to_le_bytes());
-    debug_assert_eq!(header.len(), HEADER_LEN);
-
-    // crc32c_append(0, x) is crc32c(x): the checksum runs over the pieces in order.
-    let mut crc = 0;
-    let mut pieces = Vec::new();
-    let mut gathered = header;
-    for op in ops {
-        match op {
-            OpRef::Put { key, value } => {
-                gathered.push(KIND_PUT);
-                push_short(&mut gathered, key.as_str());
-                gathered.extend_from_slice(&(value.len() as u64).to_le_bytes());
-                if value.len() >= DIRECT_WRITE {
-                    crc = crc32c::crc32c_append(crc, &gathered);
-                    pieces.push(Piece::Owned(std::mem::take(&mut gathered)));
-                    crc = crc32c::crc32c_append(crc, value);
-                    pieces.push(Piece::Borrowed(value));
-                } else {
-                    gathered.extend_from_slice(value);
-                }
-            }
-            OpRef::Delete { key } => {
-                gathered.push(KIND_DELETE);
-                push_short(&mut gathered, key.as_str());
-            }
-        }
-    }
-    crc = crc32c::crc32c_append(crc, &gathered);
-    gathered.extend_from_slice(&crc.to_le_bytes());
-    pieces.push(Piece::Owned(gathered));
-    Encoded {
-        pieces,
-        len: HEADER_LEN as u64 + body_len + TRAILER_LEN as u64,
-    }
-}
-
-/// The name of the journal file whose first record is `sequence`.
-pub(crate) fn wal_name(sequence: u64) -> String {
-    format!("{sequence:020}{WAL_SUFFIX}")
-}
-
-/// The first sequence number of a journal file's name (`None` for anything else).
-pub(crate) fn wal_sequence(name: &str) -> Option<u64> {
-    let digits = name.strip_suffix(WAL_SUFFIX)?;
-    if digits.len() != 20 || !digits.bytes().all(|b| b.is_ascii_digit()) {
-        return None;
-    }
-    digits.parse().ok()
-}
-
-/// The sequence number at the start of any journal file name (journals, damaged journals).
-pub(crate) fn leading_sequence(name: &str) -> Option<u64> {
-    let digits = name.get(..20)?;
-    if !digits.bytes().all(|b| b.is_ascii_digit()) {
-        return None;
-    }
-    digits.parse().ok()
-}
-
-fn push_short(out: &mut Vec<u8>, s: &str) {
-    let len = u8::try_from(s.len()).expect("keys are shorter than 256 bytes");
-    out.push(len);
-    out.extend_from_slice(s.as_bytes());
-}
-
-struct Reader<'a> {
-    bytes: &'a [u8],
-    at: usize,
-}
-
-impl<'a> Reader<'a> {
-    fn take(&mut self, n: usize) -> Result<&'a [u8], String> {
-        let end = self
-            .at
-            .checked_add(n)
-            .filter(|&end| end <= self.bytes.len())
-            .ok_or_else(|| format!("truncated at byte {}", self.at))?;
-        let out = &self.bytes[self.at..end];
-        self.at = end;
-        Ok(out)
+    /// `.statevault/journal/`.
+    pub(crate) fn dir(&self) -> &Path {
+        &self.dir
     }
 
-    fn u8(&mut self) -> Result<u8, String> {
-        Ok(self.take(1)?[0])
+    /// The journal for a batch or a checkpoint: no other change of this handle runs meanwhile.
+    fn lock_wal(&self) -> WalGuard<'_> {
+        let gate = self.gate.write().unwrap_or_else(|e| e.into_inner());
+        let wal = self.wal.lock().unwrap_or_else(|e| e.into_inner());
+        WalGuard { _gate: gate, wal }
     }
 
-    fn u32(&mut self) -> Result<u32, String> {
-        Ok(u32::from_le_bytes(
-            self.take(4)?.try_into().expect("4 bytes"),
-        ))
+    fn read_pending(&self) -> RwLockReadGuard<'_, Pending> {
+        self.pending.read().unwrap_or_else(|e| e.into_inner())
     }
 
-    fn u64(&mut self) -> Result<u64, String> {
-        Ok(u64::from_le_bytes(
-            self.take(8)?.try_into().expect("8 bytes"),
-        ))
+    fn write_pending(&self) -> RwLockWriteGuard<'_, Pending> {
+        self.pending.write().unwrap_or_else(|e| e.into_inner())
     }
 
-    fn short(&mut self) -> Result<&'a str, String> {
-        let at = self.at;
-        let len = usize::from(self.u8()?);
-        std::str::from_utf8(self.take(len)?).map_err(|_| format!("text at byte {at} is not UTF-8"))
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use proptest::prelude::*;
-
-    fn bytes_of(record: &Record) -> Vec<u8> {
-        let ops: Vec<OpRef<'_>> = record
-            .ops
+    /// Commits `ops` (checked by the caller: not empty, no key twice) as one record, then makes
+    /// them visible to every read; checkpoints when the journal has reached its size.
+    pub(crate) fn commit(
+        &self,
+        folder: &Folder,
+        ops: Vec<BatchOp>,
+        durability: Durability,
+    ) -> Result<()> {
+        let mut wal = self.lock_wal();
+        folder.check_writable()?;
+        let sequence = self.next_sequence();
+        let refs: Vec<OpRef<'_>> = ops
             .iter()
             .map(|op| match op {
-                RecordOp::Put { key, value } => OpRef::Put { key, value },
-                RecordOp::Delete { key } => OpRef::Delete { key },
+                BatchOp::Put { key, bytes } => OpRef::Put { key, value: bytes },
+                BatchOp::Delete { key } => OpRef::Delete { key },
             })
             .collect();
-        let encoded = encode(record.sequence, record.generation, &ops);
-        let bytes: Vec<u8> = encoded
-            .pieces
-            .iter()
-            .flat_map(|p| p.bytes().to_vec())
-            .collect();
-        assert_eq!(bytes.len() as u64, encoded.len);
-        bytes
-    }
-
-    fn put(key: &str, value: &[u8]) -> RecordOp {
-        RecordOp::Put {
-            key: Key::parse(key).unwrap(),
-            value: Arc::new(value.to_vec()),
-        }
-    }
-
-    fn sample() -> Record {
-        Record {
-            sequence: 0x0102_0304_0506_0708,
-            generation: 0x0102_0304_0506_0708,
-            ops: vec![
-                put("layout.default", b"{\"a\":1}"),
-                RecordOp::Delete {
-                    key: Key::parse("history.conversations.ab12").unwrap(),
-                },
-            ],
-        }
-    }
-
-    #[test]
-    fn layout_matches_the_documented_offsets() {
-        let bytes = bytes_of(&sample());
-        assert_eq!(&bytes[OFF_MAGIC..OFF_VERSION], b"\x89SVWAL\r\n");
-        assert_eq!(&bytes[OFF_VERSION..OFF_RESERVED], &[2, 0]);
-        assert_eq!(&bytes[OFF_RESERVED..OFF_SEQUENCE], &[0, 0]);
-        assert_eq!(
-            &bytes[OFF_SEQUENCE..OFF_GENERATION],
-            &[8, 7, 6, 5, 4, 3, 2, 1],
-            "little-endian sequence"
-        );
-        assert_eq!(
-            &bytes[OFF_GENERATION..OFF_COUNT],
-            &[8, 7, 6, 5, 4, 3, 2, 1],
-            "the first record of a run starts its generation"
-        );
-        assert_eq!(&bytes[OFF_COUNT..OFF_BODY_LEN], &[2, 0, 0, 0]);
-        let body_len = (1 + 1 + 14 + 8 + 7) + (1 + 1 + 26);
-        assert_eq!(
-            &bytes[OFF_BODY_LEN..OFF_HEADER_CRC],
-            &(body_len as u64).to_le_bytes()
-        );
-        let header_crc = crc32c::crc32c(&bytes[..OFF_HEADER_CRC]);
-        assert_eq!(
-            &bytes[OFF_HEADER_CRC..HEADER_LEN],
-            &header_crc.to_le_bytes()
-        );
-        assert_eq!(bytes[HEADER_LEN], KIND_PUT);
-        assert_eq!(usize::from(bytes[HEADER_LEN + 1]), "layout.default".len());
-        assert_eq!(bytes.len(), HEADER_LEN + body_len + TRAILER_LEN);
-        let crc = crc32c::crc32c(&bytes[..bytes.len() - 4]);
-        assert_eq!(&bytes[bytes.len() - 4..], &crc.to_le_bytes());
-    }
-
-    #[test]
-    fn large_values_are_borrowed_not_copied() {
-        let big = vec![7u8; DIRECT_WRITE];
-        let key = Key::parse("history.big").unwrap();
-        let encoded = encode(
-            1,
-            1,
-            &[OpRef::Put {
-                key: &key,
-                value: &big,
-            }],
-        );
-        assert!(
-            encoded
-                .pieces
-                .iter()
-                .any(|p| matches!(p, Piece::Borrowed(b) if b.len() == big.len()))
-        );
-        let bytes: Vec<u8> = encoded
-            .pieces
-            .iter()
-            .flat_map(|p| p.bytes().to_vec())
-            .collect();
-        let scanned = scan(&bytes);
-        assert_eq!(scanned.end, ScanEnd::Clean);
-        assert_eq!(scanned.records[0].ops, vec![put("history.big", &big)]);
-    }
-
-    /// Re-seals a record after editing it, so the checks below the checksums are reached.
-    fn reseal(mut bytes: Vec<u8>) -> Vec<u8> {
-        let header_crc = crc32c::crc32c(&bytes[..OFF_HEADER_CRC]);
-        bytes[OFF_HEADER_CRC..HEADER_LEN].copy_from_slice(&header_crc.to_le_bytes());
-        let n = bytes.len() - 4;
-        let crc = crc32c::crc32c(&bytes[..n]);
-        bytes[n..].copy_from_slice(&crc.to_le_bytes());
-        bytes
-    }
-
-    fn check_rejects(bytes: &[u8], expected: &str) {
-        let err = decode_at(bytes, 0).unwrap_err();
-        assert!(
-            err.contains(expected),
-            "{err:?} does not contain {expected:?}"
-        );
-    }
-
-    #[test]
-    fn damaged_records_are_refused_with_a_reason() {
-        let good = bytes_of(&sample());
-        check_rejects(&[], "truncated");
-        check_rejects(&good[..good.len() - 1], "truncated");
-        let mut flipped = good.clone();
-        flipped[HEADER_LEN + 3] ^= 1;
-        check_rejects(&flipped, "checksum");
-        let mut header = good.clone();
-        header[OFF_SEQUENCE] ^= 1;
-        check_rejects(&header, "header checksum");
-        let mut magic = good.clone();
-        magic[1] = b'X';
-        check_rejects(&reseal(magic), "magic");
-        let mut version = good.clone();
-        version[OFF_VERSION] = 3;
-        check_rejects(&reseal(version), "version 3");
-        let mut reserved = good.clone();
-        reserved[OFF_RESERVED] = 1;
-        check_rejects(&reseal(reserved), "reserved");
-        let mut count = good.clone();
-        count[OFF_COUNT] = 0;
-        check_rejects(&reseal(count), "no operations");
-        let mut huge = good.clone();
-        huge[OFF_COUNT + 3] = 0xff;
-        check_rejects(&reseal(huge), "cannot fit");
-        let mut kind = good.clone();
-        kind[HEADER_LEN] = 9;
-        check_rejects(&reseal(kind), "unknown kind");
-        let mut bad_key = good.clone();
-        bad_key[HEADER_LEN + 2] = b'L';
-        check_rejects(&reseal(bad_key), "invalid key");
-        let dup = Record {
-            sequence: 1,
-            generation: 1,
-            ops: vec![put("layout.a", b"1"), put("layout.a", b"2")],
-        };
-        check_rejects(&bytes_of(&dup), "appears twice");
-    }
-
-    #[test]
-    fn a_torn_tail_is_dropped_and_damage_before_a_record_is_reported() {
-        let first = bytes_of(&sample());
-        let mut second_record = sample();
-        second_record.sequence += 1;
-        let second = bytes_of(&second_record);
-        let mut file = first.clone();
-        file.extend_from_slice(&second[..second.len() / 2]);
-        let scanned = scan(&file);
-        assert_eq!(scanned.records.len(), 1);
-        assert_eq!(scanned.end, ScanEnd::Torn { at: first.len() });
-
-        let mut file = first.clone();
-        file.extend_from_slice(&second);
-        file[HEADER_LEN + 5] ^= 0x40;
-        let scanned = scan(&file);
-        assert!(scanned.records.is_empty());
-        assert!(
-            matches!(scanned.end, ScanEnd::Damaged { at: 0, .. }),
-            "{:?}",
-            scanned.end
-        );
-
-        let mut file = first.clone();
-        file.extend_from_slice(&second);
-        file.extend_from_slice(&first);
-        assert!(matches!(
-            scan(&file).end,
-            ScanEnd::Damaged { at, .. } if at == first.len() + second.len()
-        ));
-    }
-
-    fn record(sequence: u64, generation: u64, value: &[u8]) -> Record {
-        Record {
-            sequence,
-            generation,
-            ops: vec![put("layout.default", value)],
-        }
-    }
-
-    #[test]
-    fn a_restarted_run_ends_before_the_stale_bytes_of_the_last_one() {
-        // An earlier run of three records, then a new run written from offset 0 over it.
-        let mut file: Vec<u8> = [10, 11, 12]
-            .iter()
-            .flat_map(|&s| bytes_of(&record(s, 10, &[b'o'; 40])))
-            .collect();
-        let new = bytes_of(&record(20, 20, b"new"));
-        file[..new.len()].copy_from_slice(&new);
-        let scanned = scan(&file);
-        assert_eq!(scanned.records, vec![record(20, 20, b"new")]);
-        assert_eq!(
-            scanned.end,
-            ScanEnd::Clean,
-            "stale bytes are not a torn write"
-        );
-        // A whole stale record right after the new run is not part of it either.
-        let mut file: Vec<u8> = [10, 11]
-            .iter()
-            .flat_map(|&s| bytes_of(&record(s, 10, b"same")))
-            .collect();
-        let new = bytes_of(&record(20, 20, b"same"));
-        file[..new.len()].copy_from_slice(&new);
-        let scanned = scan(&file);
-        assert_eq!(scanned.records.len(), 1);
-        assert_eq!(scanned.end, ScanEnd::Clean);
-        // A new run's first record torn over stale bytes: nothing, and not damage, even though
-        // a whole record of the old run follows.
-        let mut torn = new.clone();
-        torn[HEADER_LEN + 3] ^= 1;
-        file[..torn.len()].copy_from_slice(&torn);
-        assert_eq!(scan(&file).records, vec![]);
-        assert_eq!(scan(&file).end, ScanEnd::Torn { at: 0 });
-        // A zeroed first header (the writer's reset after a checkpoint) ends the run at once,
-        // and the header alone says so.
-        assert!(starts_a_run(&file[..HEADER_LEN]));
-        file[..HEADER_LEN].fill(0);
-        assert_eq!(scan(&file).records, vec![]);
-        assert_eq!(scan(&file).end, ScanEnd::Clean);
-        assert!(!starts_a_run(&file[..HEADER_LEN]));
-        assert!(!starts_a_run(&new[..HEADER_LEN - 1]));
-    }
-
-    #[test]
-    fn journal_names_round_trip_and_nothing_else_is_a_journal() {
-        assert_eq!(wal_name(31), "00000000000000000031.wal");
-        assert_eq!(wal_sequence(&wal_name(u64::MAX)), Some(u64::MAX));
-        for not in [
-            "31.wal",
-            "00000000000000000031.wal.damaged",
-            ".00000000000000000031.wal.0123456789abcdef.tmp",
-            "0000000000000000003x.wal",
-        ] {
-            assert_eq!(wal_sequence(not), None, "{not}");
-        }
-        assert_eq!(
-            leading_sequence("00000000000000000031.wal.damaged"),
-            Some(31)
-        );
-    }
-
-    fn arb_key() -> impl Strategy<Value = Key> {
-        "[a-z][a-z0-9]{0,5}(\\.[a-z0-9][a-z0-9_-]{0,8}){1,3}"
-            .prop_filter_map("a valid key", |s| Key::parse(&s).ok())
-    }
-
-    fn arb_record() -> impl Strategy<Value = Record> {
-        let op = (
-            arb_key(),
-            proptest::option::of(proptest::collection::vec(any::<u8>(), 0..64)),
-        )
-            .prop_map(|(key, value)| match value {
-                Some(value) => RecordOp::Put {
-                    key,
-                    value: Arc::new(value),
-                },
-                None => RecordOp::Delete { key },
-            });
-        (any::<u64>(), proptest::collection::vec(op, 1..20)).prop_map(|(sequence, ops)| {
-            let mut seen = std::collections::HashSet::new();
-            let ops = ops
-                .into_iter()
-                .filter(|op| seen.insert(op.key().clone()))
-                .collect();
-            Record {
-                sequence,
-                generation: sequence,
-                ops,
+        wal.append(folder, &self.dir, sequence, &refs, durability)?;
+        drop(refs);
+        // Committed: from here on every read sees the batch.
+        {
+            let mut pending = self.write_pending();
+            for op in ops {
+                let (key, value) = match op {
+                    BatchOp::Put { key, bytes } => (key, Some(Arc::new(bytes))),
+                    BatchOp::Delete { key } => (key, None),
+                };
+                pending.insert(key, Entry { value, sequence });
             }
+        }
+        if wal.bytes() >= self.checkpoint_bytes
+            && let Err(e) = self.checkpoint_locked(folder, &mut wal, AfterCheckpoint::Reuse)
+        {
+            tracing::warn!(error = %e, "a checkpoint after a batch failed; the batch is committed in the journal");
+        }
+        Ok(())
+    }
+
+    /// A sequence number larger than any this handle used: nanoseconds since the epoch, or the
+    /// last one plus one.
+    fn next_sequence(&self) -> u64 {
+        let now = now_ns();
+        let previous = self
+            .last_sequence
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |last| {
+                Some(last.max(now.saturating_sub(1)).saturating_add(1))
+            })
+            .expect("the update always succeeds");
+        previous.max(now.saturating_sub(1)).saturating_add(1)
+    }
+
+    /// Brings the keys' files up to date with the journal and empties it.
+    pub(crate) fn checkpoint(&self, folder: &Folder) -> Result<()> {
+        let mut wal = self.lock_wal();
+        folder.check_writable()?;
+        self.checkpoint_locked(folder, &mut wal, AfterCheckpoint::Reuse)
+    }
+
+    /// Whether the journal holds a value of `key` the key's file does not, yet.
+    fn is_pending(&self, key: &Key) -> bool {
+        self.read_pending().contains_key(key)
+    }
+
+    /// Runs `change`, a single save or delete of `key`, once no value of `key` is pending in
+    /// the journal (checkpointing first if one is), with no batch or checkpoint running.
+    pub(crate) fn settled<R>(
+        &self,
+        folder: &Folder,
+        key: &Key,
+        change: impl FnOnce() -> Result<R>,
+    ) -> Result<R> {
+        {
+            let _shared = self.gate.read().unwrap_or_else(|e| e.into_inner());
+            folder.check_writable()?;
+            if !self.is_pending(key) {
+                return change();
+            }
+        }
+        let mut wal = self.lock_wal();
+        folder.check_writable()?;
+        if self.is_pending(key) {
+            self.checkpoint_locked(folder, &mut wal, AfterCheckpoint::Reuse)?;
+        }
+        change()
+    }
+
+    /// The checkpoint, with the journal's lock held. A failure before the first rename leaves
+    /// everything as it was; a failure after it poisons the handle (the journal still holds
+    /// every value, and the next open finishes the checkpoint).
+    fn checkpoint_locked(
+        &self,
+        folder: &Folder,
+        wal: &mut Wal,
+        after: AfterCheckpoint,
+    ) -> Result<()> {
+        if wal.is_settled(after) {
+            return Ok(());
+        }
+        let started = std::time::Instant::now();
+        let entries: Vec<(Key, Entry)> = self
+            .read_pending()
+            .iter()
+            .map(|(k, e)| (k.clone(), e.clone()))
+            .collect();
+        // Readers in other processes wait while files are replaced, so none sees some keys of
+        // a batch in their files and others not yet.
+        let _apply = self.lock_apply(folder, LockMode::Exclusive)?;
+        let mut created = Vec::new();
+        let staged = checkpoint::stage(folder, &entries, &mut created);
+        let temps = match staged {
+            Ok(temps) => temps,
+            Err(e) => {
+                created.iter().for_each(|temp| folder.discard(temp));
+                return Err(e);
+            }
+        };
+        checkpoint::replace(folder, &entries, &temps)
+            .and_then(|()| wal.end_run(folder, &self.dir, after, self.checkpoint_bytes))
+            .inspect_err(|e| {
+                folder.poison();
+                tracing::error!(error = %e, "a checkpoint failed half way; the store refuses writes until reopened, which finishes it");
+            })?;
+        self.write_pending().clear();
+        tracing::debug!(
+            keys = entries.len(),
+            ms = started.elapsed().as_secs_f64() * 1e3,
+            "checkpoint: the journal's values are in the keys' files"
+        );
+        Ok(())
+    }
+
+    /// Takes `.statevault/apply.lock`, waiting for its holders.
+    fn lock_apply(&self, folder: &Folder, mode: LockMode) -> Result<LockGuard> {
+        folder
+            .backend()
+            .lock(&self.apply_lock, mode, true)
+            .map_err(|e| Error::io("lock", &self.apply_lock, e))
+    }
+
+    /// The writer's recovery at open: apply what the journal holds, drop torn records,
+    /// quarantine damaged files, and pick the next sequence number.
+    pub(crate) fn recover(&self, folder: &Folder) -> Result<Recovery> {
+        let (files, mut last) = wal::files_for_recovery(folder, &self.dir)?;
+        let mut recovery = Recovery::default();
+        let mut pending = Pending::new();
+        let mut wal = self.lock_wal();
+        let mut quarantine = Vec::new();
+        for path in files {
+            if !quarantine.is_empty() {
+                // After a damaged file nothing is applied: its later batches may depend on the
+                // ones lost in the damage.
+                quarantine.push(path);
+                continue;
+            }
+            let bytes = folder
+                .backend()
+                .read(&path)
+                .map_err(|e| Error::io("read", &path, e))?;
+            let scan = record::scan(&bytes);
+            for record in scan.records {
+                last = last.max(record.sequence);
+                recovery.replayed += 1;
+                apply_record(&mut pending, record);
+            }
+            match scan.end {
+                ScanEnd::Clean => wal.adopt(path),
+                ScanEnd::Torn { at } => {
+                    tracing::info!(journal = %path.display(), offset = at, "dropping a batch whose append a crash interrupted");
+                    recovery.discarded += 1;
+                    wal.adopt(path);
+                }
+                ScanEnd::Damaged { at, detail } => {
+                    tracing::error!(journal = %path.display(), offset = at, detail,
+                        "a journal record is damaged; the batches before it are applied, none from it on");
+                    quarantine.push(path);
+                }
+            }
+        }
+        *self.write_pending() = pending;
+        match self.checkpoint_locked(folder, &mut wal, AfterCheckpoint::Remove) {
+            Ok(()) => {}
+            // A full disk does not keep the store from opening: the journal's values are read
+            // from memory, and the next checkpoint (a batch, a save of one of its keys, the
+            // drop) tries again once there is space.
+            Err(e @ Error::NoSpace { .. }) if !folder.is_poisoned() => {
+                tracing::warn!(error = %e, "the journal cannot be checkpointed for lack of space; its values stay in it");
+            }
+            Err(e) => return Err(e),
+        }
+        for path in quarantine {
+            recovery.quarantined.push(wal::quarantine(folder, &path)?);
+        }
+        if !recovery.quarantined.is_empty() {
+            folder.sync_dir_or_poison(&self.dir)?;
+        }
+        self.last_sequence.store(last, Ordering::SeqCst);
+        if recovery != Recovery::default() {
+            tracing::info!(
+                replayed = recovery.replayed,
+                discarded = recovery.discarded,
+                quarantined = recovery.quarantined.len(),
+                "journal recovered"
+            );
+        }
+        Ok(recovery)
+    }
+
+    /// How the keys the journal holds are seen by this handle: the writer's own pending values,
+    /// or (a read-only handle, a poisoned writer) the journal on disk, under `apply.lock`.
+    pub(crate) fn view(&self, folder: &Folder) -> Result<View<'_>> {
+        if folder.is_writer() && !folder.is_poisoned() {
+            return Ok(View::Memory(self.read_pending()));
+        }
+        let lock = self.shared_apply_lock(folder)?;
+        let mut pending = Pending::new();
+        // The journal as it stands on disk, as recovery would apply it (up to a damaged
+        // record; a record being written right now is not complete and not seen).
+        for scan in wal::scan_on_disk(folder, &self.dir)? {
+            for record in scan.records {
+                apply_record(&mut pending, record);
+            }
+        }
+        Ok(View::Disk {
+            pending,
+            _lock: lock,
         })
     }
 
-    proptest! {
-        #[test]
-        fn encode_decode_round_trips(record in arb_record()) {
-            let scanned = scan(&bytes_of(&record));
-            prop_assert_eq!(scanned.end, ScanEnd::Clean);
-            prop_assert_eq!(scanned.records, vec![record]);
-        }
+    /// How many committed batches the journal on disk holds that are not yet in the keys'
+    /// files.
+    pub(crate) fn records_on_disk(&self, folder: &Folder) -> Result<usize> {
+        let _lock = self.shared_apply_lock(folder)?;
+        Ok(wal::scan_on_disk(folder, &self.dir)?
+            .iter()
+            .map(|s| s.records.len())
+            .sum())
+    }
 
-        #[test]
-        fn every_truncation_is_dropped(record in arb_record(), cut in any::<prop::sample::Index>()) {
-            let bytes = bytes_of(&record);
-            let cut = cut.index(bytes.len());
-            let scanned = scan(&bytes[..cut]);
-            prop_assert!(scanned.records.is_empty());
-            // Once the header is whole, the record is known and reported as torn.
-            if cut >= HEADER_LEN {
-                prop_assert_eq!(scanned.end, ScanEnd::Torn { at: 0 });
+    /// The shared `apply.lock` of a read-only handle. `None` where the lock file cannot be
+    /// opened because it does not exist and cannot be created (no writer of this format ever
+    /// opened the store, so no batch can be in flight) or the file system is read-only.
+    fn shared_apply_lock(&self, folder: &Folder) -> Result<Option<LockGuard>> {
+        match self.lock_apply(folder, LockMode::Shared) {
+            Ok(lock) => Ok(Some(lock)),
+            Err(Error::Io { source, .. })
+                if matches!(
+                    source.kind(),
+                    io::ErrorKind::NotFound
+                        | io::ErrorKind::PermissionDenied
+                        | io::ErrorKind::ReadOnlyFilesystem
+                ) =>
+            {
+                tracing::debug!(error = %source, "reading without apply.lock");
+                Ok(None)
             }
+            Err(e) => Err(e),
         }
+    }
 
-        #[test]
-        fn any_single_bit_flip_is_refused(record in arb_record(), at in any::<prop::sample::Index>(), bit in 0u8..8) {
-            let mut bytes = bytes_of(&record);
-            let at = at.index(bytes.len());
-            bytes[at] ^= 1 << bit;
-            prop_assert!(scan(&bytes).records.is_empty());
+    /// The final checkpoint of a writer that is dropped; a failure is left to the next open.
+    pub(crate) fn close(&self, folder: &Folder) {
+        if !folder.is_writer() || folder.is_poisoned() {
+            return;
         }
-
-        #[test]
-        fn arbitrary_bytes_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..512)) {
-            let _ = scan(&bytes);
-        }
-
-        #[test]
-        fn resealed_garbage_never_panics(body in proptest::collection::vec(any::<u8>(), 0..256)) {
-            let mut bytes = MAGIC.to_vec();
-            bytes.extend_from_slice(&VERSION.to_le_bytes());
-            bytes.extend_from_slice(&[0; 2]);
-            bytes.extend_from_slice(&[0; 20]);
-            bytes.extend_from_slice(&(body.len() as u64).to_le_bytes());
-            bytes.extend_from_slice(&[0; 4]);
-            bytes.extend_from_slice(&body);
-            bytes.extend_from_slice(&[0; 4]);
-            let _ = scan(&reseal(bytes));
+        let mut wal = self.lock_wal();
+        if let Err(e) = self.checkpoint_locked(folder, &mut wal, AfterCheckpoint::Remove) {
+            tracing::warn!(error = %e, "the final checkpoint failed; the next open finishes it");
         }
     }
 }

@@ -51,29 +51,50 @@
 //! - Until a checkpoint, a batch's values are in the journal, not in the keys' files: a program
 //!   that reads the files directly (not through this crate) sees them after the checkpoint
 //!   ([`Storage::checkpoint`], or the writer's drop).
-//! - The crash-safety proofs ([`FaultBackend`], [`SimBackend`]) model a file system that
-//!   honours fsync and renames atomically; `docs/durability.md` lists the assumptions.
+//! - The crash-safety proofs (the test doubles `FaultBackend` and `SimBackend`) model a file
+//!   system that honours fsync and renames atomically; `docs/durability.md` lists the
+//!   assumptions.
+//!
+//! # Features
+//! - `testing` (off by default): the test doubles `FaultBackend`, which fails the N-th
+//!   operation, and `SimBackend`, a simulated disk that loses what was not synced, for the
+//!   crash and fault tests of this crate and of the crates built on it.
 #![deny(missing_docs)]
 
 mod backend;
 mod batch;
+mod checkpoint;
+mod durability;
 mod error;
+#[cfg(feature = "testing")]
 mod fault;
+mod files;
+mod folder;
+mod info;
 mod journal;
 mod key;
+mod pending;
+mod record;
+#[cfg(feature = "testing")]
 mod sim;
 mod storage;
+mod unique;
+mod wal;
 
 pub use backend::{Backend, DirEntry, FileHandle, FsBackend, LockGuard, LockMode, Metadata};
-pub use batch::{BatchOp, DEFAULT_CHECKPOINT_BYTES, Recovery};
+pub use batch::BatchOp;
+pub use durability::Durability;
 pub use error::{Error, Result};
+#[cfg(feature = "testing")]
 pub use fault::{FaultBackend, FaultError, FaultKind};
+pub use files::StoreFiles;
+pub use info::{STORE_FORMAT, StoreInfo};
+pub use journal::{DEFAULT_CHECKPOINT_BYTES, Recovery};
 pub use key::{
     Key, KeyError, LEGACY_NAMESPACES, MAX_KEY_LEN, MAX_SEGMENT_LEN, folder_namespace,
     namespace_folder,
 };
+#[cfg(feature = "testing")]
 pub use sim::{CrashMode, SimBackend};
-pub use storage::{
-    Durability, META_DIR, OpenOptions, STORE_FORMAT, Storage, StoreInfo, is_temp_name, now_ms,
-    random_hex,
-};
+pub use storage::{META_DIR, OpenOptions, Storage};
+pub use unique::{random_id_bits, timestamp_ms};

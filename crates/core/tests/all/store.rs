@@ -1,7 +1,7 @@
 use std::path::Path;
 
 use statevault_core::{
-    Durability, Error, Key, OpenOptions, STORE_FORMAT, Storage, StoreInfo, is_temp_name,
+    Durability, Error, Key, OpenOptions, STORE_FORMAT, Storage, StoreFiles, StoreInfo,
 };
 
 fn key(s: &str) -> Key {
@@ -210,7 +210,7 @@ pub(crate) fn temp_files(root: &Path) -> Vec<String> {
             let name = entry.file_name().into_string().unwrap();
             if entry.file_type().unwrap().is_dir() {
                 stack.push(entry.path());
-            } else if is_temp_name(&name) {
+            } else if StoreFiles::is_unfinished_write(&name) {
                 found.push(entry.path().display().to_string());
             }
         }

@@ -16,7 +16,7 @@ use std::sync::Arc;
 
 use statevault_core::{
     Backend, BatchOp, CrashMode, Durability, Error, FaultBackend, FaultError, FaultKind, FsBackend,
-    Key, LockMode, OpenOptions, SimBackend, Storage, is_temp_name,
+    Key, LockMode, OpenOptions, SimBackend, Storage, StoreFiles,
 };
 
 use super::batch::{del, journal_files, key, put};
@@ -308,7 +308,7 @@ fn check_crashed(
         writer.recovery()
     );
     assert!(
-        disk.find_files(is_temp_name).is_empty(),
+        disk.find_files(StoreFiles::is_unfinished_write).is_empty(),
         "{ctx}: temp files survived the open"
     );
     assert!(
