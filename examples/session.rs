@@ -41,14 +41,17 @@ fn main() -> Result<()> {
         key,
     )?)));
     let options = || {
-        StoreOptions::new().key_provider(keys.clone()).policy(
-            "history.*",
-            SaveOptions {
-                encrypt: Some(true),
-                compress: Some(true),
-                backup: None,
-            },
-        )
+        StoreOptions::new()
+            .with_builtin_documents()
+            .key_provider(keys.clone())
+            .policy(
+                "history.*",
+                SaveOptions {
+                    encrypt: Some(true),
+                    compress: Some(true),
+                    backup: None,
+                },
+            )
     };
 
     let layout = sample_layout()?;

@@ -47,7 +47,7 @@ impl Default for StoreOptions {
             policies: Vec::new(),
             limits: Limits::default(),
             write_back_migrations: true,
-            registry: Registry::builtin(),
+            registry: Registry::empty(),
             migrations: Migrations::new(),
             backend: None,
             quota_bytes: None,
@@ -76,8 +76,10 @@ impl fmt::Debug for StoreOptions {
 }
 
 impl StoreOptions {
-    /// The defaults: [`Durability::Full`], writable, the built-in documents, the OS keychain
-    /// as key provider (used only when something is encrypted), migrated documents written back.
+    /// The defaults: [`Durability::Full`], writable, no registered documents (every key holds
+    /// untyped JSON until the application registers its documents, or asks for
+    /// [`StoreOptions::with_builtin_documents`]), the OS keychain as key provider (used only when
+    /// something is encrypted), migrated documents written back, automatic repair on.
     pub fn new() -> StoreOptions {
         StoreOptions::default()
     }
@@ -165,6 +167,25 @@ impl StoreOptions {
     pub fn register<T: Document>(mut self, pattern: &str) -> Result<StoreOptions> {
         self.registry.register::<T>(pattern)?;
         Ok(self)
+    }
+
+    /// Validates and migrates the module specification's built-in documents under their keys:
+    /// `layout.*` as `GridLayoutState`, `settings.preferences` as `UserPreferencesState`,
+    /// `history.conversations` and `history.conversations.*` as `ConversationHistoryState`,
+    /// `config.app` as `AppConfig` (see [`Registry::builtin`]). Off by default, so that an
+    /// application's own `settings.*` is not held to the Electron application's types; on in
+    /// [`Store::open_default`](crate::Store::open_default), the command line and the Node
+    /// binding. A pattern the application registered itself keeps its own document.
+    pub fn with_builtin_documents(mut self) -> StoreOptions {
+        let builtin = Registry::builtin();
+        for (pattern, document) in builtin.patterns() {
+            let info = builtin
+                .get_shared(document.name())
+                .expect("a registered document is listed by name");
+            // A pattern already taken is the application's choice, and stays.
+            let _ = self.registry.register_info(&pattern, info);
+        }
+        self
     }
 
     /// Replaces the key-pattern registry (e.g. [`Registry::empty`] for a store of untyped JSON).

@@ -63,9 +63,10 @@ impl Store {
 
     /// Opens the store of application `app_name` in the platform's data folder
     /// (`~/.local/share/<app>` on Linux, `~/Library/Application Support/<app>` on macOS,
-    /// `%APPDATA%\<app>\data` on Windows).
+    /// `%APPDATA%\<app>\data` on Windows), as the module specification's application uses it:
+    /// with its built-in documents ([`StoreOptions::with_builtin_documents`]).
     pub fn open_default(app_name: &str) -> Result<Store> {
-        Store::open_default_with(app_name, StoreOptions::new())
+        Store::open_default_with(app_name, StoreOptions::new().with_builtin_documents())
     }
 
     /// [`Store::open_default`] with `options`.

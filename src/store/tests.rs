@@ -6,6 +6,11 @@ use serde_json::json;
 use crate::metric;
 use crate::{Error, Store, StoreOptions};
 
+/// A store with the module specification's documents, as its application opens one.
+fn spec_store(dir: &std::path::Path) -> Store {
+    Store::open_with(dir, StoreOptions::new().with_builtin_documents()).unwrap()
+}
+
 #[test]
 fn metrics_carry_the_dashboard_names_and_values() {
     let recorder = DebuggingRecorder::new();
@@ -95,7 +100,7 @@ fn the_size_is_scanned_once_at_open_and_kept_by_deletes() {
 #[test]
 fn a_batch_is_applied_whole_and_an_invalid_value_rejects_all_of_it() {
     let dir = tempfile::tempdir().unwrap();
-    let store = Store::open(dir.path()).unwrap();
+    let store = spec_store(dir.path());
     store.save("plugins.old", &json!(1)).unwrap();
     let mut batch = crate::Batch::new();
     batch.save("plugins.a", &json!({"a": 1})).unwrap();
@@ -145,7 +150,7 @@ fn a_document_written_by_a_newer_program_is_not_overwritten_unless_forced() {
     let path = dir.path().join("settings/preferences.json");
     std::fs::create_dir_all(path.parent().unwrap()).unwrap();
     std::fs::write(&path, &newer).unwrap();
-    let store = Store::open(dir.path()).unwrap();
+    let store = spec_store(dir.path());
     let prefs = crate::schema::UserPreferencesState::default();
     assert!(matches!(
         store.save("settings.preferences", &prefs),
@@ -196,7 +201,7 @@ fn the_save_path_decides_newer_as_the_load_path_does_for_every_format() {
         let path = dir.path().join("settings/preferences.json");
         std::fs::create_dir_all(path.parent().unwrap()).unwrap();
         std::fs::write(&path, &file).unwrap();
-        let store = Store::open(dir.path()).unwrap();
+        let store = spec_store(dir.path());
         let load = store.load::<crate::schema::UserPreferencesState>("settings.preferences");
         assert!(
             matches!(load, Err(Error::NewerVersion { .. })),
@@ -268,7 +273,9 @@ fn an_application_registers_its_own_document_type() {
         Err(Error::Validation { .. })
     ));
     assert!(matches!(
-        StoreOptions::new().register::<Note>("layout.*"),
+        StoreOptions::new()
+            .with_builtin_documents()
+            .register::<Note>("layout.*"),
         Err(Error::Schema(_))
     ));
 }

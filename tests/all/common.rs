@@ -195,6 +195,15 @@ pub fn history() -> ConversationHistoryState {
     }
 }
 
+/// A store with the module specification's documents, as its application opens one.
+pub fn spec_store(dir: &Path) -> statevault::Store {
+    statevault::Store::open_with(
+        dir,
+        statevault::StoreOptions::new().with_builtin_documents(),
+    )
+    .unwrap()
+}
+
 /// Every file below `root` (recursively), as paths.
 pub fn files_below(root: &Path) -> Vec<PathBuf> {
     let mut out = Vec::new();

@@ -4,7 +4,7 @@ use serde_json::{Value, json};
 use statevault::schema::UserPreferencesState;
 use statevault::{Error, KeyStatus, Registry, Store, StoreOptions};
 
-use super::common::{grid_layout, preferences};
+use super::common::{grid_layout, preferences, spec_store};
 
 fn pointers(err: &Error) -> Vec<String> {
     match err {
@@ -26,7 +26,7 @@ fn prefs_with(pointer: &str, value: Value) -> Value {
 #[test]
 fn an_invalid_preferences_value_is_refused_and_nothing_is_written() {
     let dir = tempfile::tempdir().unwrap();
-    let store = Store::open(dir.path()).unwrap();
+    let store = spec_store(dir.path());
 
     // A new key: nothing at all is written.
     let neon = prefs_with("/theme", json!("neon"));
@@ -55,7 +55,7 @@ fn an_invalid_preferences_value_is_refused_and_nothing_is_written() {
 #[test]
 fn every_violation_is_listed_with_its_pointer() {
     let dir = tempfile::tempdir().unwrap();
-    let store = Store::open(dir.path()).unwrap();
+    let store = spec_store(dir.path());
     for (pointer, bad, expected) in [
         ("/theme", json!("neon"), vec!["/theme"]),
         ("/ui/gridDensity", json!("huge"), vec!["/ui/gridDensity"]),
@@ -106,7 +106,7 @@ fn every_violation_is_listed_with_its_pointer() {
 #[test]
 fn an_unregistered_key_takes_any_json() {
     let dir = tempfile::tempdir().unwrap();
-    let store = Store::open(dir.path()).unwrap();
+    let store = spec_store(dir.path());
     store
         .save("plugins.anything", &json!({"theme": "neon"}))
         .unwrap();
@@ -119,7 +119,7 @@ fn an_unregistered_key_takes_any_json() {
 #[test]
 fn validate_data_checks_a_value_against_a_named_document() {
     let dir = tempfile::tempdir().unwrap();
-    let store = Store::open(dir.path()).unwrap();
+    let store = spec_store(dir.path());
     let good = serde_json::to_value(preferences()).unwrap();
     assert_eq!(
         store.validate_data(&good, "UserPreferencesState").unwrap(),
@@ -165,7 +165,7 @@ fn an_invalid_file_on_disk_fails_validation_on_load_and_stays() {
             .save("settings.preferences", &prefs_with("/theme", json!("neon")))
             .unwrap();
     }
-    let store = Store::open(dir.path()).unwrap();
+    let store = spec_store(dir.path());
     let path = store.path_of("settings.preferences").unwrap();
     let before = std::fs::read(&path).unwrap();
     let err = store
@@ -191,7 +191,7 @@ fn an_invalid_file_on_disk_fails_validation_on_load_and_stays() {
 #[test]
 fn a_value_save_accepts_always_loads_back() {
     let dir = tempfile::tempdir().unwrap();
-    let store = Store::open(dir.path()).unwrap();
+    let store = spec_store(dir.path());
     for version in ["1.0.0", "0.9.0", "1.0.1", "2.0.0"] {
         let mut layout = grid_layout();
         layout.version = version.into();
@@ -207,4 +207,24 @@ fn a_value_save_accepts_always_loads_back() {
             ),
         }
     }
+}
+
+/// An application that did not ask for the specification's documents keeps its own shapes under
+/// the same key names: `settings.preferences` is its own JSON, not the Electron app's type.
+#[test]
+fn a_generic_store_holds_its_own_json_under_the_specifications_key_names() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    let mine = json!({"volume": 11, "theme": "neon"});
+    store.save("settings.preferences", &mine).unwrap();
+    assert_eq!(
+        store.load::<Value>("settings.preferences").unwrap(),
+        Some(mine)
+    );
+    assert!(store.registry().lookup("settings.preferences").is_none());
+    drop(store);
+    // The same folder, opened as the specification's application opens it, holds it to the
+    // built-in document.
+    let spec = spec_store(dir.path());
+    assert!(spec.load::<Value>("settings.preferences").is_err());
 }

@@ -67,7 +67,11 @@ fn open_as(cli: &Cli, read_only: bool, create: bool) -> Result<Store> {
 }
 
 fn options(cli: &Cli, read_only: bool, store_id: &str) -> StoreOptions {
-    let mut options = StoreOptions::new().read_only(read_only);
+    // The command line serves the module specification's application: its documents are
+    // validated as the application validates them.
+    let mut options = StoreOptions::new()
+        .with_builtin_documents()
+        .read_only(read_only);
     if let Some(quota) = cli.quota_bytes {
         options = options.quota_bytes(quota);
     }
