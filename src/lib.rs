@@ -66,7 +66,9 @@ pub use statevault_core::{Durability, Key, KeyError};
 /// The semantic version of a document, as migrations name them.
 pub use statevault_migrate::Version;
 pub use statevault_schema::contract::SaveOptions;
-pub use statevault_schema::{Document, DocumentInfo, Registry, ValidationError, Violation};
+pub use statevault_schema::{
+    Document, DocumentInfo, MigrationStep, Registry, ValidationError, Violation,
+};
 
 /// Derive `JsonSchema` for an application's own [`Document`] types with this version of
 /// schemars.

@@ -55,6 +55,13 @@ pub struct Store {
     backup_policies: statevault_backup::Policies,
 }
 
+// `Store` is shared between threads (an `Arc<Store>`, Tauri's managed state): this stops the
+// build if a field ever makes it lose `Send` or `Sync`.
+const _: () = {
+    const fn shared_between_threads<T: Send + Sync>() {}
+    shared_between_threads::<Store>();
+};
+
 impl Store {
     /// Opens (creating if needed) the store in `dir` with the default options.
     pub fn open(dir: impl AsRef<Path>) -> Result<Store> {
