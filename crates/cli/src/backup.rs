@@ -186,8 +186,8 @@ fn table(backups: &[BackupInfo]) -> String {
         return "no snapshots".to_owned();
     }
     let mut lines = vec![format!(
-        "{:<28} {:<7} {:>6} {:>12}  {}",
-        "id", "kind", "files", "bytes", "name / reason"
+        "{:<28} {:<25} {:<7} {:>6} {:>10}  {}",
+        "id", "taken", "kind", "files", "size", "name / reason"
     )];
     for b in backups {
         let label = b
@@ -198,11 +198,12 @@ fn table(backups: &[BackupInfo]) -> String {
             .or_else(|| b.reason.clone())
             .unwrap_or_default();
         lines.push(format!(
-            "{:<28} {:<7} {:>6} {:>12}  {label}",
+            "{:<28} {:<25} {:<7} {:>6} {:>10}  {label}",
             b.id.to_string(),
+            crate::human::time(b.timestamp),
             format!("{:?}", b.kind).to_lowercase(),
             b.file_count,
-            b.size
+            crate::human::size(b.size)
         ));
     }
     lines.join("\n")

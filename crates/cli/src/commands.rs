@@ -9,6 +9,7 @@ use serde_json::{Value, json};
 use statevault::{Batch, Error, FileFormat, MigrationOutcome, SaveOptions};
 
 use crate::exit::{self, Exit};
+use crate::human;
 use crate::{Cli, open, print, read_input};
 
 /// One line of `statevault batch`.
@@ -211,8 +212,13 @@ pub(crate) fn audit(cli: &Cli, verify: bool) -> Result<()> {
             for e in &report.entries {
                 writeln!(
                     out,
-                    "{:>6} {} {:<14} {:<32} {:>9} {}",
-                    e.seq, e.time, e.op, e.key, e.size, e.checksum
+                    "{:>6} {} {:<14} {:<32} {:>10} {}",
+                    e.seq,
+                    human::time(e.time),
+                    e.op,
+                    e.key,
+                    human::size(e.size),
+                    e.checksum
                 )?;
             }
         }
@@ -386,20 +392,29 @@ pub(crate) fn stats(cli: &Cli, prometheus: bool, out: Option<&std::path::Path>) 
         "snapshots": backups.len(), "snapshot_bytes": snapshot_bytes, "journal_batches": journal,
     });
     print(cli, &value, || {
-        let mut lines = vec![format!("{:<20} {:>8} {:>12}", "namespace", "keys", "bytes")];
+        let mut lines = vec![format!("{:<20} {:>8} {:>12}", "namespace", "keys", "size")];
         for (ns, n) in &namespaces {
-            lines.push(format!("{ns:<20} {:>8} {:>12}", n.keys, n.bytes));
+            lines.push(format!(
+                "{ns:<20} {:>8} {:>12}",
+                n.keys,
+                human::size(n.bytes)
+            ));
         }
-        lines.push(format!("{:<20} {keys:>8} {bytes:>12}", "total"));
+        lines.push(format!(
+            "{:<20} {keys:>8} {:>12}",
+            "total",
+            human::size(bytes)
+        ));
         lines.push(format!(
             "encrypted {encrypted}, compressed {compressed}, legacy {legacy}, damaged {damaged}"
         ));
         if let Some(last) = last_save {
-            lines.push(format!("last save: {last} ms since the Unix epoch"));
+            lines.push(format!("last save: {}", human::time(last)));
         }
         lines.push(format!(
-            "snapshots: {}, {snapshot_bytes} bytes of objects on disk",
-            backups.len()
+            "snapshots: {}, {} of objects on disk",
+            backups.len(),
+            human::size(snapshot_bytes)
         ));
         lines.push(format!(
             "journal: {journal} batches not yet checkpointed into the keys' files"

@@ -12,6 +12,7 @@ use statevault::{Error, KeyStatus, SaveOptions};
 mod backup;
 mod commands;
 mod exit;
+mod human;
 mod man;
 mod open;
 mod pretty;

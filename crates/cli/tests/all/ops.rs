@@ -827,6 +827,16 @@ fn a_tampered_audit_log_exits_5_naming_the_sequence_number() {
 // ---------------------------------------------------------------------------------------------
 // stats
 
+/// A size under 1 MiB as the text output shows it: number and unit.
+fn human(bytes: u64) -> [String; 2] {
+    assert!(bytes < 1 << 20, "the fixtures are small: {bytes}");
+    if bytes < 1024 {
+        [bytes.to_string(), "B".to_owned()]
+    } else {
+        [format!("{:.1}", bytes as f64 / 1024.0), "KiB".to_owned()]
+    }
+}
+
 #[test]
 fn stats_counts_keys_bytes_and_formats() {
     let dir = store();
@@ -893,11 +903,11 @@ fn stats_counts_keys_bytes_and_formats() {
             .map(str::to_owned)
             .collect()
     };
-    assert_eq!(
-        row("history"),
-        ["history", "2", &bytes_of("history").to_string()]
-    );
-    assert_eq!(row("total"), ["total", "5", &total.to_string()]);
+    // Text output is for people: sizes in B, KiB, MiB (the raw bytes are in --json).
+    let [size, unit] = human(bytes_of("history"));
+    assert_eq!(row("history"), ["history", "2", &size, &unit]);
+    let [size, unit] = human(total);
+    assert_eq!(row("total"), ["total", "5", &size, &unit]);
     assert!(
         run.stdout
             .contains("encrypted 2, compressed 2, legacy 0, damaged 0"),
@@ -998,7 +1008,7 @@ fn stats_reports_snapshot_count_and_space() {
     let run = sv(dir.path(), &["stats"]).expect(0);
     assert!(
         run.stdout
-            .contains(&format!("snapshots: 2, {objects} bytes")),
+            .contains(&format!("snapshots: 2, {objects} B of objects")),
         "{run:?}"
     );
     let run = sv(dir.path(), &["stats", "--format", "prometheus"]).expect(0);
