@@ -3,7 +3,10 @@
 
 use std::fs;
 use std::path::Path;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
+
+use jiff::Timestamp;
+use jiff::tz::Offset;
 
 /// Counts the heap in use and its peak, for the peak memory of a 16 MiB save and load.
 pub(crate) mod counting {
@@ -144,19 +147,8 @@ pub(crate) fn file_system_of(dir: &Path) -> String {
         .map_or_else(|| "unknown".to_owned(), |(_, kind)| kind)
 }
 
-/// Today's date (UTC) as YYYY-MM-DD, from the civil-from-days algorithm.
+/// Today's date (UTC) as YYYY-MM-DD.
 pub(crate) fn today() -> String {
-    let days = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs() / 86_400) as i64;
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    format!("{year:04}-{month:02}-{day:02}")
+    let now = Offset::UTC.to_datetime(Timestamp::now()).date();
+    format!("{:04}-{:02}-{:02}", now.year(), now.month(), now.day())
 }
