@@ -264,79 +264,6 @@ mod tests {
     use super::*;
     use proptest::prelude::*;
 
-    /// The hand-written calendar jiff replaces, kept for one commit to compare against.
-    mod old {
-        use super::super::{MAX_ID_TIME_MS, NATIVE_LEN};
-        use crate::retention::civil_from_days;
-
-        pub(super) fn from_parts(time_ms: u64, random: u32) -> String {
-            let time_ms = time_ms.min(MAX_ID_TIME_MS);
-            let days = i64::try_from(time_ms / 86_400_000).expect("clamped above");
-            let (year, month, day) = civil_from_days(days);
-            let in_day = time_ms % 86_400_000;
-            let (h, m, s, ms) = (
-                in_day / 3_600_000,
-                in_day / 60_000 % 60,
-                in_day / 1000 % 60,
-                in_day % 1000,
-            );
-            format!(
-                "{year:04}{month:02}{day:02}T{h:02}{m:02}{s:02}{ms:03}Z-{:06x}",
-                random & 0xff_ffff
-            )
-        }
-
-        fn days_from_civil(year: i64, month: u32, day: u32) -> i64 {
-            let y = if month <= 2 { year - 1 } else { year };
-            let era = y.div_euclid(400);
-            let yoe = y - era * 400;
-            let mp = i64::from((month + 9) % 12);
-            let doy = (153 * mp + 2) / 5 + i64::from(day) - 1;
-            let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-            era * 146_097 + doe - 719_468
-        }
-
-        pub(super) fn native_time(s: &str) -> Option<u64> {
-            let b = s.as_bytes();
-            if b.len() != NATIVE_LEN || b[8] != b'T' || b[18] != b'Z' || b[19] != b'-' {
-                return None;
-            }
-            let number = |range: std::ops::Range<usize>| -> Option<u64> {
-                let part = &s[range];
-                if part.bytes().all(|c| c.is_ascii_digit()) {
-                    part.parse().ok()
-                } else {
-                    None
-                }
-            };
-            let (year, month, day) = (number(0..4)?, number(4..6)?, number(6..8)?);
-            let (h, m, sec, ms) = (
-                number(9..11)?,
-                number(11..13)?,
-                number(13..15)?,
-                number(15..18)?,
-            );
-            let random = &s[20..];
-            if !random
-                .bytes()
-                .all(|c| matches!(c, b'0'..=b'9' | b'a'..=b'f'))
-            {
-                return None;
-            }
-            if !(1970..=9999).contains(&year)
-                || !(1..=12).contains(&month)
-                || !(1..=31).contains(&day)
-            {
-                return None;
-            }
-            let days = days_from_civil(year as i64, month as u32, day as u32);
-            let time =
-                u64::try_from(days).ok()? * 86_400_000 + ((h * 60 + m) * 60 + sec) * 1000 + ms;
-            let random = u32::from_str_radix(random, 16).ok()?;
-            (from_parts(time, random) == s).then_some(time)
-        }
-    }
-
     fn check(input: &str, valid: bool, native: Option<u64>) {
         let parsed = BackupId::parse(input);
         assert_eq!(parsed.is_ok(), valid, "{input:?}: {parsed:?}");
@@ -404,23 +331,6 @@ mod tests {
         fn native_ids_sort_in_time_order(a in 0..=MAX_ID_TIME_MS, b in 0..=MAX_ID_TIME_MS, r in 0u32..0x100_0000) {
             let (x, y) = (BackupId::from_parts(a, r), BackupId::from_parts(b, r));
             prop_assert_eq!(x.cmp(&y), a.cmp(&b));
-        }
-
-        // Temporary: the ids made and parsed through jiff are those of the hand-written
-        // calendar they replace.
-        #[test]
-        fn ids_match_the_old_calendar(time in 0..=u64::MAX, random in 0u32..0x100_0000) {
-            let time = if time % 2 == 0 { time % (MAX_ID_TIME_MS + 1) } else { time };
-            let id = BackupId::from_parts(time, random);
-            prop_assert_eq!(id.as_str(), old::from_parts(time, random));
-            prop_assert_eq!(native_time(id.as_str()), old::native_time(id.as_str()));
-        }
-
-        #[test]
-        fn parsing_matches_the_old_calendar(
-            s in "[0-9]{4}(0[0-9]|1[0-3]|[0-9]{2})([0-3][0-9]|[0-9]{2})T([0-2][0-9]|[0-9]{2})[0-6][0-9][0-6][0-9][0-9]{3}Z-[0-9a-f]{6}"
-        ) {
-            prop_assert_eq!(native_time(&s), old::native_time(&s));
         }
 
         #[test]

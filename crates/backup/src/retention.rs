@@ -314,51 +314,29 @@ fn utc_year_month(time_ms: i64) -> (i64, i8) {
     (i64::from(date.year()) + cycles * 400, date.month())
 }
 
-/// The proleptic Gregorian date (year, month 1–12, day 1–31) of a day counted from 1970-01-01.
-/// Kept for one commit, to compare jiff's calendar against.
-///
-/// Howard Hinnant's `civil_from_days`: shift the epoch to 0000-03-01 so that the leap day ends
-/// the year, then split into 400-year eras (146,097 days each), years of the era, and months
-/// of 153 days per five. Exact for every `i64` day a millisecond timestamp can reach.
-#[cfg(test)]
-pub(crate) fn civil_from_days(days: i64) -> (i64, u32, u32) {
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097; // [0, 146096]
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365; // [0, 399]
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100); // [0, 365], from March 1st
-    let mp = (5 * doy + 2) / 153; // [0, 11], March = 0
-    let day = doy - (153 * mp + 2) / 5 + 1; // [1, 31]
-    let month = if mp < 10 { mp + 3 } else { mp - 9 }; // [1, 12]
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    // Both are in range by construction (see the bounds above).
-    (year, month as u32, day as u32)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use proptest::prelude::*;
 
-    /// Days from 1970-01-01 to a proleptic Gregorian date: the inverse of `civil_from_days`.
+    /// Days from 1970-01-01 to a proleptic Gregorian date.
     fn days_from_civil(year: i64, month: u32, day: u32) -> i64 {
-        let y = year - i64::from(month <= 2);
-        let era = y.div_euclid(400);
-        let yoe = y - era * 400; // [0, 399]
-        let mp = i64::from((month + 9) % 12); // March = 0
-        let doy = (153 * mp + 2) / 5 + i64::from(day) - 1;
-        let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-        era * 146_097 + doe - 719_468
+        let date = civil::date(year as i16, month as i8, day as i8).at(0, 0, 0, 0);
+        date.duration_since(UNIX_EPOCH).as_secs().div_euclid(86_400)
     }
 
-    /// ISO 8601 week-numbering year and week of a day, by the definition: a week belongs to
-    /// the year its Thursday is in, and week 1 is the one holding the year's first Thursday.
+    /// The date of a day counted from 1970-01-01.
+    fn date_of(days: i64) -> civil::Date {
+        UNIX_EPOCH
+            .checked_add(SignedDuration::from_hours(days * 24))
+            .expect("a day within jiff's range")
+            .date()
+    }
+
+    /// ISO 8601 week-numbering year and week of a day.
     fn iso_week(days: i64) -> (i64, u32) {
-        let weekday = (days + 3).rem_euclid(7); // Monday = 0
-        let thursday = days - weekday + 3;
-        let (year, _, _) = civil_from_days(thursday);
-        let week = (thursday - days_from_civil(year, 1, 1)) / 7 + 1;
-        (year, week as u32)
+        let week = date_of(days).iso_week_date();
+        (i64::from(week.year()), week.week() as u32)
     }
 
     fn is_leap(y: i64) -> bool {
@@ -385,8 +363,21 @@ mod tests {
             (-719_468, (0, 3, 1)),
             (-141_427, (1582, 10, 15)),
         ] {
-            assert_eq!(civil_from_days(days), date, "day {days}");
-            assert_eq!(days_from_civil(date.0, date.1, date.2), days, "{date:?}");
+            assert_eq!(
+                utc_year_month(days * MS_PER_DAY),
+                (date.0, date.1),
+                "day {days}"
+            );
+            assert_eq!(
+                utc_year_month(days * MS_PER_DAY + MS_PER_DAY - 1),
+                (date.0, date.1),
+                "end of day {days}"
+            );
+            assert_eq!(
+                days_from_civil(date.0, date.1 as u32, date.2),
+                days,
+                "{date:?}"
+            );
         }
     }
 
@@ -396,7 +387,11 @@ mod tests {
         let (mut y, mut m, mut d) = (1600, 1, 1);
         let start = days_from_civil(1600, 1, 1);
         for days in start..days_from_civil(2401, 1, 1) {
-            assert_eq!(civil_from_days(days), (y, m, d), "day {days}");
+            assert_eq!(
+                utc_year_month(days * MS_PER_DAY),
+                (y, m as i8),
+                "day {days}"
+            );
             assert_eq!(days_from_civil(y, m, d), days);
             d += 1;
             if d > month_len(y, m) {
@@ -409,6 +404,22 @@ mod tests {
             }
         }
         assert_eq!((y, m, d), (2401, 1, 1));
+    }
+
+    #[test]
+    fn years_beyond_jiffs_range_fold_exactly() {
+        // The first and last milliseconds of an `i64`: -292275055-05-16T16:47:04.192Z and
+        // 292278994-08-17T07:12:55.807Z.
+        assert_eq!(utc_year_month(i64::MIN), (-292_275_055, 5));
+        assert_eq!(utc_year_month(i64::MAX), (292_278_994, 8));
+        // Either side of 10000-01-01, which is 20 cycles of 400 years after 2000-01-01.
+        let y10k = (days_from_civil(2000, 1, 1) + 20 * 146_097) * MS_PER_DAY;
+        assert_eq!(utc_year_month(y10k), (10_000, 1));
+        assert_eq!(utc_year_month(y10k - 1), (9_999, 12));
+        // And before -9999.
+        let before = (days_from_civil(-9_600, 3, 1) - 2 * 146_097) * MS_PER_DAY;
+        assert_eq!(utc_year_month(before), (-10_400, 3));
+        assert_eq!(utc_year_month(before - 1), (-10_400, 2));
     }
 
     #[test]
@@ -1030,19 +1041,6 @@ mod tests {
 
     fn ids(d: &Decision<u8>) -> Vec<u8> {
         d.keep.iter().map(|(id, _)| *id).collect()
-    }
-
-    proptest! {
-        // Temporary: the periods computed through jiff are those of the hand-written calendar.
-        #[test]
-        fn periods_match_the_old_calendar(time in any::<i64>(), near in -20_000_000_000_000i64..20_000_000_000_000) {
-            for t in [time, near] {
-                let days = t.div_euclid(MS_PER_DAY);
-                let (year, month, _) = civil_from_days(days);
-                prop_assert_eq!(period_key(Period::Month, t), year * 12 + i64::from(month) - 1);
-                prop_assert_eq!(period_key(Period::Year, t), year);
-            }
-        }
     }
 
     proptest! {
