@@ -6,7 +6,7 @@ use std::sync::Arc;
 use crate::builtin::{AppConfig, ConversationHistoryState, GridLayoutState, UserPreferencesState};
 use crate::{Document, DocumentInfo, Error, document_info};
 
-/// The longest key statevault accepts, in bytes (DESIGN §3).
+/// The longest key statevault accepts, in bytes: the limit of core's `Key::parse`.
 const MAX_KEY_LEN: usize = 255;
 /// The longest key segment, in bytes.
 const MAX_SEGMENT_LEN: usize = 64;
