@@ -107,3 +107,16 @@ impl Error {
         }
     }
 }
+
+/// A core I/O error: the operation, the path, the cause.
+pub(crate) fn io_error(
+    op: &'static str,
+    path: impl Into<std::path::PathBuf>,
+    source: std::io::Error,
+) -> Error {
+    Error::Core(statevault_core::Error::Io {
+        op,
+        path: path.into(),
+        source,
+    })
+}

@@ -3,10 +3,12 @@
 use std::fmt;
 use std::str::FromStr;
 
+use jiff::SignedDuration;
+use jiff::civil::DateTime;
 use serde::{Deserialize, Serialize};
 
 use crate::error::Error;
-use crate::retention::civil_from_days;
+use crate::retention::UNIX_EPOCH;
 
 /// The longest id, in bytes.
 pub const MAX_ID_LEN: usize = 128;
@@ -61,18 +63,19 @@ impl BackupId {
     /// The native id for `time_ms` (clamped to the years 1970 to 9999) and the low 24 bits of
     /// `random`.
     pub fn from_parts(time_ms: u64, random: u32) -> BackupId {
-        let time_ms = time_ms.min(MAX_ID_TIME_MS);
-        let days = i64::try_from(time_ms / 86_400_000).expect("clamped above");
-        let (year, month, day) = civil_from_days(days);
-        let in_day = time_ms % 86_400_000;
-        let (h, m, s, ms) = (
-            in_day / 3_600_000,
-            in_day / 60_000 % 60,
-            in_day / 1000 % 60,
-            in_day % 1000,
-        );
+        let time_ms = i64::try_from(time_ms.min(MAX_ID_TIME_MS)).expect("clamped above");
+        let t = UNIX_EPOCH
+            .checked_add(SignedDuration::from_millis(time_ms))
+            .expect("1970 to 9999 lies within the range of a date");
         BackupId(format!(
-            "{year:04}{month:02}{day:02}T{h:02}{m:02}{s:02}{ms:03}Z-{:06x}",
+            "{:04}{:02}{:02}T{:02}{:02}{:02}{:03}Z-{:06x}",
+            t.year(),
+            t.month(),
+            t.day(),
+            t.hour(),
+            t.minute(),
+            t.second(),
+            t.millisecond(),
             random & 0xff_ffff
         ))
     }
@@ -123,25 +126,25 @@ fn native_time(s: &str) -> Option<u64> {
     {
         return None;
     }
-    if !(1970..=9999).contains(&year) || !(1..=12).contains(&month) || !(1..=31).contains(&day) {
+    if !(1970..=9999).contains(&year) {
         return None;
     }
-    let days = days_from_civil(year as i64, month as u32, day as u32);
-    let time = u64::try_from(days).ok()? * 86_400_000 + ((h * 60 + m) * 60 + sec) * 1000 + ms;
+    // Two decimal digits fit an `i8`, three (milliseconds) an `i32` of nanoseconds; a field out
+    // of its calendar range (month 13, 30 February, hour 24) is refused here.
+    let narrow = |n: u64| i8::try_from(n).ok();
+    let datetime = DateTime::new(
+        i16::try_from(year).ok()?,
+        narrow(month)?,
+        narrow(day)?,
+        narrow(h)?,
+        narrow(m)?,
+        narrow(sec)?,
+        i32::try_from(ms * 1_000_000).ok()?,
+    )
+    .ok()?;
+    let time = u64::try_from(datetime.duration_since(UNIX_EPOCH).as_millis()).ok()?;
     let random = u32::from_str_radix(random, 16).ok()?;
     (BackupId::from_parts(time, random).0 == s).then_some(time)
-}
-
-/// Days since 1970-01-01 of a proleptic Gregorian date: Howard Hinnant's `days_from_civil`,
-/// the inverse of [`civil_from_days`].
-fn days_from_civil(year: i64, month: u32, day: u32) -> i64 {
-    let y = if month <= 2 { year - 1 } else { year };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400; // [0, 399]
-    let mp = i64::from((month + 9) % 12); // March = 0
-    let doy = (153 * mp + 2) / 5 + i64::from(day) - 1; // [0, 365]
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy; // [0, 146096]
-    era * 146_097 + doe - 719_468
 }
 
 fn validate(s: &str) -> Result<(), &'static str> {
@@ -328,12 +331,6 @@ mod tests {
         fn native_ids_sort_in_time_order(a in 0..=MAX_ID_TIME_MS, b in 0..=MAX_ID_TIME_MS, r in 0u32..0x100_0000) {
             let (x, y) = (BackupId::from_parts(a, r), BackupId::from_parts(b, r));
             prop_assert_eq!(x.cmp(&y), a.cmp(&b));
-        }
-
-        #[test]
-        fn days_round_trip(days in 0i64..2_932_897) {
-            let (y, m, d) = civil_from_days(days);
-            prop_assert_eq!(days_from_civil(y, m, d), days);
         }
 
         #[test]

@@ -103,7 +103,10 @@ mod error;
 mod id;
 mod index;
 mod legacy;
+mod legacy_import;
 mod manifest;
+mod objects;
+mod pool;
 mod prune;
 mod restore;
 mod retention;
@@ -116,11 +119,12 @@ pub use archive::{
 pub use error::{BoxError, Error, Result};
 pub use id::{BackupId, BackupKind, MAX_ID_LEN};
 pub use manifest::{ContentHash, Entry, EntryFlags, MANIFEST_FORMAT, Manifest};
+pub use objects::Found;
 pub use prune::{GcReport, Kept, Policies, PruneReport, RemovalCause, Removed};
 pub use restore::{RestoreOptions, RestoreReport};
 pub use retention::{Decision, Period, Policy, Reason, SnapshotRef};
 pub use snapshot::{
-    BackupInfo, Backups, Classify, CreateOptions, Encode, Found, OnProgress, Problem, Progress,
+    BackupInfo, Backups, Classify, CreateOptions, Encode, OnProgress, Problem, Progress,
     VerifyReport, no_flags,
 };
 

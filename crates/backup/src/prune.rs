@@ -10,6 +10,7 @@ use statevault_core::Durability;
 use crate::OBJECTS_DIR;
 use crate::error::{Error, Result};
 use crate::id::{BackupId, BackupKind};
+use crate::legacy;
 use crate::manifest::{ContentHash, Manifest};
 use crate::retention::{Policy, Reason, SnapshotRef};
 use crate::snapshot::{BackupInfo, Backups, Location, manifest_path};
@@ -213,6 +214,19 @@ pub(crate) fn plan(candidates: &[Candidate], policies: &Policies) -> Plan {
 }
 
 impl Backups<'_> {
+    /// Removes a backup (its manifest or legacy file), then the objects no other snapshot
+    /// references. A damaged backup can be deleted too.
+    pub fn delete(&self, id: &BackupId) -> Result<GcReport> {
+        let _lock = self.begin_write()?;
+        let path = match self.locate(id)? {
+            Location::Native(kind) => manifest_path(kind, id),
+            Location::Legacy => legacy::path(id),
+        };
+        self.storage.files().remove_file(&path, Durability::Full)?;
+        tracing::info!(%id, "backup deleted");
+        self.gc_locked(false)
+    }
+
     /// Applies retention: removes the manifests of the snapshots the policies do not keep,
     /// then the objects no remaining manifest references. With `dry_run` nothing changes and
     /// the report says what would be removed (this works on a read-only handle too).

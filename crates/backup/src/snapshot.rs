@@ -1,21 +1,23 @@
-//! Snapshots: create, list, read, verify, delete; the object store they share.
+//! Snapshots: the `Backups` handle, which creates, lists, reads and verifies them (the object
+//! store is `objects`, the thread pool `pool`, legacy backups `legacy`).
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap};
 use std::fmt;
 use std::io;
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use serde::Serialize;
 use statevault_core::{Durability, Key, LockGuard, LockMode, Metadata, Storage};
 
-use crate::error::{BoxError, Error, Result};
+use crate::error::{BoxError, Error, Result, io_error};
 use crate::id::{BackupId, BackupKind};
 use crate::index::Index;
 use crate::legacy;
 use crate::manifest::{ContentHash, Entry, EntryFlags, Manifest};
-use crate::{AUTO_DIR, BACKUPS_DIR, LOCK_FILE, MANUAL_DIR, OBJECTS_DIR};
+use crate::objects::{self, Found, ObjectWriter};
+use crate::pool::parallel_map;
+use crate::{AUTO_DIR, BACKUPS_DIR, LOCK_FILE, MANUAL_DIR};
 
 /// The suffix of a manifest file.
 pub(crate) const MANIFEST_SUFFIX: &str = ".manifest.json";
@@ -189,32 +191,6 @@ pub struct Problem {
     pub found: Found,
 }
 
-/// What an object holds when it is not what a manifest expects.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
-#[non_exhaustive]
-pub enum Found {
-    /// No object with that hash.
-    Missing,
-    /// Other bytes.
-    Different {
-        /// Their hash.
-        #[serde(serialize_with = "crate::ser_display")]
-        hash: ContentHash,
-        /// Their size.
-        size: u64,
-    },
-}
-
-impl fmt::Display for Found {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Found::Missing => f.write_str("missing"),
-            Found::Different { hash, size } => write!(f, "{hash} ({size} bytes)"),
-        }
-    }
-}
-
 /// Where a backup's file is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Location {
@@ -278,7 +254,7 @@ impl<'s> Backups<'s> {
             Some(_) => old_index.carry_over(),
             None => Index::default(),
         };
-        let writer = ObjectWriter::new(self);
+        let writer = ObjectWriter::new(self.storage);
         let total = keys.len() as u64;
         let done = AtomicU64::new(0);
         let tick = || {
@@ -354,7 +330,7 @@ impl<'s> Backups<'s> {
         &self,
         key: &Key,
         meta: &Metadata,
-        writer: &ObjectWriter<'_, '_>,
+        writer: &ObjectWriter<'_>,
         classify: Classify<'_>,
     ) -> Result<Option<(Entry, bool)>> {
         let Some(bytes) = self.storage.read(key)? else {
@@ -390,7 +366,7 @@ impl<'s> Backups<'s> {
         scope: Option<Vec<Key>>,
         written: &dyn Fn(u64),
     ) -> Result<BackupInfo> {
-        let writer = ObjectWriter::new(self);
+        let writer = ObjectWriter::new(self.storage);
         let mut entries = Vec::with_capacity(files.len());
         for (n, (key, bytes, flags)) in files.into_iter().enumerate() {
             let hash = ContentHash::of(&bytes);
@@ -418,7 +394,7 @@ impl<'s> Backups<'s> {
 
     /// Makes the new objects durable, then writes the manifest: after a crash either the
     /// whole snapshot exists or no manifest names its objects (which the next gc removes).
-    fn commit(&self, mut manifest: Manifest, writer: ObjectWriter<'_, '_>) -> Result<BackupInfo> {
+    fn commit(&self, mut manifest: Manifest, writer: ObjectWriter<'_>) -> Result<BackupInfo> {
         writer.sync()?;
         manifest.created_at = manifest.id.timestamp_ms().expect("new ids are native");
         let path = manifest_path(manifest.kind, &manifest.id);
@@ -494,7 +470,7 @@ impl<'s> Backups<'s> {
         let manifest = match self.locate(id)? {
             Location::Native(kind) => self.load_manifest(id, kind)?,
             Location::Legacy => {
-                let bytes = self.read_legacy_bytes(id)?;
+                let bytes = legacy::read(self.storage, id)?;
                 let backup = legacy::parse(id.as_str(), &bytes)?;
                 return Ok(VerifyReport {
                     id: id.clone(),
@@ -513,7 +489,7 @@ impl<'s> Backups<'s> {
             let found = match checked.get(&entry.hash) {
                 Some(found) => found.clone(),
                 None => {
-                    let found = match self.read_object(&entry.hash, entry.size)? {
+                    let found = match objects::read(self.storage, &entry.hash, entry.size)? {
                         Ok(data) => {
                             bytes += data.len() as u64;
                             None
@@ -564,7 +540,7 @@ impl<'s> Backups<'s> {
             if objects.contains_key(&entry.hash) {
                 continue;
             }
-            match self.read_object(&entry.hash, entry.size)? {
+            match objects::read(self.storage, &entry.hash, entry.size)? {
                 Ok(bytes) => {
                     objects.insert(entry.hash, bytes);
                 }
@@ -589,7 +565,7 @@ impl<'s> Backups<'s> {
         let Some(entry) = manifest.entries.iter().find(|e| &e.key == key) else {
             return Ok(None);
         };
-        match self.read_object(&entry.hash, entry.size)? {
+        match objects::read(self.storage, &entry.hash, entry.size)? {
             Ok(bytes) => Ok(Some(bytes)),
             Err(found) => Err(Error::ObjectMismatch {
                 id: manifest.id.to_string(),
@@ -600,82 +576,8 @@ impl<'s> Backups<'s> {
         }
     }
 
-    /// An object's bytes if it holds what its name says, else what it holds.
-    fn read_object(
-        &self,
-        hash: &ContentHash,
-        size: u64,
-    ) -> Result<std::result::Result<Vec<u8>, Found>> {
-        let Some(bytes) = self.storage.files().read_file(&hash.object_path())? else {
-            return Ok(Err(Found::Missing));
-        };
-        let found = ContentHash::of(&bytes);
-        if found == *hash && bytes.len() as u64 == size {
-            Ok(Ok(bytes))
-        } else {
-            Ok(Err(Found::Different {
-                hash: found,
-                size: bytes.len() as u64,
-            }))
-        }
-    }
-
-    /// Removes a backup (its manifest or legacy file), then the objects no other snapshot
-    /// references. A damaged backup can be deleted too.
-    pub fn delete(&self, id: &BackupId) -> Result<crate::prune::GcReport> {
-        let _lock = self.begin_write()?;
-        let path = match self.locate(id)? {
-            Location::Native(kind) => manifest_path(kind, id),
-            Location::Legacy => legacy_path(id),
-        };
-        self.storage.files().remove_file(&path, Durability::Full)?;
-        tracing::info!(%id, "backup deleted");
-        self.gc_locked(false)
-    }
-
-    /// The values of a legacy backup (`backups/manual/<id>.json`), sorted by key, for the
-    /// facade to encode; see [`Backups::import_legacy`].
-    pub fn read_legacy(&self, id: &BackupId) -> Result<Vec<(Key, serde_json::Value)>> {
-        if self.locate(id)? != Location::Legacy {
-            return Err(Error::NotFound { id: id.to_string() });
-        }
-        let bytes = self.read_legacy_bytes(id)?;
-        Ok(legacy::parse(id.as_str(), &bytes)?.entries)
-    }
-
-    /// Turns a legacy backup into a manual snapshot (whole-store scope) that
-    /// [`Backups::restore`] and [`Backups::export`] then handle like any other. `encode`
-    /// makes a key's file from its value (the facade's codec); `classify` flags the result.
-    /// The legacy file is left as it is.
-    pub fn import_legacy(
-        &self,
-        id: &BackupId,
-        encode: Encode<'_>,
-        classify: Classify<'_>,
-    ) -> Result<BackupInfo> {
-        let _lock = self.begin_write()?;
-        let values = self.read_legacy(id)?;
-        let mut files = Vec::with_capacity(values.len());
-        for (key, value) in values {
-            let bytes = encode(&key, &value).map_err(|source| Error::Transform {
-                key: key.to_string(),
-                source,
-            })?;
-            let flags = classify(&bytes);
-            files.push((key, bytes, flags));
-        }
-        self.write_snapshot(
-            files,
-            BackupKind::Manual,
-            Some(id.to_string()),
-            Some(format!("imported from legacy backup {id}")),
-            None,
-            &|_| {},
-        )
-    }
-
     fn legacy_info(&self, id: &BackupId) -> Result<BackupInfo> {
-        let bytes = self.read_legacy_bytes(id)?;
+        let bytes = legacy::read(self.storage, id)?;
         let backup = legacy::parse(id.as_str(), &bytes)?;
         Ok(BackupInfo {
             id: id.clone(),
@@ -689,13 +591,6 @@ impl<'s> Backups<'s> {
             encrypted: false,
             damaged: None,
         })
-    }
-
-    fn read_legacy_bytes(&self, id: &BackupId) -> Result<Vec<u8>> {
-        self.storage
-            .files()
-            .read_file(&legacy_path(id))?
-            .ok_or_else(|| Error::NotFound { id: id.to_string() })
     }
 
     /// Reads and checks a manifest, which must name itself and live in its kind's folder.
@@ -771,7 +666,7 @@ impl<'s> Backups<'s> {
                 manifest_path(BackupKind::Auto, id),
                 Location::Native(BackupKind::Auto),
             ),
-            (legacy_path(id), Location::Legacy),
+            (legacy::path(id), Location::Legacy),
         ];
         for (path, location) in candidates {
             if self.file_meta(&path)?.is_some_and(|m| !m.is_dir) {
@@ -783,12 +678,7 @@ impl<'s> Backups<'s> {
 
     /// The metadata of a file of the store, `None` if it does not exist.
     pub(crate) fn file_meta(&self, relative: &Path) -> Result<Option<Metadata>> {
-        let path = self.storage.root().join(relative);
-        match self.storage.backend().metadata(&path) {
-            Ok(meta) => Ok(Some(meta)),
-            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
-            Err(e) => Err(io_error("stat", path, e)),
-        }
+        objects::file_meta(self.storage, relative)
     }
 
     /// Checks that this handle may write, and takes `backups/lock` (waiting for another
@@ -816,179 +706,7 @@ impl<'s> Backups<'s> {
     }
 }
 
-/// Writes objects for one snapshot (from several threads) and remembers which folders must
-/// be synced before its manifest is written.
-pub(crate) struct ObjectWriter<'b, 's> {
-    backups: &'b Backups<'s>,
-    state: Mutex<WriterState>,
-}
-
-#[derive(Default)]
-struct WriterState {
-    /// The two-hex-digit folders that received a new object.
-    dirs: BTreeSet<String>,
-    /// Objects already checked or written by this snapshot, with their sizes.
-    known: BTreeMap<ContentHash, u64>,
-}
-
-impl<'b, 's> ObjectWriter<'b, 's> {
-    pub(crate) fn new(backups: &'b Backups<'s>) -> Self {
-        ObjectWriter {
-            backups,
-            state: Mutex::new(WriterState::default()),
-        }
-    }
-
-    fn state(&self) -> std::sync::MutexGuard<'_, WriterState> {
-        // The state is a cache of facts about files; a panic elsewhere cannot make it wrong.
-        self.state.lock().unwrap_or_else(|e| e.into_inner())
-    }
-
-    /// Whether the object exists with the right size. (Its content is not re-hashed here:
-    /// `verify` and `restore` do that.)
-    pub(crate) fn has(&self, hash: &ContentHash, size: u64) -> Result<bool> {
-        if self.state().known.get(hash) == Some(&size) {
-            return Ok(true);
-        }
-        let exists = self
-            .backups
-            .file_meta(&hash.object_path())?
-            .is_some_and(|m| !m.is_dir && m.len == size);
-        if exists {
-            self.state().known.insert(*hash, size);
-        }
-        Ok(exists)
-    }
-
-    /// Stores `bytes` as object `hash` unless an object of that size is already there. A copy,
-    /// never a link: a live file edited in place must not change a snapshot. Two threads
-    /// storing the same content at once both succeed: each renames a whole copy into place.
-    pub(crate) fn put(&self, hash: &ContentHash, bytes: &[u8]) -> Result<()> {
-        if self.has(hash, bytes.len() as u64)? {
-            return Ok(());
-        }
-        // Durability::Normal: the file is fsynced before its rename; the folders are synced
-        // once for the whole snapshot in `sync`, before the manifest.
-        self.backups
-            .storage
-            .files()
-            .write_file(&hash.object_path(), bytes, Durability::Normal)?;
-        let mut state = self.state();
-        state.dirs.insert(hash.to_hex()[..2].to_owned());
-        state.known.insert(*hash, bytes.len() as u64);
-        Ok(())
-    }
-
-    /// Fsyncs every folder that gained an object, then their parents (which may have gained
-    /// the folders), so every object is durable before a manifest names it.
-    pub(crate) fn sync(self) -> Result<()> {
-        let dirs = self
-            .state
-            .into_inner()
-            .unwrap_or_else(|e| e.into_inner())
-            .dirs;
-        if dirs.is_empty() {
-            return Ok(());
-        }
-        let storage = self.backups.storage;
-        let objects = storage.root().join(OBJECTS_DIR);
-        let fanout: Vec<PathBuf> = dirs.iter().map(|d| objects.join(d)).collect();
-        let sync = |dir: &PathBuf| {
-            storage
-                .backend()
-                .sync_dir(dir)
-                .map_err(|e| io_error("fsync folder", dir, e))
-        };
-        parallel_map(&fanout, sync)?;
-        for dir in [objects, storage.root().join(BACKUPS_DIR)] {
-            sync(&dir)?;
-        }
-        Ok(())
-    }
-}
-
-/// Below this many items a loop stays on the calling thread.
-const PARALLEL_MIN: usize = 8;
-
-/// Threads for I/O-bound work: fsync latency, not CPU, is what they overlap.
-fn io_threads() -> usize {
-    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-    (cores * 2).clamp(2, 8)
-}
-
-/// `f` over `items` on a few scoped threads, results in order. The first error stops the
-/// others from taking new items and is returned.
-fn parallel_map<T: Sync, R: Send>(
-    items: &[T],
-    f: impl Fn(&T) -> Result<R> + Sync,
-) -> Result<Vec<R>> {
-    if items.len() < PARALLEL_MIN {
-        return items.iter().map(f).collect();
-    }
-    let next = AtomicUsize::new(0);
-    let failed = AtomicBool::new(false);
-    let threads = io_threads().min(items.len());
-    let outcomes = std::thread::scope(|scope| {
-        let workers: Vec<_> = (0..threads)
-            .map(|_| {
-                scope.spawn(|| {
-                    let mut done = Vec::new();
-                    while !failed.load(Ordering::Relaxed) {
-                        let i = next.fetch_add(1, Ordering::Relaxed);
-                        let Some(item) = items.get(i) else { break };
-                        match f(item) {
-                            Ok(r) => done.push((i, r)),
-                            Err(e) => {
-                                failed.store(true, Ordering::Relaxed);
-                                return Err(e);
-                            }
-                        }
-                    }
-                    Ok(done)
-                })
-            })
-            .collect();
-        workers.into_iter().map(|w| w.join()).collect::<Vec<_>>()
-    });
-    let mut results: Vec<Option<R>> = items.iter().map(|_| None).collect();
-    let mut first_error = None;
-    for outcome in outcomes {
-        match outcome {
-            Ok(Ok(done)) => {
-                for (i, r) in done {
-                    results[i] = Some(r);
-                }
-            }
-            Ok(Err(e)) => {
-                first_error.get_or_insert(e);
-            }
-            // A panic in `f` is a bug, not an input error: let it continue on this thread.
-            Err(panic) => std::panic::resume_unwind(panic),
-        }
-    }
-    if let Some(e) = first_error {
-        return Err(e);
-    }
-    Ok(results
-        .into_iter()
-        .map(|r| r.expect("every item was done when no worker failed"))
-        .collect())
-}
-
 /// `backups/<manual|auto>/<id>.manifest.json`.
 pub(crate) fn manifest_path(kind: BackupKind, id: &BackupId) -> PathBuf {
     Path::new(kind.folder()).join(format!("{id}{MANIFEST_SUFFIX}"))
-}
-
-/// `backups/manual/<id>.json`.
-pub(crate) fn legacy_path(id: &BackupId) -> PathBuf {
-    Path::new(MANUAL_DIR).join(format!("{id}.json"))
-}
-
-pub(crate) fn io_error(op: &'static str, path: impl Into<PathBuf>, source: io::Error) -> Error {
-    Error::Core(statevault_core::Error::Io {
-        op,
-        path: path.into(),
-        source,
-    })
 }

@@ -1,4 +1,10 @@
-//! The files `cargo xtask codegen` writes: JSON Schemas and TypeScript declarations.
+//! The files `cargo xtask codegen` writes: JSON Schemas and TypeScript declarations, and the
+//! one check that the files on disk are what the code generates now.
+
+use std::fmt;
+use std::fs;
+use std::io;
+use std::path::Path;
 
 use serde_json::Value;
 
@@ -71,6 +77,119 @@ fn document<T: Document>() -> (&'static str, Option<&'static str>, Value) {
     (T::NAME, Some(T::VERSION), schema_for::<T>())
 }
 
+/// How a file on disk differs from what is generated now.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Staleness {
+    /// Generated, but not on disk.
+    Missing,
+    /// On disk with other contents.
+    OutOfDate,
+    /// A `schemas/*.schema.json` on disk that nothing generates any more.
+    NoLongerGenerated,
+}
+
+impl fmt::Display for Staleness {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Staleness::Missing => "missing",
+            Staleness::OutOfDate => "out of date",
+            Staleness::NoLongerGenerated => "no longer generated",
+        })
+    }
+}
+
+/// A file on disk that is not what the code generates now. `Display`:
+/// `schemas/AppConfig.schema.json (out of date)`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StaleFile {
+    /// Path relative to the workspace root, with `/` separators.
+    pub path: String,
+    /// How it differs.
+    pub staleness: Staleness,
+}
+
+impl fmt::Display for StaleFile {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} ({})", self.path, self.staleness)
+    }
+}
+
+/// Compares `files` with the tree at `root` (the workspace root): each file that is missing or
+/// holds other text, in the order given, then every `schemas/*.schema.json` that is not among
+/// `files`, sorted. Empty when everything is fresh. A checkout with CRLF line ends holds the
+/// same text.
+///
+/// ```
+/// use statevault_schema::{Staleness, generated_files, stale_files};
+///
+/// let root = tempfile::tempdir()?;
+/// let files = generated_files()?;
+/// let stale = stale_files(root.path(), &files)?;
+/// assert_eq!(stale.len(), files.len());
+/// assert!(stale.iter().all(|f| f.staleness == Staleness::Missing));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub fn stale_files(root: &Path, files: &[GeneratedFile]) -> Result<Vec<StaleFile>, Error> {
+    let mut stale = Vec::new();
+    for file in files {
+        let path = root.join(&file.path);
+        let staleness = match fs::read_to_string(&path) {
+            Ok(text) if text.replace("\r\n", "\n") == file.contents => continue,
+            Ok(_) => Staleness::OutOfDate,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Staleness::Missing,
+            Err(source) => return Err(Error::Io { path, source }),
+        };
+        stale.push(StaleFile {
+            path: file.path.clone(),
+            staleness,
+        });
+    }
+    let dir = root.join(SCHEMAS_DIR);
+    let entries = match fs::read_dir(&dir) {
+        Ok(entries) => entries,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(stale),
+        Err(source) => return Err(Error::Io { path: dir, source }),
+    };
+    let mut orphans = Vec::new();
+    for entry in entries {
+        let entry = entry.map_err(|source| Error::Io {
+            path: dir.clone(),
+            source,
+        })?;
+        let name = entry.file_name();
+        let Some(name) = name.to_str() else { continue };
+        let path = format!("{SCHEMAS_DIR}/{name}");
+        if name.ends_with(".schema.json") && !files.iter().any(|f| f.path == path) {
+            orphans.push(path);
+        }
+    }
+    orphans.sort();
+    stale.extend(orphans.into_iter().map(|path| StaleFile {
+        path,
+        staleness: Staleness::NoLongerGenerated,
+    }));
+    Ok(stale)
+}
+
+/// Checks that the generated files under `root` (the workspace root) are what the code
+/// generates now: [`Error::Stale`] lists every one that is not (see [`stale_files`]). This is
+/// the check behind `cargo xtask codegen --check` and the freshness test.
+pub fn ensure_generated_files(root: &Path) -> Result<(), Error> {
+    let files = generated_files()?;
+    let stale = stale_files(root, &files)?;
+    if stale.is_empty() {
+        Ok(())
+    } else {
+        Err(Error::Stale { files: stale })
+    }
+}
+
+/// The stale files of [`Error::Stale`], one an indented line.
+pub(crate) fn list(files: &[StaleFile]) -> String {
+    files.iter().map(|f| format!("\n  {f}")).collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -115,6 +234,55 @@ mod tests {
         }
         // Shared by BatchOperation's schema and its own root: declared once.
         assert_eq!(ts.matches("interface SaveOptions").count(), 1);
+    }
+
+    #[test]
+    fn stale_files_name_each_difference() {
+        let root = tempfile::tempdir().unwrap();
+        let files = vec![
+            GeneratedFile {
+                path: format!("{SCHEMAS_DIR}/Same.schema.json"),
+                contents: "{\n}\n".into(),
+            },
+            GeneratedFile {
+                path: format!("{SCHEMAS_DIR}/Crlf.schema.json"),
+                contents: "{\n}\n".into(),
+            },
+            GeneratedFile {
+                path: format!("{SCHEMAS_DIR}/Edited.schema.json"),
+                contents: "{\n}\n".into(),
+            },
+            GeneratedFile {
+                path: "bindings/Missing.d.ts".into(),
+                contents: "\n".into(),
+            },
+        ];
+        let dir = root.path().join(SCHEMAS_DIR);
+        fs::create_dir_all(&dir).unwrap();
+        for (name, text) in [
+            ("Same.schema.json", "{\n}\n"),
+            ("Crlf.schema.json", "{\r\n}\r\n"),
+            ("Edited.schema.json", "{}\n"),
+            ("Zed.schema.json", "{}\n"),
+            ("Old.schema.json", "{}\n"),
+            ("notes.txt", "not a schema\n"),
+        ] {
+            fs::write(dir.join(name), text).unwrap();
+        }
+        let stale: Vec<String> = stale_files(root.path(), &files)
+            .unwrap()
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        assert_eq!(
+            stale,
+            [
+                "schemas/Edited.schema.json (out of date)",
+                "bindings/Missing.d.ts (missing)",
+                "schemas/Old.schema.json (no longer generated)",
+                "schemas/Zed.schema.json (no longer generated)",
+            ]
+        );
     }
 
     #[test]

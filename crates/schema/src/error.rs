@@ -72,4 +72,24 @@ pub enum Error {
         #[source]
         source: serde_json::Error,
     },
+    /// Generated files on disk are not what the code generates now
+    /// ([`ensure_generated_files`](crate::ensure_generated_files)).
+    #[error(
+        "generated files are stale, run `cargo xtask codegen`:{}",
+        crate::codegen::list(files)
+    )]
+    Stale {
+        /// Every stale file, in the order of [`generated_files`](crate::generated_files), then
+        /// the schemas nothing generates, sorted.
+        files: Vec<crate::StaleFile>,
+    },
+    /// Reading a generated file or listing its folder failed (other than the file missing).
+    #[error("reading {}: {source}", path.display())]
+    Io {
+        /// The file or folder.
+        path: std::path::PathBuf,
+        /// The I/O error.
+        #[source]
+        source: std::io::Error,
+    },
 }

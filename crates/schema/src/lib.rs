@@ -79,7 +79,10 @@ pub use builtin::{
     PrivacyPreferences, ResizeHandle, Role, Theme, UiPreferences, UpdateChannel, UpdateSettings,
     UserPreferencesState, WidgetInstance, WindowBounds, WindowState,
 };
-pub use codegen::{GeneratedFile, SCHEMAS_DIR, TYPESCRIPT_PATH, generated_files};
+pub use codegen::{
+    GeneratedFile, SCHEMAS_DIR, StaleFile, Staleness, TYPESCRIPT_PATH, ensure_generated_files,
+    generated_files, stale_files,
+};
 pub use document::{
     Document, DocumentInfo, MigrationStep, ValidationError, Violation, document_info, schema_for,
     validate,

@@ -5,11 +5,15 @@
 //! maps each key (`layout.default`) to its value as the app saw it (no envelope). There is no
 //! checksum, so damage that leaves valid JSON is not detectable.
 
+use std::path::{Path, PathBuf};
+
 use serde::Deserialize;
 use serde_json::{Map, Value};
-use statevault_core::Key;
+use statevault_core::{Key, Storage};
 
+use crate::MANUAL_DIR;
 use crate::error::{Error, Result};
+use crate::id::BackupId;
 
 /// A parsed legacy backup.
 #[derive(Debug, Clone, PartialEq)]
@@ -52,6 +56,19 @@ pub(crate) fn parse(id: &str, bytes: &[u8]) -> Result<LegacyBackup> {
         timestamp: wire.timestamp,
         entries,
     })
+}
+
+/// `backups/manual/<id>.json`.
+pub(crate) fn path(id: &BackupId) -> PathBuf {
+    Path::new(MANUAL_DIR).join(format!("{id}.json"))
+}
+
+/// The bytes of the legacy backup `id`.
+pub(crate) fn read(storage: &Storage, id: &BackupId) -> Result<Vec<u8>> {
+    storage
+        .files()
+        .read_file(&path(id))?
+        .ok_or_else(|| Error::NotFound { id: id.to_string() })
 }
 
 #[cfg(test)]
