@@ -167,6 +167,10 @@ pub enum ErrorKind {
     NoSpace,
     /// Any other I/O failure, including a handle that refuses writes after a failed fsync.
     Io,
+    /// The store was closed; nothing more can be done with that handle.
+    Closed,
+    /// The caller may not touch that key or operation (a renderer outside its allow list).
+    Forbidden,
     /// Everything else (registering documents or migrations, a failed random source, …).
     Other,
 }
@@ -189,6 +193,8 @@ const KINDS: &[(ErrorKind, &str, u8)] = &[
     (ErrorKind::Type, "E_TYPE", 1),
     (ErrorKind::NoSpace, "E_NO_SPACE", 1),
     (ErrorKind::Io, "E_IO", 1),
+    (ErrorKind::Closed, "E_CLOSED", 1),
+    (ErrorKind::Forbidden, "E_FORBIDDEN", 1),
     (ErrorKind::Other, "E_OTHER", 1),
 ];
 

@@ -37,6 +37,7 @@ mod error;
 mod options;
 mod repair;
 mod store;
+mod validate;
 
 pub use audit::{AuditEntry, AuditProblem, AuditReport};
 pub use batch::Batch;
@@ -46,6 +47,7 @@ pub use repair::{RepairAction, RepairOutcome, RepairReport};
 pub use store::{
     KeyInfo, KeyReport, KeyStatus, MigrationOutcome, MigrationReport, Store, UNVERSIONED, metric,
 };
+pub use validate::validate_json_schema;
 
 pub use statevault_backup::{
     BackupId, BackupInfo, BackupKind, Policies, Policy, PruneReport, RestoreReport, VerifyReport,

@@ -202,6 +202,11 @@ impl Store {
         Store::open_with(default_dir(app_name)?, StoreOptions::new())
     }
 
+    /// [`Store::open_default`] with `options`.
+    pub fn open_default_with(app_name: &str, options: StoreOptions) -> Result<Store> {
+        Store::open_with(default_dir(app_name)?, options)
+    }
+
     /// Opens the store in `dir` with `options`.
     pub fn open_with(dir: impl AsRef<Path>, options: StoreOptions) -> Result<Store> {
         let mut open = OpenOptions::new()
@@ -274,6 +279,11 @@ impl Store {
     /// The key-pattern registry in force.
     pub fn registry(&self) -> &Registry {
         &self.registry
+    }
+
+    /// The migration graphs in force (the documents' own and those added by options).
+    pub(crate) fn migrations(&self) -> &Migrations {
+        &self.migrations
     }
 
     /// Writes every value the journal holds into its key's file now (batches are checkpointed
