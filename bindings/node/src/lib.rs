@@ -525,16 +525,13 @@ fn save_options(options: Option<String>) -> napi::Result<SaveOptions> {
     }
 }
 
-/// The value of `key` as JSON text. A registered key goes through `Value` (its document is
-/// validated as a value anyway); any other is handed through as the stored text.
+/// The value of `key` as JSON text. A registered document is validated (and migrated) as a
+/// value by the load path and then written out once, straight into the text handed to
+/// JavaScript; any other key's stored text is handed through.
 fn load_text(store: &Store, key: &str) -> statevault::Result<Option<String>> {
-    if store.registry().lookup(key).is_some() {
-        Ok(store.load::<Value>(key)?.map(|v| v.to_string()))
-    } else {
-        Ok(store
-            .load::<Box<RawValue>>(key)?
-            .map(|raw| raw.get().to_owned()))
-    }
+    Ok(store
+        .load::<Box<RawValue>>(key)?
+        .map(|raw| String::from(Box::<str>::from(raw))))
 }
 
 /// The value before a change, for change listeners: a key that cannot be read counts as absent.
@@ -618,8 +615,8 @@ fn op_save_batch(store: &Store, operations: &str, want_old: bool) -> napi::Resul
 
 fn op_load_batch(store: &Store, keys: &[String]) -> napi::Result<Reply> {
     let refs: Vec<&str> = keys.iter().map(String::as_str).collect();
-    let loaded: HashMap<String, Value> = store
-        .load_batch::<Value>(&refs)
+    let loaded: HashMap<String, Box<RawValue>> = store
+        .load_batch::<Box<RawValue>>(&refs)
         .map_err(store_error)?
         .into_iter()
         .map(|(key, value)| (key.as_str().to_owned(), value))
@@ -631,7 +628,7 @@ fn op_load_batch(store: &Store, keys: &[String]) -> napi::Result<Reply> {
             && seen.insert(key)
         {
             list.push(Some(key.clone()));
-            list.push(Some(value.to_string()));
+            list.push(Some(value.get().to_owned()));
         }
     }
     Ok(Reply {
