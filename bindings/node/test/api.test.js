@@ -186,3 +186,37 @@ test('the ESM entry exports the same API', async () => {
   assert.equal(esm.open, statevault.open);
   assert.equal(esm.default.openSync, statevault.openSync);
 });
+
+test('appName opens the store in the platform data folder', (t) => {
+  const home = tempDir(t, 'data-home');
+  const script = `
+    const statevault = require(${JSON.stringify(require('node:path').join(__dirname, '..'))});
+    const store = statevault.openSync({ appName: 'my-app', encryption: false });
+    store.saveSync('plugins.a', { ok: true });
+    console.log(store.dir);
+    store.closeSync();`;
+  const out = require('node:child_process').execFileSync(process.execPath, ['-e', script], {
+    encoding: 'utf8',
+    env: { ...process.env, XDG_DATA_HOME: home },
+  });
+  assert.equal(out.trim(), `${home}/my-app`);
+  assert.ok(fs.existsSync(`${home}/my-app/plugins/a.json`));
+});
+
+test('policies set save options per key pattern; durability is checked', async (t) => {
+  const store = await statevault.open({
+    dir: tempDir(t),
+    encryption: false,
+    durability: 'normal',
+    policies: { 'layout.*': { compression: true } },
+  });
+  t.after(() => store.close());
+  const big = { ...layout, metadata: { ...layout.metadata, description: 'grid '.repeat(4000) } };
+  await store.save('layout.big', big);
+  await store.save('plugins.big', big);
+  const compressed = fs.statSync(store.path('layout.big')).size;
+  const plain = fs.statSync(store.path('plugins.big')).size;
+  assert.ok(compressed * 10 < plain, `layout.* compressed: ${compressed} vs ${plain} bytes`);
+  assert.deepEqual(await store.load('layout.big'), big);
+  await rejectsWith(assert, statevault.open({ dir: tempDir(t, 'd'), durability: 'sometimes' }), 'E_INVALID_INPUT');
+});
