@@ -2,7 +2,7 @@
 # Runs every test of statevault, as CI does: formatting, layer rules, clippy, every Rust test
 # (with a real Secret Service and kernel keyring, real tmpfs disk-full tests as root, real killed
 # processes), the docs, the freshness of generated files, and the real TypeScript compiler over the
-# generated declarations.
+# generated declarations, and the Node binding (built, then tested on the real addon).
 #
 # It installs what the tests need where it can (as root: Debian packages with apt-get; npm packages
 # from the lock file) and otherwise says exactly what to install.
@@ -42,6 +42,14 @@ say "TypeScript: tsc --strict over the generated declarations and fixtures"
     cd bindings/typescript
     npm ci --no-audit --no-fund --loglevel=error
     npm test
+)
+
+say "Node: the statevault npm package (the Node-API addon, built in release), its tests on the real addon with real keychains"
+(
+    cd bindings/node
+    npm ci --no-audit --no-fund --loglevel=error
+    npm run build
+    ../../scripts/with-keychains.sh npm test
 )
 
 say "Rust: cargo xtask ci, with real keychains (gnome-keyring on a private D-Bus, keyctl session)"

@@ -197,6 +197,10 @@ pub enum ErrorKind {
     Io,
     /// The change was committed, but the audit log could not record it yet.
     NotAudited,
+    /// The store was closed; nothing more can be done with that handle.
+    Closed,
+    /// The caller may not touch that key or operation (a renderer outside its allow list).
+    Forbidden,
     /// Everything else (registering documents or migrations, a failed random source, …).
     Other,
 }
@@ -221,6 +225,8 @@ const KINDS: &[(ErrorKind, &str, u8)] = &[
     (ErrorKind::NoSpace, "E_NO_SPACE", 1),
     (ErrorKind::Io, "E_IO", 1),
     (ErrorKind::NotAudited, "E_NOT_AUDITED", 1),
+    (ErrorKind::Closed, "E_CLOSED", 1),
+    (ErrorKind::Forbidden, "E_FORBIDDEN", 1),
     (ErrorKind::Other, "E_OTHER", 1),
 ];
 

@@ -40,6 +40,7 @@ pub mod metric;
 mod options;
 mod pipeline;
 mod store;
+mod validate;
 
 pub use audit::{AuditEntry, AuditProblem, AuditReport};
 pub use batch::Batch;
@@ -53,6 +54,7 @@ pub use store::keys::KeyUsage;
 pub use store::migrate::{MigrationOutcome, MigrationReport};
 pub use store::repair::{AutoRepair, RepairAction, RepairOutcome, RepairReport, Reported};
 pub use store::verify::{KeyInfo, KeyReport, KeyStatus};
+pub use validate::validate_json_schema;
 
 pub use statevault_backup::{
     BackupId, BackupInfo, BackupKind, Policies, Policy, PruneReport, RestoreReport, VerifyReport,

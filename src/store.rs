@@ -144,6 +144,12 @@ impl Store {
         self.storage.store_id()
     }
 
+    /// Whether this handle writes the store (it holds the writer lock); `false` for a read-only
+    /// handle.
+    pub fn is_writer(&self) -> bool {
+        self.storage.is_writer()
+    }
+
     /// The key-pattern registry in force.
     pub fn registry(&self) -> &Registry {
         self.pipeline.registry()

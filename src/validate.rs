@@ -1,0 +1,141 @@
+//! Validation against a JSON Schema given at run time, and migration of a value outside any
+//! key: the module specification's `validateData` and `migrateData`.
+
+use serde_json::Value;
+use statevault_migrate::Version;
+use statevault_schema::{DocumentInfo, ValidationError};
+
+use crate::error::{Error, Result};
+use crate::store::Store;
+
+/// The name under which a schema given to [`validate_json_schema`] is compiled (it appears in
+/// the violations' document name).
+const AD_HOC_DOCUMENT: &str = "Schema";
+
+/// Validates `value` against `schema`, a JSON Schema (draft 2020-12) given at run time.
+///
+/// The outer error is a schema that does not compile; the inner one lists every violation.
+///
+/// ```
+/// use serde_json::json;
+///
+/// let schema = json!({"type": "object", "required": ["a"]});
+/// assert!(statevault::validate_json_schema(&json!({"a": 1}), &schema)?.is_ok());
+/// let violations = statevault::validate_json_schema(&json!({}), &schema)?.unwrap_err();
+/// assert_eq!(violations.violations.len(), 1);
+/// # Ok::<(), statevault::Error>(())
+/// ```
+pub fn validate_json_schema(
+    value: &Value,
+    schema: &Value,
+) -> Result<std::result::Result<(), ValidationError>> {
+    let document = DocumentInfo::from_schema(AD_HOC_DOCUMENT, "1.0.0", schema.clone())?;
+    Ok(document.validate(value))
+}
+
+impl Store {
+    /// Migrates `value` from version `from` to version `to` along the migrations registered for
+    /// `document`, without reading or writing any key. Without a document name, the one
+    /// document whose migrations lead from `from` to `to` is used; none or several is an error.
+    /// Equal versions return the value unchanged.
+    pub fn migrate_data(
+        &self,
+        document: Option<&str>,
+        value: Value,
+        from: &str,
+        to: &str,
+    ) -> Result<Value> {
+        let parse = |version: &str| {
+            Version::parse(version).map_err(|source| {
+                Error::Schema(statevault_schema::Error::InvalidVersion {
+                    document: document.unwrap_or("").to_owned(),
+                    version: version.to_owned(),
+                    source,
+                })
+            })
+        };
+        let (from, to) = (parse(from)?, parse(to)?);
+        if from == to {
+            return Ok(value);
+        }
+        let migrations = self.pipeline().migrations();
+        let name = match document {
+            Some(name) => name.to_owned(),
+            None => {
+                let candidates: Vec<&str> = migrations
+                    .documents()
+                    .filter(|name| migrations.plan(name, &from, &to).is_ok())
+                    .collect();
+                match candidates.as_slice() {
+                    [one] => (*one).to_owned(),
+                    [] => {
+                        return Err(Error::from(statevault_migrate::Error::NoPath {
+                            document: "any registered document".to_owned(),
+                            from,
+                            to,
+                        }));
+                    }
+                    several => {
+                        return Err(Error::UnknownDocument {
+                            name: format!("one of {} (name the document)", several.join(", ")),
+                        });
+                    }
+                }
+            }
+        };
+        Ok(migrations.apply(&name, value, &from, &to)?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use crate::{ErrorKind, Store, StoreOptions, validate_json_schema};
+
+    #[test]
+    fn a_runtime_schema_validates_and_a_broken_one_is_an_error() {
+        let schema = json!({"type": "object", "properties": {"n": {"type": "integer"}}});
+        assert!(
+            validate_json_schema(&json!({"n": 1}), &schema)
+                .unwrap()
+                .is_ok()
+        );
+        let error = validate_json_schema(&json!({"n": "x"}), &schema)
+            .unwrap()
+            .unwrap_err();
+        assert_eq!(error.violations[0].pointer, "/n");
+        assert!(validate_json_schema(&json!(1), &json!({"type": 12})).is_err());
+    }
+
+    #[test]
+    fn migrate_data_follows_the_registered_migrations() {
+        let dir = tempfile::tempdir().unwrap();
+        let v = |s: &str| s.parse().unwrap();
+        let options = StoreOptions::new()
+            .migration(
+                "Note",
+                v("1.0.0"),
+                v("2.0.0"),
+                "rename",
+                |mut value: serde_json::Value| {
+                    value["text"] = value["body"].take();
+                    Ok::<_, String>(value)
+                },
+            )
+            .unwrap();
+        let store = Store::open_with(dir.path(), options).unwrap();
+        let migrated = store
+            .migrate_data(None, json!({"body": "hi"}), "1.0.0", "2.0.0")
+            .unwrap();
+        assert_eq!(migrated["text"], "hi");
+        let same = store
+            .migrate_data(None, json!(1), "1.0.0", "1.0.0")
+            .unwrap();
+        assert_eq!(same, json!(1));
+        let error = store
+            .migrate_data(Some("Note"), json!({}), "2.0.0", "3.0.0")
+            .unwrap_err();
+        assert_eq!(error.kind(), ErrorKind::Migration);
+    }
+}
