@@ -50,7 +50,7 @@ impl Compression {
 pub struct EncodeOptions {
     /// Gzip the data (before encryption).
     pub compression: Option<Compression>,
-    /// Encrypt the data with the key set's current key. Without a key this is [`Error::NoKey`].
+    /// Encrypt the data with the key set's current key. Without a key this is [`Error::NoKey`](crate::Error::NoKey).
     pub encrypt: bool,
 }
 
@@ -58,12 +58,12 @@ pub struct EncodeOptions {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct Limits {
-    /// The most bytes a compressed payload may inflate to; more is [`Error::TooLarge`], never a
+    /// The most bytes a compressed payload may inflate to; more is [`Error::TooLarge`](crate::Error::TooLarge), never a
     /// truncated result. Decoding never holds more than this much inflated data in memory.
     ///
     /// The output buffer is sized from the size the gzip trailer declares, bounded by this cap, so
     /// an honest file inflates into a buffer of exactly its size; a trailer that understates the
-    /// size is refused as [`Error::Corrupt`] (below a cap of 4 GiB, where no honest file can wrap
+    /// size is refused as [`Error::Corrupt`](crate::Error::Corrupt) (below a cap of 4 GiB, where no honest file can wrap
     /// its 32-bit size field), and one that overstates it costs at most this cap.
     pub max_inflated_bytes: u64,
 }
@@ -144,10 +144,10 @@ pub struct Decoded {
     pub format: Format,
     /// Its schema version and save time.
     pub meta: Meta,
-    /// The JSON text of the document, exactly as it was given to [`encode`] (for legacy files: exactly
+    /// The JSON text of the document, exactly as it was given to [`encode`](crate::encode) (for legacy files: exactly
     /// as it stands in the file).
     ///
-    /// Plain files written by [`encode`] are read without parsing `data`: the checksum over it proves
+    /// Plain files written by [`encode`](crate::encode) are read without parsing `data`: the checksum over it proves
     /// it is the bytes that were checked to be one JSON value when the file was written. Like every
     /// checksum of the plain format, that guards against damage, not against someone who writes a
     /// file by hand with a matching checksum over bytes that are not JSON; callers parse `data`
