@@ -19,6 +19,7 @@ const CRATES: &[&str] = &[
     "crates/migrate/src",
     "crates/backup/src",
     "crates/cli/src",
+    "bindings/node/src",
 ];
 
 pub(crate) fn check(root: &Path) -> Result<()> {
