@@ -28,6 +28,9 @@ pub struct KeyInfo {
     pub key_id: Option<u32>,
     /// Whether the checksum matches (legacy files have none and count as intact).
     pub intact: bool,
+    /// Whether the value is committed in the journal and not yet checkpointed into the key's
+    /// file (the file still holds the previous value).
+    pub pending: bool,
 }
 
 /// The outcome of checking one key with [`Store::verify`].
@@ -123,6 +126,7 @@ impl Store {
             return Ok(None);
         };
         let size = bytes.len() as u64;
+        let pending = self.storage().is_pending(&key)?;
         Ok(Some(match codec::inspect(&bytes) {
             Ok(inspected) => KeyInfo {
                 key: key.to_string(),
@@ -132,6 +136,7 @@ impl Store {
                 saved_at: Some(inspected.meta.saved_at_ms),
                 key_id: inspected.format.key_id().map(|id| id.0),
                 intact: inspected.checksum_ok != Some(false),
+                pending,
             },
             Err(_) => KeyInfo {
                 key: key.to_string(),
@@ -141,6 +146,7 @@ impl Store {
                 saved_at: None,
                 key_id: None,
                 intact: false,
+                pending,
             },
         }))
     }

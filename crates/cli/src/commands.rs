@@ -465,3 +465,48 @@ pub(crate) fn migrate(cli: &Cli, key: Option<&str>, dry_run: bool) -> Result<()>
     }
     Ok(())
 }
+
+/// `statevault info KEY`: the header of a key's file, read without keys.
+pub(crate) fn info(cli: &Cli, key: &str) -> Result<()> {
+    let store = open(cli, true)?;
+    let Some(info) = store.inspect(key)? else {
+        return Err(exit::NotFound(key.to_owned()).into());
+    };
+    print(cli, &serde_json::to_value(&info)?, || {
+        let mut lines = vec![
+            format!("key:            {}", info.key),
+            format!("format:         {}", info.format),
+            format!("encrypted:      {}", yes_no(info.format.is_encrypted())),
+            format!("compressed:     {}", yes_no(info.format.is_compressed())),
+            format!("size:           {}", human::size(info.size)),
+        ];
+        if let Some(version) = &info.schema_version {
+            lines.push(format!("schema version: {version}"));
+        }
+        if let Some(saved_at) = info.saved_at {
+            lines.push(format!("saved at:       {}", human::time(saved_at)));
+        }
+        if let Some(id) = info.key_id {
+            lines.push(format!("key id:         {id}"));
+        }
+        lines.push(format!("intact:         {}", yes_no(info.intact)));
+        lines.push(format!(
+            "pending:        {}",
+            if info.pending {
+                "yes: committed in the journal, not yet checkpointed into the file"
+            } else {
+                "no"
+            }
+        ));
+        lines.join("\n")
+    })?;
+    if info.intact {
+        Ok(())
+    } else {
+        Err(exit::Silent(Exit::Corrupt).into())
+    }
+}
+
+fn yes_no(yes: bool) -> &'static str {
+    if yes { "yes" } else { "no" }
+}

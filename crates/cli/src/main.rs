@@ -101,6 +101,13 @@ enum Command {
         /// The key.
         key: String,
     },
+    /// What a key's file says about itself: format, version, size, saved at, key id, whether it
+    /// is intact, and whether its value is still only in the journal.
+    #[command(after_help = "Example:\n  statevault info history.conversations")]
+    Info {
+        /// The key.
+        key: String,
+    },
     /// Exit 0 if a key exists, 3 if not.
     #[command(after_help = "Example:\n  statevault exists config.app && echo configured")]
     Exists {
@@ -495,6 +502,7 @@ fn run(cli: &Cli) -> Result<()> {
                 Err(exit::NotFound(key.clone()).into())
             }
         }
+        Command::Info { key } => commands::info(cli, key),
         Command::Exists { key } => {
             let store = open(cli, true)?;
             let exists = store.exists(key)?;

@@ -321,6 +321,12 @@ impl Storage {
         Ok(self.metadata(key)?.is_some())
     }
 
+    /// Whether the latest change of `key` (a value or a delete) is still only in the journal,
+    /// committed but not yet checkpointed into the key's file.
+    pub fn is_pending(&self, key: &Key) -> Result<bool> {
+        Ok(self.view()?.get(key).is_some())
+    }
+
     /// The file metadata of `key` (size, inode, modification time), `None` if it does not
     /// exist. For a value still in the journal (a batch not yet checkpointed) the size is the
     /// value's, the inode 0 and the modification time the batch's sequence number, which grows

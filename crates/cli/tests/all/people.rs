@@ -160,3 +160,35 @@ fn the_manual_page_covers_every_command() {
         assert!(out.path().join(page).is_file(), "{page}");
     }
 }
+
+#[test]
+fn info_says_what_a_keys_file_holds() {
+    let dir = store();
+    Sv::new()
+        .dir(dir.path())
+        .args(["set", "--compress", "plugins.a", "-"])
+        .stdin(r#"{"a": 1}"#)
+        .run()
+        .expect(0);
+    let json = sv(dir.path(), &["--json", "info", "plugins.a"])
+        .expect(0)
+        .json();
+    assert_eq!(json["format"], "compressed");
+    assert_eq!(json["intact"], true);
+    assert_eq!(json["pending"], false);
+    assert_eq!(json["schema_version"], "0.0.0");
+    let text = sv(dir.path(), &["info", "plugins.a"]).expect(0).stdout;
+    assert!(text.contains("compressed:     yes"), "{text}");
+    assert!(text.contains("saved at:       20"), "RFC 3339: {text}");
+    sv(dir.path(), &["info", "plugins.none"]).expect(3);
+    // A running application's batch sits in the journal until its checkpoint.
+    let app = statevault::Store::open(dir.path()).unwrap();
+    let mut batch = statevault::Batch::new();
+    batch.save("plugins.a", &serde_json::json!({"a": 2})).unwrap();
+    app.save_batch(batch).unwrap();
+    let json = sv(dir.path(), &["--json", "info", "plugins.a"]).expect(0).json();
+    assert_eq!(json["pending"], true, "{json}");
+    drop(app);
+    let json = sv(dir.path(), &["--json", "info", "plugins.a"]).expect(0).json();
+    assert_eq!(json["pending"], false, "checkpointed at close: {json}");
+}
