@@ -459,6 +459,14 @@ impl Storage {
         self.journal.records_on_disk(&self.folder)
     }
 
+    /// The journal files a writer's recovery found damaged and kept as
+    /// `.statevault/journal/<sequence>.wal.damaged`, oldest first. Each holds committed batches
+    /// that were never applied (see [`Recovery::quarantined`]); they stay until someone removes
+    /// them, so a check of the store (`statevault verify`) can report every one.
+    pub fn quarantined_journals(&self) -> Result<Vec<PathBuf>> {
+        self.journal.quarantined(&self.folder)
+    }
+
     /// Reads several keys as one consistent view: no batch is ever seen half applied, by this
     /// process or another. The values come in the order of `keys` (`None`: no such key).
     ///
