@@ -88,7 +88,7 @@ pub use error::{Error, Result};
 #[cfg(feature = "testing")]
 pub use fault::{FaultBackend, FaultError, FaultKind};
 pub use files::StoreFiles;
-pub use info::{STORE_FORMAT, StoreInfo};
+pub use info::{IdentityRecovery, STORE_FORMAT, StoreInfo};
 pub use journal::{DEFAULT_CHECKPOINT_BYTES, Recovery};
 pub use key::{
     Key, KeyError, LEGACY_NAMESPACES, MAX_KEY_LEN, MAX_SEGMENT_LEN, folder_namespace,

@@ -13,7 +13,7 @@ use crate::durability::Durability;
 use crate::error::{Error, Result};
 use crate::files::StoreFiles;
 use crate::folder::Folder;
-use crate::info::{self, StoreInfo};
+use crate::info::{self, IdentityRecovery, StoreInfo};
 use crate::journal::{DEFAULT_CHECKPOINT_BYTES, Journal, Recovery};
 use crate::key::{Key, folder_namespace};
 use crate::pending::View;
@@ -113,6 +113,41 @@ impl Storage {
         Ok(storage)
     }
 
+    /// Restores the identity of the store at `root` (`.statevault/store.json`) from its copy
+    /// `.statevault/store.json.bak` when it is missing or damaged: the repair an open that
+    /// failed with [`Error::CorruptMetadata`] on `store.json` asks for. Takes the writer lock
+    /// ([`Error::Locked`] while a writer has the store open) and changes nothing else; an
+    /// intact `store.json` is left as it is (its copy is brought up to date).
+    ///
+    /// # Errors
+    /// [`Error::NotAStore`] without a `.statevault` folder; [`Error::CorruptMetadata`] naming
+    /// the copy when it is missing or damaged too (nothing is written then: a new identity
+    /// would make every encrypted value unreadable).
+    pub fn recover_identity(
+        root: impl AsRef<Path>,
+        options: OpenOptions,
+    ) -> Result<IdentityRecovery> {
+        let root = absolute(root.as_ref())?;
+        let mut folder = Folder::new(root, options.backend);
+        let meta_dir = folder.root().join(META_DIR);
+        match folder.backend().metadata(&meta_dir) {
+            Ok(meta) if meta.is_dir => {}
+            Ok(_) => {
+                return Err(Error::NotAStore {
+                    dir: folder.root().to_path_buf(),
+                });
+            }
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                return Err(Error::NotAStore {
+                    dir: folder.root().to_path_buf(),
+                });
+            }
+            Err(e) => return Err(Error::io("open", &meta_dir, e)),
+        }
+        folder.take_writer_lock(&meta_dir.join("lock"))?;
+        info::recover(&folder, &meta_dir)
+    }
+
     fn open_reader(&mut self) -> Result<()> {
         let root = self.folder.root();
         match self.folder.backend().metadata(root) {
@@ -129,7 +164,7 @@ impl Storage {
             }
             Err(e) => return Err(Error::io("open", root, e)),
         }
-        self.info = info::read(&self.folder, &self.folder.root().join(META_DIR))?;
+        self.info = info::open(&self.folder, &self.folder.root().join(META_DIR), false)?;
         Ok(())
     }
 
@@ -137,7 +172,7 @@ impl Storage {
         let meta_dir = self.folder.root().join(META_DIR);
         self.folder.create_dirs(&meta_dir, Durability::Full)?;
         self.folder.take_writer_lock(&meta_dir.join("lock"))?;
-        self.info = match info::read(&self.folder, &meta_dir)? {
+        self.info = match info::open(&self.folder, &meta_dir, true)? {
             Some(info) => Some(info),
             None => Some(info::create(&self.folder, &meta_dir)?),
         };
@@ -206,7 +241,9 @@ impl Storage {
     }
 
     /// The store's identity; `None` only for a read-only open of a folder no statevault
-    /// writer has opened yet (one written by the legacy service alone).
+    /// writer has opened yet (one written by the legacy service alone). A folder that holds
+    /// data never opens without it: a missing or damaged `store.json` there is
+    /// [`Error::CorruptMetadata`] (see [`Storage::recover_identity`]).
     pub fn info(&self) -> Option<&StoreInfo> {
         self.info.as_ref()
     }

@@ -285,7 +285,9 @@ pub(crate) fn damaged(path: &Path, at: usize, detail: &str) -> Error {
             "journal record at byte {at} is damaged ({detail}) and committed batches follow it; \
              they cannot be read. The next writer's open keeps the file as {}{DAMAGED_SUFFIX} and \
              applies none of them",
-            path.file_stem().and_then(|s| s.to_str()).unwrap_or("<sequence>"),
+            path.file_stem()
+                .and_then(|s| s.to_str())
+                .unwrap_or("<sequence>"),
         ),
     }
 }

@@ -5,6 +5,7 @@ mod all {
     mod child;
     mod diskfull;
     mod faults;
+    mod identity;
     mod keys;
     mod kill;
     mod store;

@@ -700,7 +700,11 @@ fn a_damaged_record_followed_by_records_is_quarantined_never_discarded() {
         assert_eq!(s.recovery().discarded, 0, "byte {at}");
         let quarantined = journal.join(format!("{name}.damaged"));
         assert_eq!(s.recovery().quarantined, vec![quarantined.clone()]);
-        assert_eq!(std::fs::read(&quarantined).unwrap(), bytes, "kept as it was");
+        assert_eq!(
+            std::fs::read(&quarantined).unwrap(),
+            bytes,
+            "kept as it was"
+        );
         assert_eq!(s.quarantined_journals().unwrap(), vec![quarantined.clone()]);
         assert_eq!(
             s.read_many(&keys).unwrap(),
