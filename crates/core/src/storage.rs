@@ -7,7 +7,7 @@ use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use crate::backend::{Backend, FsBackend, Metadata};
+use crate::backend::{Backend, Confined, FsBackend, Metadata};
 use crate::batch::BatchOp;
 use crate::durability::Durability;
 use crate::error::{Error, Result};
@@ -97,8 +97,9 @@ impl Storage {
     pub fn open_with(root: impl AsRef<Path>, options: OpenOptions) -> Result<Storage> {
         let root = absolute(root.as_ref())?;
         let journal = Journal::new(&root.join(META_DIR), options.checkpoint_bytes);
+        let backend = Arc::new(Confined::new(root.clone(), options.backend));
         let mut storage = Storage {
-            folder: Folder::new(root, options.backend),
+            folder: Folder::new(root, backend),
             journal,
             info: None,
             recovery: Recovery::default(),
@@ -128,7 +129,8 @@ impl Storage {
         options: OpenOptions,
     ) -> Result<IdentityRecovery> {
         let root = absolute(root.as_ref())?;
-        let mut folder = Folder::new(root, options.backend);
+        let backend = Arc::new(Confined::new(root.clone(), options.backend));
+        let mut folder = Folder::new(root, backend);
         let meta_dir = folder.root().join(META_DIR);
         match folder.backend().metadata(&meta_dir) {
             Ok(meta) if meta.is_dir => {}
@@ -151,7 +153,8 @@ impl Storage {
     fn open_reader(&mut self) -> Result<()> {
         let root = self.folder.root();
         match self.folder.backend().metadata(root) {
-            Ok(meta) if meta.is_dir => {}
+            // The root may be a link to the folder (see `Folder::create_dirs`).
+            Ok(meta) if meta.is_dir || meta.is_symlink => {}
             Ok(_) => {
                 return Err(Error::NotAStore {
                     dir: root.to_path_buf(),
@@ -382,12 +385,15 @@ impl Storage {
         // With a complete namespace in the prefix only that namespace's folder is walked.
         let namespace_filter = prefix.split_once('.').map(|(ns, _)| ns);
         for entry in self.folder.read_dir_or_empty(self.folder.root())? {
-            if !entry.is_dir {
-                continue;
-            }
             let Some(namespace) = folder_namespace(&entry.name) else {
                 continue;
             };
+            if !entry.is_dir {
+                // A namespace folder that is a link is reported, never walked.
+                self.folder
+                    .refuse_link(&self.folder.root().join(&entry.name))?;
+                continue;
+            }
             let wanted = match namespace_filter {
                 Some(ns) => ns == namespace,
                 None => namespace.starts_with(prefix),
@@ -422,6 +428,7 @@ impl Storage {
                 continue;
             }
             if !entry.is_file {
+                self.folder.refuse_link(&self.folder.root().join(&path))?;
                 continue;
             }
             // A read-only handle also lists the legacy service's files under dotted names
@@ -468,6 +475,8 @@ impl Storage {
         }
         let mut seen = HashSet::with_capacity(ops.len());
         for op in &ops {
+            // Refused now, not when a checkpoint would meet the link.
+            self.folder.refuse_links_to(&self.path_of(op.key()))?;
             if !seen.insert(op.key()) {
                 return Err(Error::DuplicateInBatch {
                     key: op.key().clone(),

@@ -1,6 +1,7 @@
 //! Integration tests of statevault-core, one binary.
 
 mod all {
+    mod adversarial;
     mod batch;
     mod child;
     mod diskfull;
