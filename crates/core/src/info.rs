@@ -24,6 +24,9 @@ const INFO_FILE: &str = "store.json";
 const INFO_COPY: &str = "store.json.bak";
 /// How the checksum field starts.
 const CHECKSUM_PREFIX: &str = "crc32c:";
+/// The first byte of the codec's binary envelope (`docs/file-format.md`), which encrypted
+/// values use.
+const ENVELOPE_FIRST_BYTE: u8 = 0x89;
 /// The length of a store id: 128 random bits in lower-case hex.
 const STORE_ID_LEN: usize = 32;
 
@@ -384,8 +387,9 @@ fn holds_data(folder: &Folder, meta_dir: &Path) -> Result<Option<String>> {
     Ok(None)
 }
 
-/// The first file below `dir` in one of statevault's own key formats (the envelope's first
-/// byte, or the plain format's first field): the legacy service's files are not among them.
+/// The first file below `dir` in statevault's binary envelope (its first byte is 0x89): the
+/// only key files an identity binds (an encrypted value authenticates the store id). Plain
+/// files, and the legacy service's, read the same under any id.
 fn statevault_file_below(folder: &Folder, dir: &Path) -> Result<Option<PathBuf>> {
     for entry in folder.read_dir_or_empty(dir)? {
         let path = dir.join(&entry.name);
@@ -394,13 +398,12 @@ fn statevault_file_below(folder: &Folder, dir: &Path) -> Result<Option<PathBuf>>
                 return Ok(Some(found));
             }
         } else if entry.is_file && entry.name.ends_with(".json") && !is_temp_name(&entry.name) {
-            const PLAIN: &[u8] = br#"{"statevault""#;
-            let head = match folder.backend().read_prefix(&path, PLAIN.len()) {
+            let head = match folder.backend().read_prefix(&path, 1) {
                 Ok(head) => head,
                 Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
                 Err(e) => return Err(Error::io("read", path, e)),
             };
-            if head.first() == Some(&0x89) || head == PLAIN {
+            if head.first() == Some(&ENVELOPE_FIRST_BYTE) {
                 return Ok(Some(path));
             }
         }

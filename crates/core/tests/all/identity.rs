@@ -82,7 +82,13 @@ fn without_its_copy_the_identity_is_refused_not_replaced() {
     let path = dir.path().join(STORE_JSON);
     std::fs::remove_file(&path).unwrap();
     std::fs::remove_file(dir.path().join(COPY)).unwrap();
-    // The key file in statevault's format is enough to make the folder one that holds data.
+    // An encrypted value (the envelope's first byte) is enough to make the folder one that
+    // holds data, even without `.statevault/`.
+    std::fs::write(
+        dir.path().join("settings/secret.json"),
+        b"\x89SVLT\r\n\x1a encrypted",
+    )
+    .unwrap();
     assert_refused(Storage::open(dir.path()), &path, "no intact copy");
     assert_refused(read_only(dir.path()), &path, "no intact copy");
     match Storage::recover_identity(dir.path(), OpenOptions::new()) {
@@ -90,8 +96,8 @@ fn without_its_copy_the_identity_is_refused_not_replaced() {
         other => panic!("{other:?}"),
     }
     assert!(!dir.path().join(STORE_JSON).exists());
-    // Journal files alone count too.
-    std::fs::remove_file(dir.path().join("settings/preferences.json")).unwrap();
+    // Journal files alone count too; plain values alone do not (they are bound to no id).
+    std::fs::remove_file(dir.path().join("settings/secret.json")).unwrap();
     std::fs::write(
         dir.path()
             .join(".statevault/journal/00000000000000000001.wal"),
@@ -99,6 +105,12 @@ fn without_its_copy_the_identity_is_refused_not_replaced() {
     )
     .unwrap();
     assert_refused(Storage::open(dir.path()), &path, "journal file");
+    std::fs::remove_file(
+        dir.path()
+            .join(".statevault/journal/00000000000000000001.wal"),
+    )
+    .unwrap();
+    assert_eq!(Storage::open(dir.path()).unwrap().store_id().len(), 32);
 }
 
 #[test]
