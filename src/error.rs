@@ -332,9 +332,10 @@ fn core_path(error: &statevault_core::Error) -> Option<&Path> {
         | Core::Poisoned { dir }
         | Core::ReadOnly { dir }
         | Core::NotAStore { dir } => Some(dir),
-        Core::NoSpace { path, .. } | Core::Io { path, .. } | Core::CorruptMetadata { path, .. } => {
-            Some(path)
-        }
+        Core::NoSpace { path, .. }
+        | Core::Io { path, .. }
+        | Core::CorruptMetadata { path, .. }
+        | Core::Symlink { path } => Some(path),
         _ => None,
     }
 }
@@ -346,7 +347,8 @@ fn core_kind(error: &statevault_core::Error) -> ErrorKind {
         Core::Locked { .. } => ErrorKind::Locked,
         Core::NoSpace { .. } => ErrorKind::NoSpace,
         Core::NewerStoreFormat { .. } => ErrorKind::NewerVersion,
-        Core::CorruptMetadata { .. } => ErrorKind::Corrupt,
+        // A link planted inside the store's folder: the folder is not as statevault keeps it.
+        Core::CorruptMetadata { .. } | Core::Symlink { .. } => ErrorKind::Corrupt,
         Core::ReadOnly { .. } => ErrorKind::ReadOnly,
         Core::DuplicateInBatch { .. } => ErrorKind::InvalidInput,
         Core::NotAStore { .. } => ErrorKind::NotAStore,

@@ -85,6 +85,13 @@ pub enum KeyStatus {
         /// The stored version.
         stored: String,
     },
+    /// Not a key: a journal file the writer's recovery found damaged and kept as
+    /// `<sequence>.wal.damaged` ([`Store::quarantined_journals`]); the report's `key` is its
+    /// path inside the store. Committed batches from the damage on were never applied.
+    QuarantinedJournal {
+        /// What it means.
+        detail: String,
+    },
 }
 
 impl KeyStatus {
@@ -98,8 +105,9 @@ impl KeyStatus {
 }
 
 impl Store {
-    /// Checks every key: checksum, decryption where a key is available, version, schema.
-    /// Nothing is changed.
+    /// Checks every key: checksum, decryption where a key is available, version, schema; then
+    /// reports each quarantined journal file ([`KeyStatus::QuarantinedJournal`]). Nothing is
+    /// changed.
     pub fn verify(&self) -> Result<Vec<KeyReport>> {
         self.verify_with_progress(&|_, _| {})
     }
@@ -115,7 +123,25 @@ impl Store {
             });
             Ok(())
         })?;
+        for path in self.quarantined_journals()? {
+            let relative = path.strip_prefix(self.storage().root()).unwrap_or(&path);
+            reports.push(KeyReport {
+                key: relative.to_string_lossy().replace('\\', "/"),
+                status: KeyStatus::QuarantinedJournal {
+                    detail: "a damaged journal file: the committed batches from the damage on \
+                             were never applied"
+                        .to_owned(),
+                },
+            });
+        }
         Ok(reports)
+    }
+
+    /// The journal files the writer's recovery found damaged and kept as
+    /// `.statevault/journal/<sequence>.wal.damaged` (absolute paths, oldest first). Each
+    /// holds committed batches that were never applied; they stay until removed by hand.
+    pub fn quarantined_journals(&self) -> Result<Vec<std::path::PathBuf>> {
+        Ok(self.storage().quarantined_journals()?)
     }
 
     /// What a key's file says about itself, read from its header without keys: format, size,

@@ -300,6 +300,8 @@ pub(crate) fn stats(cli: &Cli, prometheus: bool, out: Option<&std::path::Path>) 
     // Batches committed to the journal and not yet checkpointed into the keys' files (those
     // of an application running now; a closed store has none).
     let journal = store.pending_batches()? as u64;
+    // Journal files recovery found damaged (`verify` reports each one).
+    let quarantined = store.quarantined_journals()?.len() as u64;
     if prometheus {
         let snapshots = store.list_backups()?.len() as u64;
         let mut text = String::new();
@@ -362,6 +364,12 @@ pub(crate) fn stats(cli: &Cli, prometheus: bool, out: Option<&std::path::Path>) 
             vec![(String::new(), journal)],
         );
         metric(
+            "state_persistence_quarantined_journal_files",
+            "gauge",
+            "Damaged journal files kept as .wal.damaged (their batches were never applied).",
+            vec![(String::new(), quarantined)],
+        );
+        metric(
             "state_persistence_damaged_files",
             "gauge",
             "Files whose checksum fails.",
@@ -390,6 +398,7 @@ pub(crate) fn stats(cli: &Cli, prometheus: bool, out: Option<&std::path::Path>) 
         "keys": keys, "bytes": bytes, "encrypted": encrypted, "compressed": compressed,
         "legacy": legacy, "damaged": damaged, "last_save": last_save, "namespaces": namespaces,
         "snapshots": backups.len(), "snapshot_bytes": snapshot_bytes, "journal_batches": journal,
+        "quarantined_journals": quarantined,
     });
     print(cli, &value, || {
         let mut lines = vec![format!("{:<20} {:>8} {:>12}", "namespace", "keys", "size")];
@@ -419,6 +428,11 @@ pub(crate) fn stats(cli: &Cli, prometheus: bool, out: Option<&std::path::Path>) 
         lines.push(format!(
             "journal: {journal} batches not yet checkpointed into the keys' files"
         ));
+        if quarantined > 0 {
+            lines.push(format!(
+                "quarantined journal files: {quarantined} (see statevault verify)"
+            ));
+        }
         lines.join("\n")
     })
 }

@@ -589,7 +589,7 @@ fn verify(cli: &Cli) -> Result<()> {
         },
     )?;
     let worst = problems.iter().map(|r| match r.status {
-        KeyStatus::Corrupt { .. } => Exit::Corrupt,
+        KeyStatus::Corrupt { .. } | KeyStatus::QuarantinedJournal { .. } => Exit::Corrupt,
         KeyStatus::Undecryptable { .. } => Exit::Decrypt,
         KeyStatus::Invalid { .. } => Exit::Validation,
         _ => Exit::Error,
@@ -611,6 +611,7 @@ fn describe(status: &KeyStatus) -> String {
         KeyStatus::Invalid { detail } => format!("INVALID: {detail}"),
         KeyStatus::Newer { stored } => format!("written by a newer version ({stored})"),
         KeyStatus::Unreadable { detail } => format!("UNREADABLE: {detail}"),
+        KeyStatus::QuarantinedJournal { detail } => format!("QUARANTINED: {detail}"),
         _ => "unknown state".to_owned(),
     }
 }

@@ -7,7 +7,8 @@
 use std::fmt;
 use std::fs;
 use std::io::{self, Write};
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 /// An open file being written: the temp file of an atomic replace, or an append-only log.
 pub trait FileHandle: Send {
@@ -116,6 +117,111 @@ pub trait Backend: Send + Sync + fmt::Debug {
     /// Takes an advisory lock on `path` (created 0600 if missing). With `wait` false a lock held
     /// elsewhere is an error of kind [`io::ErrorKind::WouldBlock`].
     fn lock(&self, path: &Path, mode: LockMode, wait: bool) -> io::Result<LockGuard>;
+    /// Refuses `path` when a folder on the way from `root` to it is a symbolic link (`root`
+    /// itself excepted; with `last`, `path` itself too), with an error naming the link: the
+    /// store never reads or writes through a link inside its folder. Not an operation of its
+    /// own: test doubles that count operations forward it uncounted. The default does nothing
+    /// (a file system without links, like the simulated one).
+    fn check_no_links(&self, root: &Path, path: &Path, last: bool) -> io::Result<()> {
+        let _ = (root, path, last);
+        Ok(())
+    }
+}
+
+/// The error of [`Backend::check_no_links`] (inside an [`io::Error`]): the link found.
+#[derive(Debug)]
+pub(crate) struct LinkRefused(pub(crate) PathBuf);
+
+impl fmt::Display for LinkRefused {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} is a symbolic link", self.0.display())
+    }
+}
+
+impl std::error::Error for LinkRefused {}
+
+/// The backend of one open store: every call is refused when a folder between the store's root
+/// and its path is a symbolic link ([`Backend::check_no_links`]), then made on the backend the
+/// store was opened with. Files themselves are opened with `O_NOFOLLOW` by [`FsBackend`], so a
+/// link at the end of a path is refused too (a rename or removal replaces or removes the link
+/// itself, never its target). The root may itself be a link: users point their data folder
+/// elsewhere that way.
+#[derive(Debug)]
+pub(crate) struct Confined {
+    root: PathBuf,
+    inner: Arc<dyn Backend>,
+}
+
+impl Confined {
+    pub(crate) fn new(root: PathBuf, inner: Arc<dyn Backend>) -> Confined {
+        Confined { root, inner }
+    }
+
+    fn check(&self, path: &Path, last: bool) -> io::Result<()> {
+        self.inner.check_no_links(&self.root, path, last)
+    }
+}
+
+impl Backend for Confined {
+    fn create_new(&self, path: &Path) -> io::Result<Box<dyn FileHandle>> {
+        self.check(path, false)?;
+        self.inner.create_new(path)
+    }
+
+    fn open_append(&self, path: &Path) -> io::Result<Box<dyn FileHandle>> {
+        self.check(path, false)?;
+        self.inner.open_append(path)
+    }
+
+    fn read(&self, path: &Path) -> io::Result<Vec<u8>> {
+        self.check(path, false)?;
+        self.inner.read(path)
+    }
+
+    fn read_prefix(&self, path: &Path, len: usize) -> io::Result<Vec<u8>> {
+        self.check(path, false)?;
+        self.inner.read_prefix(path, len)
+    }
+
+    fn rename(&self, from: &Path, to: &Path) -> io::Result<()> {
+        self.check(from, false)?;
+        self.check(to, false)?;
+        self.inner.rename(from, to)
+    }
+
+    fn remove_file(&self, path: &Path) -> io::Result<()> {
+        self.check(path, false)?;
+        self.inner.remove_file(path)
+    }
+
+    fn create_dir(&self, path: &Path) -> io::Result<()> {
+        self.check(path, false)?;
+        self.inner.create_dir(path)
+    }
+
+    fn sync_dir(&self, path: &Path) -> io::Result<()> {
+        self.check(path, true)?;
+        self.inner.sync_dir(path)
+    }
+
+    fn read_dir(&self, path: &Path) -> io::Result<Vec<DirEntry>> {
+        self.check(path, true)?;
+        self.inner.read_dir(path)
+    }
+
+    fn metadata(&self, path: &Path) -> io::Result<Metadata> {
+        self.check(path, false)?;
+        self.inner.metadata(path)
+    }
+
+    fn lock(&self, path: &Path, mode: LockMode, wait: bool) -> io::Result<LockGuard> {
+        self.check(path, false)?;
+        self.inner.lock(path, mode, wait)
+    }
+
+    fn check_no_links(&self, root: &Path, path: &Path, last: bool) -> io::Result<()> {
+        self.inner.check_no_links(root, path, last)
+    }
 }
 
 /// The real file system.
@@ -183,13 +289,20 @@ impl Backend for FsBackend {
     }
 
     fn read(&self, path: &Path) -> io::Result<Vec<u8>> {
-        fs::read(path)
+        use std::io::Read;
+        // `O_NOFOLLOW`: a key's file replaced by a link is refused (`ELOOP`), never read.
+        let mut file = file_options().read(true).open(path)?;
+        let mut bytes = Vec::new();
+        file.read_to_end(&mut bytes)?;
+        Ok(bytes)
     }
 
     fn read_prefix(&self, path: &Path, len: usize) -> io::Result<Vec<u8>> {
         use std::io::Read;
         let mut bytes = Vec::with_capacity(len.min(64 * 1024));
-        fs::File::open(path)?
+        file_options()
+            .read(true)
+            .open(path)?
             .take(len as u64)
             .read_to_end(&mut bytes)?;
         Ok(bytes)
@@ -289,6 +402,29 @@ impl Backend for FsBackend {
             (LockMode::Shared, false) => try_lock_result(file.try_lock_shared()),
         };
         result.map(|()| LockGuard::new(Box::new(file)))
+    }
+
+    fn check_no_links(&self, root: &Path, path: &Path, last: bool) -> io::Result<()> {
+        let Ok(relative) = path.strip_prefix(root) else {
+            return Ok(());
+        };
+        let mut components: Vec<_> = relative.components().collect();
+        if !last {
+            components.pop();
+        }
+        let mut current = root.to_path_buf();
+        for component in components {
+            current.push(component);
+            match fs::symlink_metadata(&current) {
+                Ok(meta) if meta.file_type().is_symlink() => {
+                    return Err(io::Error::other(LinkRefused(current)));
+                }
+                Ok(_) => {}
+                // Nothing further exists: the operation itself reports what is missing.
+                Err(_) => return Ok(()),
+            }
+        }
+        Ok(())
     }
 }
 

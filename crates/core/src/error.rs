@@ -1,6 +1,7 @@
 use std::io;
 use std::path::PathBuf;
 
+use crate::backend::LinkRefused;
 use crate::key::{Key, KeyError};
 
 /// Everything that can go wrong in `statevault-core`.
@@ -87,6 +88,18 @@ pub enum Error {
         /// The repeated key.
         key: Key,
     },
+    /// A symbolic link inside the store's folder where the store would read or write: a
+    /// namespace folder, a key's file, `backups/`, the audit log. Nothing was read or written
+    /// through it (the store's root itself may be a link; nothing below it may).
+    #[error(
+        "{} is a symbolic link inside the store; statevault never reads or writes through a \
+         link inside its folder (replace it with the folder or file itself)",
+        path.display()
+    )]
+    Symlink {
+        /// The link.
+        path: PathBuf,
+    },
     /// There is no store at the path (read-only opens never create one).
     #[error("no statevault store at {}", dir.display())]
     NotAStore {
@@ -99,6 +112,19 @@ impl Error {
     /// Wraps an I/O error with what was being done, classifying a full disk.
     pub(crate) fn io(op: &'static str, path: impl Into<PathBuf>, source: io::Error) -> Error {
         let path = path.into();
+        if let Some(link) = source
+            .get_ref()
+            .and_then(|e| e.downcast_ref::<LinkRefused>())
+        {
+            return Error::Symlink {
+                path: link.0.clone(),
+            };
+        }
+        // `O_NOFOLLOW` on a link at the end of the path.
+        #[cfg(unix)]
+        if source.raw_os_error() == Some(libc::ELOOP) {
+            return Error::Symlink { path };
+        }
         if is_no_space(&source) {
             Error::NoSpace { op, path }
         } else {

@@ -209,4 +209,8 @@ impl Backend for FaultBackend {
         self.state.tick()?;
         self.inner.lock(path, mode, wait)
     }
+
+    fn check_no_links(&self, root: &Path, path: &Path, last: bool) -> io::Result<()> {
+        self.inner.check_no_links(root, path, last)
+    }
 }

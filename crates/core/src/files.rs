@@ -51,13 +51,19 @@ impl<'a> StoreFiles<'a> {
     }
 
     /// Lists a folder of the store (names, no recursion); empty if it does not exist. An empty
-    /// path lists the root.
+    /// path lists the root. Below the root, a symbolic link among the entries is
+    /// [`Error::Symlink`](crate::Error::Symlink).
     pub fn list_dir(&self, relative: &Path) -> Result<Vec<DirEntry>> {
         if relative.as_os_str().is_empty() {
             return self.folder.read_dir_or_empty(self.folder.root());
         }
         let path = self.folder.inside(relative)?;
-        self.folder.read_dir_or_empty(&path)
+        let entries = self.folder.read_dir_or_empty(&path)?;
+        // A link among the store's files is reported, never skipped in silence.
+        for entry in entries.iter().filter(|e| !e.is_dir && !e.is_file) {
+            self.folder.refuse_link(&path.join(&entry.name))?;
+        }
+        Ok(entries)
     }
 
     /// Whether `file_name`, as [`StoreFiles::list_dir`] lists it, is the temp file of an atomic

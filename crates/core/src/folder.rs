@@ -139,6 +139,27 @@ impl Folder {
         Ok(self.root.join(relative))
     }
 
+    /// [`Error::Symlink`] when `path` is a symbolic link (a listing found it where a folder or
+    /// file of the store would be); nothing for anything else.
+    pub(crate) fn refuse_link(&self, path: &Path) -> Result<()> {
+        match self.backend.metadata(path) {
+            Ok(meta) if meta.is_symlink => Err(Error::Symlink {
+                path: path.to_path_buf(),
+            }),
+            Ok(_) => Ok(()),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
+            Err(e) => Err(Error::io("stat", path, e)),
+        }
+    }
+
+    /// [`Error::Symlink`] when a folder between the root and `path` is a symbolic link (a
+    /// link at `path` itself is replaced by the rename that writes it, never written through).
+    pub(crate) fn refuse_links_to(&self, path: &Path) -> Result<()> {
+        self.backend
+            .check_no_links(&self.root, path, false)
+            .map_err(|e| Error::io("use", path, e))
+    }
+
     /// Lists a folder; empty if it does not exist.
     pub(crate) fn read_dir_or_empty(&self, dir: &Path) -> Result<Vec<DirEntry>> {
         match self.backend.read_dir(dir) {
@@ -229,6 +250,9 @@ impl Folder {
         loop {
             match self.backend.metadata(current) {
                 Ok(meta) if meta.is_dir => break,
+                // The root (or a folder above it) may be a link: users point their data folder
+                // elsewhere that way. Links inside the root are refused by the backend.
+                Ok(meta) if meta.is_symlink && self.root.starts_with(current) => break,
                 Ok(_) => {
                     return Err(Error::io(
                         "create folder",

@@ -402,6 +402,11 @@ impl Journal {
             .sum())
     }
 
+    /// The journal files recovery quarantined (`<sequence>.wal.damaged`), oldest first.
+    pub(crate) fn quarantined(&self, folder: &Folder) -> Result<Vec<PathBuf>> {
+        wal::quarantined_files(folder, &self.dir)
+    }
+
     /// The shared `apply.lock` of a read-only handle. `None` where the lock file cannot be
     /// opened because it does not exist and cannot be created (no writer of this format ever
     /// opened the store, so no batch can be in flight) or the file system is read-only.

@@ -42,10 +42,17 @@
 //! - One writer per store: a second [`Storage::open`] fails with [`Error::Locked`] (after a
 //!   grace period of about 100 ms, for holders that are not writers).
 //! - Files are created 0600 and folders 0700 (Unix), whatever the umask.
+//! - A folder that holds data never gets a new identity implicitly: a missing or damaged
+//!   `.statevault/store.json` there is [`Error::CorruptMetadata`], and
+//!   [`Storage::recover_identity`] restores it from its copy.
+//! - A damaged journal record followed by records of its run is quarantined by the next
+//!   writer ([`Storage::quarantined_journals`]) and reported by every reader before that.
 //!
 //! # Limitations
-//! - Only the last component of a path is opened with `O_NOFOLLOW`: a symbolic link planted
-//!   in place of a namespace folder is followed. The store's folder belongs to its user.
+//! - Symbolic links inside the store's folder are refused ([`Error::Symlink`]), never
+//!   followed: every folder between the root and a file is checked, and files are opened with
+//!   `O_NOFOLLOW`. The check and the open are two steps, so a link swapped in between by a
+//!   process racing the store is not caught: the store's folder belongs to its user.
 //! - On Windows the folder fsync is a no-op and renames are not write-through.
 //! - The writer lock is advisory: a process that ignores it (an editor) is not stopped.
 //! - Until a checkpoint, a batch's values are in the journal, not in the keys' files: a program
@@ -88,7 +95,7 @@ pub use error::{Error, Result};
 #[cfg(feature = "testing")]
 pub use fault::{FaultBackend, FaultError, FaultKind};
 pub use files::StoreFiles;
-pub use info::{STORE_FORMAT, StoreInfo};
+pub use info::{IdentityRecovery, STORE_FORMAT, StoreInfo};
 pub use journal::{DEFAULT_CHECKPOINT_BYTES, Recovery};
 pub use key::{
     Key, KeyError, LEGACY_NAMESPACES, MAX_KEY_LEN, MAX_SEGMENT_LEN, folder_namespace,

@@ -122,20 +122,13 @@ pub(crate) fn scan(bytes: &[u8]) -> Scan {
             }
             Ok(_) => break,
             Err(detail) => {
-                let end = match header_at(bytes, at) {
-                    Some((len, sequence, g)) if of_this_run(sequence, g) => {
-                        let follows = at
-                            .checked_add(len)
-                            .filter(|&next| next < bytes.len())
-                            .and_then(|next| decode_at(bytes, next).ok())
-                            .is_some_and(|(next, _)| next.generation == g);
-                        if follows {
-                            ScanEnd::Damaged { at, detail }
-                        } else {
-                            ScanEnd::Torn { at }
-                        }
+                let end = if later_record_of_run(bytes, at, generation) {
+                    ScanEnd::Damaged { at, detail }
+                } else {
+                    match header_at(bytes, at) {
+                        Some((_, sequence, g)) if of_this_run(sequence, g) => ScanEnd::Torn { at },
+                        _ => ScanEnd::Clean,
                     }
-                    _ => ScanEnd::Clean,
                 };
                 return Scan { records, end };
             }
@@ -147,11 +140,59 @@ pub(crate) fn scan(bytes: &[u8]) -> Scan {
     }
 }
 
-/// Whether `head`, the first bytes of a journal file, is the intact header of a record that
-/// starts a run (its generation is its sequence). When it is not, the file holds no record a
-/// scan would return ([`scan`] ends at once), so the rest need not be read.
-pub(crate) fn starts_a_run(head: &[u8]) -> bool {
-    header_at(head, 0).is_some_and(|(_, sequence, generation)| sequence == generation)
+/// Whether a complete record of the run of the unreadable record at `at` starts anywhere after
+/// it: then that record was damaged after it was written (an append never leaves a hole before
+/// a later record), not torn. Every later offset where the magic stands is tried, so damage to
+/// a header, its length field included, cannot hide the records after it.
+///
+/// The run is `generation` when the scan has read a record of it; for the run's first record
+/// it is whatever the damaged header still names in its sequence or generation field (one
+/// damaged field leaves the other). Stale records of an earlier run (the file is rewritten from
+/// the start after a checkpoint) carry another generation, so a record torn over them is still
+/// a torn write.
+fn later_record_of_run(bytes: &[u8], at: usize, generation: Option<u64>) -> bool {
+    let raw_field = |from: usize| {
+        bytes
+            .get(at + from..at + from + 8)
+            .map(|b| u64::from_le_bytes(b.try_into().expect("8 bytes")))
+            .filter(|&v| v != 0)
+    };
+    let runs: Vec<u64> = match generation {
+        Some(g) => vec![g],
+        None => [raw_field(OFF_SEQUENCE), raw_field(OFF_GENERATION)]
+            .into_iter()
+            .flatten()
+            .collect(),
+    };
+    if runs.is_empty() {
+        return false;
+    }
+    let mut from = at + 1;
+    while let Some(found) = find_magic(bytes, from) {
+        let of_run = header_at(bytes, found).is_some_and(|(_, _, g)| runs.contains(&g));
+        if of_run && decode_at(bytes, found).is_ok() {
+            return true;
+        }
+        from = found + 1;
+    }
+    false
+}
+
+/// The first offset at or after `from` where [`MAGIC`] stands.
+fn find_magic(bytes: &[u8], from: usize) -> Option<usize> {
+    bytes
+        .get(from..)?
+        .windows(MAGIC.len())
+        .position(|w| w == MAGIC)
+        .map(|p| p + from)
+}
+
+/// Whether `head`, the first bytes of a journal file, says the file holds no run: it is empty,
+/// or its first header is all zero (a checkpoint ended the run). Then [`scan`] finds nothing
+/// in the file and the rest need not be read. Any other head, a damaged one included, must be
+/// scanned.
+pub(crate) fn ended_run(head: &[u8]) -> bool {
+    head.iter().all(|&b| b == 0)
 }
 
 /// The total length, the sequence and the generation of the record at `at` as its header
@@ -614,6 +655,40 @@ mod tests {
         ));
     }
 
+    #[test]
+    fn damage_to_a_records_header_is_quarantined_when_records_of_its_run_follow() {
+        let first = bytes_of(&sample());
+        let mut second_record = sample();
+        second_record.sequence += 1;
+        let second = bytes_of(&second_record);
+        let mut file = first.clone();
+        file.extend_from_slice(&second);
+        // Every single-bit flip in the first header, its length field included: never a clean
+        // end or a torn write, since an intact record of the run follows.
+        for at in 0..HEADER_LEN {
+            for bit in 0..8 {
+                let mut damaged = file.clone();
+                damaged[at] ^= 1 << bit;
+                let scanned = scan(&damaged);
+                assert!(scanned.records.is_empty(), "byte {at} bit {bit}");
+                assert!(
+                    matches!(scanned.end, ScanEnd::Damaged { at: 0, .. }),
+                    "byte {at} bit {bit}: {:?}",
+                    scanned.end
+                );
+            }
+        }
+        // The second record's header damaged, a third after it: the first is applied.
+        let mut third_record = sample();
+        third_record.sequence += 2;
+        let mut file = file.clone();
+        file.extend_from_slice(&bytes_of(&third_record));
+        file[first.len() + OFF_BODY_LEN] ^= 0x10;
+        let scanned = scan(&file);
+        assert_eq!(scanned.records.len(), 1);
+        assert!(matches!(scanned.end, ScanEnd::Damaged { at, .. } if at == first.len()));
+    }
+
     fn record(sequence: u64, generation: u64, value: &[u8]) -> Record {
         Record {
             sequence,
@@ -657,12 +732,12 @@ mod tests {
         assert_eq!(scan(&file).end, ScanEnd::Torn { at: 0 });
         // A zeroed first header (the writer's reset after a checkpoint) ends the run at once,
         // and the header alone says so.
-        assert!(starts_a_run(&file[..HEADER_LEN]));
+        assert!(!ended_run(&file[..HEADER_LEN]));
         file[..HEADER_LEN].fill(0);
         assert_eq!(scan(&file).records, vec![]);
         assert_eq!(scan(&file).end, ScanEnd::Clean);
-        assert!(!starts_a_run(&file[..HEADER_LEN]));
-        assert!(!starts_a_run(&new[..HEADER_LEN - 1]));
+        assert!(ended_run(&file[..HEADER_LEN]));
+        assert!(!ended_run(&new[..HEADER_LEN - 1]));
     }
 
     fn arb_key() -> impl Strategy<Value = Key> {

@@ -7,13 +7,13 @@ use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use crate::backend::{Backend, FsBackend, Metadata};
+use crate::backend::{Backend, Confined, FsBackend, Metadata};
 use crate::batch::BatchOp;
 use crate::durability::Durability;
 use crate::error::{Error, Result};
 use crate::files::StoreFiles;
 use crate::folder::Folder;
-use crate::info::{self, StoreInfo};
+use crate::info::{self, IdentityRecovery, StoreInfo};
 use crate::journal::{DEFAULT_CHECKPOINT_BYTES, Journal, Recovery};
 use crate::key::{Key, folder_namespace};
 use crate::pending::View;
@@ -97,8 +97,9 @@ impl Storage {
     pub fn open_with(root: impl AsRef<Path>, options: OpenOptions) -> Result<Storage> {
         let root = absolute(root.as_ref())?;
         let journal = Journal::new(&root.join(META_DIR), options.checkpoint_bytes);
+        let backend = Arc::new(Confined::new(root.clone(), options.backend));
         let mut storage = Storage {
-            folder: Folder::new(root, options.backend),
+            folder: Folder::new(root, backend),
             journal,
             info: None,
             recovery: Recovery::default(),
@@ -113,10 +114,47 @@ impl Storage {
         Ok(storage)
     }
 
+    /// Restores the identity of the store at `root` (`.statevault/store.json`) from its copy
+    /// `.statevault/store.json.bak` when it is missing or damaged: the repair an open that
+    /// failed with [`Error::CorruptMetadata`] on `store.json` asks for. Takes the writer lock
+    /// ([`Error::Locked`] while a writer has the store open) and changes nothing else; an
+    /// intact `store.json` is left as it is (its copy is brought up to date).
+    ///
+    /// # Errors
+    /// [`Error::NotAStore`] without a `.statevault` folder; [`Error::CorruptMetadata`] naming
+    /// the copy when it is missing or damaged too (nothing is written then: a new identity
+    /// would make every encrypted value unreadable).
+    pub fn recover_identity(
+        root: impl AsRef<Path>,
+        options: OpenOptions,
+    ) -> Result<IdentityRecovery> {
+        let root = absolute(root.as_ref())?;
+        let backend = Arc::new(Confined::new(root.clone(), options.backend));
+        let mut folder = Folder::new(root, backend);
+        let meta_dir = folder.root().join(META_DIR);
+        match folder.backend().metadata(&meta_dir) {
+            Ok(meta) if meta.is_dir => {}
+            Ok(_) => {
+                return Err(Error::NotAStore {
+                    dir: folder.root().to_path_buf(),
+                });
+            }
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                return Err(Error::NotAStore {
+                    dir: folder.root().to_path_buf(),
+                });
+            }
+            Err(e) => return Err(Error::io("open", &meta_dir, e)),
+        }
+        folder.take_writer_lock(&meta_dir.join("lock"))?;
+        info::recover(&folder, &meta_dir)
+    }
+
     fn open_reader(&mut self) -> Result<()> {
         let root = self.folder.root();
         match self.folder.backend().metadata(root) {
-            Ok(meta) if meta.is_dir => {}
+            // The root may be a link to the folder (see `Folder::create_dirs`).
+            Ok(meta) if meta.is_dir || meta.is_symlink => {}
             Ok(_) => {
                 return Err(Error::NotAStore {
                     dir: root.to_path_buf(),
@@ -129,7 +167,7 @@ impl Storage {
             }
             Err(e) => return Err(Error::io("open", root, e)),
         }
-        self.info = info::read(&self.folder, &self.folder.root().join(META_DIR))?;
+        self.info = info::open(&self.folder, &self.folder.root().join(META_DIR), false)?;
         Ok(())
     }
 
@@ -137,7 +175,7 @@ impl Storage {
         let meta_dir = self.folder.root().join(META_DIR);
         self.folder.create_dirs(&meta_dir, Durability::Full)?;
         self.folder.take_writer_lock(&meta_dir.join("lock"))?;
-        self.info = match info::read(&self.folder, &meta_dir)? {
+        self.info = match info::open(&self.folder, &meta_dir, true)? {
             Some(info) => Some(info),
             None => Some(info::create(&self.folder, &meta_dir)?),
         };
@@ -206,7 +244,9 @@ impl Storage {
     }
 
     /// The store's identity; `None` only for a read-only open of a folder no statevault
-    /// writer has opened yet (one written by the legacy service alone).
+    /// writer has opened yet (one written by the legacy service alone). A folder that holds
+    /// data never opens without it: a missing or damaged `store.json` there is
+    /// [`Error::CorruptMetadata`] (see [`Storage::recover_identity`]).
     pub fn info(&self) -> Option<&StoreInfo> {
         self.info.as_ref()
     }
@@ -351,12 +391,15 @@ impl Storage {
         // With a complete namespace in the prefix only that namespace's folder is walked.
         let namespace_filter = prefix.split_once('.').map(|(ns, _)| ns);
         for entry in self.folder.read_dir_or_empty(self.folder.root())? {
-            if !entry.is_dir {
-                continue;
-            }
             let Some(namespace) = folder_namespace(&entry.name) else {
                 continue;
             };
+            if !entry.is_dir {
+                // A namespace folder that is a link is reported, never walked.
+                self.folder
+                    .refuse_link(&self.folder.root().join(&entry.name))?;
+                continue;
+            }
             let wanted = match namespace_filter {
                 Some(ns) => ns == namespace,
                 None => namespace.starts_with(prefix),
@@ -391,6 +434,7 @@ impl Storage {
                 continue;
             }
             if !entry.is_file {
+                self.folder.refuse_link(&self.folder.root().join(&path))?;
                 continue;
             }
             // A read-only handle also lists the legacy service's files under dotted names
@@ -437,6 +481,8 @@ impl Storage {
         }
         let mut seen = HashSet::with_capacity(ops.len());
         for op in &ops {
+            // Refused now, not when a checkpoint would meet the link.
+            self.folder.refuse_links_to(&self.path_of(op.key()))?;
             if !seen.insert(op.key()) {
                 return Err(Error::DuplicateInBatch {
                     key: op.key().clone(),
@@ -463,6 +509,14 @@ impl Storage {
     /// files (a writer checkpoints them; see [`Storage::checkpoint`]).
     pub fn journal_records(&self) -> Result<usize> {
         self.journal.records_on_disk(&self.folder)
+    }
+
+    /// The journal files a writer's recovery found damaged and kept as
+    /// `.statevault/journal/<sequence>.wal.damaged`, oldest first. Each holds committed batches
+    /// that were never applied (see [`Recovery::quarantined`]); they stay until someone removes
+    /// them, so a check of the store (`statevault verify`) can report every one.
+    pub fn quarantined_journals(&self) -> Result<Vec<PathBuf>> {
+        self.journal.quarantined(&self.folder)
     }
 
     /// Reads several keys as one consistent view: no batch is ever seen half applied, by this

@@ -236,8 +236,12 @@ pub(crate) fn quarantine(folder: &Folder, path: &Path) -> Result<PathBuf> {
     Ok(to)
 }
 
-/// The scans of the journal files in `dir` as they stand on disk, oldest first, up to and
-/// including the first with a damaged record (recovery applies nothing after it).
+/// The scans of the journal files in `dir` as they stand on disk, oldest first, for a handle
+/// that reads the journal without recovering it (a read-only handle, a poisoned writer).
+///
+/// A damaged record (one followed by a record of its run) is [`Error::CorruptMetadata`]: the
+/// batches from it on are lost to this reader, and presenting the older state without a word
+/// would hide that. The next writer's open quarantines the file.
 pub(crate) fn scan_on_disk(folder: &Folder, dir: &Path) -> Result<Vec<Scan>> {
     let mut files: Vec<(u64, PathBuf)> = folder
         .read_dir_or_empty(dir)?
@@ -249,13 +253,14 @@ pub(crate) fn scan_on_disk(folder: &Folder, dir: &Path) -> Result<Vec<Scan>> {
     let mut scans = Vec::with_capacity(files.len());
     for (_, path) in files {
         // A file whose run has ended (its first header zeroed by a checkpoint) holds only
-        // stale bytes, up to twice the checkpoint size: its header says so.
+        // stale bytes, up to twice the checkpoint size: its header says so. Any other first
+        // header, intact or not, is read: a damaged one may hide the records after it.
         let head = match folder.backend().read_prefix(&path, record::HEADER_LEN) {
             Ok(head) => head,
             Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
             Err(e) => return Err(Error::io("read", path, e)),
         };
-        if !record::starts_a_run(&head) {
+        if record::ended_run(&head) {
             continue;
         }
         let bytes = match folder.backend().read(&path) {
@@ -264,13 +269,39 @@ pub(crate) fn scan_on_disk(folder: &Folder, dir: &Path) -> Result<Vec<Scan>> {
             Err(e) => return Err(Error::io("read", path, e)),
         };
         let scan = record::scan(&bytes);
-        let damaged = matches!(scan.end, ScanEnd::Damaged { .. });
-        scans.push(scan);
-        if damaged {
-            break;
+        if let ScanEnd::Damaged { at, detail } = &scan.end {
+            return Err(damaged(&path, *at, detail));
         }
+        scans.push(scan);
     }
     Ok(scans)
+}
+
+/// The error a reader reports for a journal file with a damaged record.
+pub(crate) fn damaged(path: &Path, at: usize, detail: &str) -> Error {
+    Error::CorruptMetadata {
+        path: path.to_path_buf(),
+        detail: format!(
+            "journal record at byte {at} is damaged ({detail}) and committed batches follow it; \
+             they cannot be read. The next writer's open keeps the file as {}{DAMAGED_SUFFIX} and \
+             applies none of them",
+            path.file_stem()
+                .and_then(|s| s.to_str())
+                .unwrap_or("<sequence>"),
+        ),
+    }
+}
+
+/// The quarantined journal files (`<sequence>.wal.damaged`) in `dir`, oldest first.
+pub(crate) fn quarantined_files(folder: &Folder, dir: &Path) -> Result<Vec<PathBuf>> {
+    let mut files: Vec<PathBuf> = folder
+        .read_dir_or_empty(dir)?
+        .into_iter()
+        .filter(|e| !e.is_dir && e.name.ends_with(DAMAGED_SUFFIX))
+        .map(|e| dir.join(e.name))
+        .collect();
+    files.sort();
+    Ok(files)
 }
 
 /// The name of the journal file whose first record is `sequence`.

@@ -1,10 +1,12 @@
 //! Integration tests of statevault-core, one binary.
 
 mod all {
+    mod adversarial;
     mod batch;
     mod child;
     mod diskfull;
     mod faults;
+    mod identity;
     mod keys;
     mod kill;
     mod store;

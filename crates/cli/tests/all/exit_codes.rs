@@ -352,3 +352,51 @@ fn a_wrong_key_file_exits_8() {
         json!("top secret")
     );
 }
+
+#[test]
+fn a_quarantined_journal_makes_verify_exit_5_and_stats_count_it() {
+    let dir = store();
+    let damaged = dir
+        .path()
+        .join(".statevault/journal/00000000000000000001.wal.damaged");
+    std::fs::write(&damaged, b"damaged").unwrap();
+    let run = sv(dir.path(), &["verify"]).expect(5);
+    assert!(run.stdout.contains("QUARANTINED"), "{run:?}");
+    assert!(
+        run.stdout.contains("00000000000000000001.wal.damaged"),
+        "{run:?}"
+    );
+    let run = sv(dir.path(), &["--json", "stats"]).expect(0);
+    assert_eq!(run.json()["quarantined_journals"], 1, "{run:?}");
+    let run = sv(dir.path(), &["stats", "--format", "prometheus"]).expect(0);
+    assert!(
+        run.stdout
+            .contains("state_persistence_quarantined_journal_files 1"),
+        "{run:?}"
+    );
+}
+
+#[test]
+fn a_store_whose_identity_is_missing_exits_5_and_says_how_to_repair() {
+    let dir = store();
+    Sv::new()
+        .dir(dir.path())
+        .args(["set", "plugins.notes"])
+        .stdin("{\"a\":1}")
+        .run()
+        .expect(0);
+    let store_json = dir.path().join(".statevault/store.json");
+    std::fs::remove_file(&store_json).unwrap();
+    for args in [
+        &["get", "config.app"][..],
+        &["verify"],
+        &["rm", "config.app"],
+    ] {
+        let run = sv(dir.path(), args).expect(5);
+        assert!(
+            run.stderr.contains("statevault repair"),
+            "{args:?}: {run:?}"
+        );
+    }
+    assert!(!store_json.exists(), "no new identity was made");
+}

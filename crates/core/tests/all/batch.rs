@@ -636,10 +636,12 @@ fn a_damaged_record_is_quarantined_and_nothing_from_it_on_is_applied() {
     bytes[at] ^= 0x20;
     std::fs::write(journal.join(&name), &bytes).unwrap();
     let old = vec![Some(b"old".to_vec()); 3];
-    assert_eq!(
-        reader(dir.path()).read_many(&keys).unwrap(),
-        old,
-        "a reader stops where recovery stops"
+    assert!(
+        matches!(
+            reader(dir.path()).read_many(&keys),
+            Err(Error::CorruptMetadata { .. })
+        ),
+        "a reader reports the damage instead of showing the older state"
     );
     let s = Storage::open(dir.path()).unwrap();
     assert_eq!(s.recovery().replayed, 0);
@@ -663,6 +665,61 @@ fn a_damaged_record_is_quarantined_and_nothing_from_it_on_is_applied() {
             .unwrap(),
         b"z"
     );
+}
+
+#[test]
+fn a_damaged_record_followed_by_records_is_quarantined_never_discarded() {
+    // One flipped bit in the first record's header (its body length among them): the record
+    // cannot be parsed, and a whole record of its run follows.
+    for at in [0, 9, 14, 22, 30, 35, 41] {
+        let dir = tempfile::tempdir().unwrap();
+        let (keys, _) = crash_before_checkpoint(dir.path());
+        let journal = dir.path().join(".statevault/journal");
+        let name = wal_files(dir.path()).pop().unwrap();
+        let mut bytes = std::fs::read(journal.join(&name)).unwrap();
+        bytes[at] ^= 0x04;
+        std::fs::write(journal.join(&name), &bytes).unwrap();
+        let reader = reader(dir.path());
+        for result in [
+            reader.read_many(&keys).map(drop),
+            reader.read(&keys[0]).map(drop),
+            reader.list("").map(drop),
+            reader.journal_records().map(drop),
+        ] {
+            match result {
+                Err(Error::CorruptMetadata { path, detail }) => {
+                    assert_eq!(path, journal.join(&name), "byte {at}");
+                    assert!(detail.contains(".wal.damaged"), "{detail}");
+                }
+                other => panic!("byte {at}: a reader must report the damage, got {other:?}"),
+            }
+        }
+        drop(reader);
+        let s = Storage::open(dir.path()).unwrap();
+        assert_eq!(s.recovery().replayed, 0, "byte {at}");
+        assert_eq!(s.recovery().discarded, 0, "byte {at}");
+        let quarantined = journal.join(format!("{name}.damaged"));
+        assert_eq!(s.recovery().quarantined, vec![quarantined.clone()]);
+        assert_eq!(
+            std::fs::read(&quarantined).unwrap(),
+            bytes,
+            "kept as it was"
+        );
+        assert_eq!(s.quarantined_journals().unwrap(), vec![quarantined.clone()]);
+        assert_eq!(
+            s.read_many(&keys).unwrap(),
+            vec![Some(b"old".to_vec()); 3],
+            "nothing from the damage on"
+        );
+        drop(s);
+        assert_eq!(
+            Storage::open_with(dir.path(), OpenOptions::new().read_only(true))
+                .unwrap()
+                .quarantined_journals()
+                .unwrap(),
+            vec![quarantined]
+        );
+    }
 }
 
 #[test]

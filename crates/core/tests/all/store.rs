@@ -37,13 +37,13 @@ fn a_newer_store_format_is_refused() {
     let path = dir.path().join(".statevault/store.json");
     std::fs::write(
         &path,
-        r#"{"format":2,"store_id":"x","created_at":0,"new_field":true}"#,
+        r#"{"format":3,"store_id":"x","created_at":0,"new_field":true}"#,
     )
     .unwrap();
     match Storage::open(dir.path()) {
         Err(Error::NewerStoreFormat {
-            found: 2,
-            supported: 1,
+            found: 3,
+            supported: 2,
             ..
         }) => {}
         other => panic!("{other:?}"),
