@@ -64,7 +64,7 @@ pub use statevault_codec::{
     EnvKeyProvider, FileKeyProvider, KEY_ENV_VAR, KeyId, KeyProvider, KeySet, KeychainProvider,
     StaticKeyProvider,
 };
-pub use statevault_core::{Durability, Key, KeyError};
+pub use statevault_core::{Durability, IdentityRecovery, Key, KeyError, StoreInfo};
 /// The semantic version of a document, as migrations name them.
 pub use statevault_migrate::Version;
 pub use statevault_schema::contract::SaveOptions;

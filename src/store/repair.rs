@@ -4,7 +4,7 @@ use std::path::Path;
 
 use serde::Serialize;
 use statevault_backup::{BackupId, BackupKind, Backups};
-use statevault_core::{Key, StoreFiles};
+use statevault_core::{IdentityRecovery, Key, OpenOptions, Storage, StoreFiles};
 
 use crate::Store;
 use crate::error::Result;
@@ -82,6 +82,15 @@ pub struct Reported<T> {
 }
 
 impl Store {
+    /// Restores the store's identity (`.statevault/store.json`) from its copy when it is
+    /// missing or damaged: the repair an open that failed with a `Corrupt` error on
+    /// `store.json` asks for. It takes the writer lock and changes nothing else; without an
+    /// intact copy it writes nothing and fails (a new identity would make every encrypted
+    /// value unreadable). `statevault repair` runs it before opening the store.
+    pub fn recover_identity(dir: impl AsRef<std::path::Path>) -> Result<IdentityRecovery> {
+        Ok(Storage::recover_identity(dir, OpenOptions::new())?)
+    }
+
     /// Repairs the store: every corrupt key is restored from the newest snapshot where its
     /// copy verifies and decodes. Nothing is deleted that is not kept in a snapshot: the damaged
     /// file goes into an automatic snapshot before it is replaced. Stray temp files and journal

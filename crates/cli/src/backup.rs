@@ -1,5 +1,6 @@
 //! `statevault backup …` and `statevault repair`.
 
+use std::io::Write as _;
 use std::time::Duration;
 
 use anyhow::{Context as _, Result};
@@ -210,12 +211,37 @@ fn table(backups: &[BackupInfo]) -> String {
 }
 
 pub(crate) fn repair(cli: &Cli, from: Option<&str>, dry_run: bool) -> Result<()> {
+    // The store's identity first: an open fails while `store.json` is missing or damaged.
+    let identity = if dry_run {
+        None
+    } else {
+        match statevault::Store::recover_identity(crate::open::dir(cli)?) {
+            Ok(statevault::IdentityRecovery::Restored { info, from }) => {
+                let _ = writeln!(
+                    std::io::stderr(),
+                    "statevault: restored the store's identity {} from {}",
+                    info.store_id,
+                    from.display()
+                );
+                Some(info.store_id)
+            }
+            Ok(_) => None,
+            // No store at all: the open below says so.
+            Err(e) if e.kind() == statevault::ErrorKind::NotAStore => None,
+            Err(e) => return Err(e.into()),
+        }
+    };
     let store = open(cli, dry_run)?;
     let bar = Bar::new("repairing");
     let report = store.repair_with_progress(from, dry_run, &|done, total| bar.set(done, total))?;
     drop(bar);
-    print(cli, &serde_json::to_value(&report)?, || {
+    let mut value = serde_json::to_value(&report)?;
+    value["identity_restored"] = json!(identity);
+    print(cli, &value, || {
         let mut lines = Vec::new();
+        if let Some(id) = &identity {
+            lines.push(format!("store identity {id} restored from its copy"));
+        }
         let (temps, records) = if dry_run {
             ("to remove", "to replay or discard")
         } else {

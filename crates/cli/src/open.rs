@@ -100,7 +100,7 @@ fn open_waiting(cli: &Cli, dir: &Path, options: &dyn Fn() -> StoreOptions) -> Re
     }
 }
 
-fn dir(cli: &Cli) -> Result<PathBuf> {
+pub(crate) fn dir(cli: &Cli) -> Result<PathBuf> {
     cli.dir
         .clone()
         .context("no store folder: pass --dir DIR or set STATEVAULT_DIR")

@@ -399,4 +399,11 @@ fn a_store_whose_identity_is_missing_exits_5_and_says_how_to_repair() {
         );
     }
     assert!(!store_json.exists(), "no new identity was made");
+    // What the message advises works: repair brings the same identity back from its copy.
+    let id_before = std::fs::read_to_string(dir.path().join(".statevault/store.json.bak")).unwrap();
+    let run = sv(dir.path(), &["--json", "repair"]).expect(0);
+    assert!(run.json()["identity_restored"].is_string(), "{run:?}");
+    assert!(store_json.exists());
+    assert_eq!(std::fs::read_to_string(&store_json).unwrap(), id_before);
+    sv(dir.path(), &["get", "plugins.notes"]).expect(0);
 }

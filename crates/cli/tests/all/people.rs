@@ -184,11 +184,17 @@ fn info_says_what_a_keys_file_holds() {
     // A running application's batch sits in the journal until its checkpoint.
     let app = statevault::Store::open(dir.path()).unwrap();
     let mut batch = statevault::Batch::new();
-    batch.save("plugins.a", &serde_json::json!({"a": 2})).unwrap();
+    batch
+        .save("plugins.a", &serde_json::json!({"a": 2}))
+        .unwrap();
     app.save_batch(batch).unwrap();
-    let json = sv(dir.path(), &["--json", "info", "plugins.a"]).expect(0).json();
+    let json = sv(dir.path(), &["--json", "info", "plugins.a"])
+        .expect(0)
+        .json();
     assert_eq!(json["pending"], true, "{json}");
     drop(app);
-    let json = sv(dir.path(), &["--json", "info", "plugins.a"]).expect(0).json();
+    let json = sv(dir.path(), &["--json", "info", "plugins.a"])
+        .expect(0)
+        .json();
     assert_eq!(json["pending"], false, "checkpointed at close: {json}");
 }
