@@ -146,3 +146,8 @@ pub(crate) fn ser_display<T: std::fmt::Display, S: serde::Serializer>(
 ) -> std::result::Result<S::Ok, S::Error> {
     s.collect_str(value)
 }
+
+/// The README's example, compiled and run as a test so that it stays true.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;

@@ -107,3 +107,8 @@ pub use types::{
 };
 /// Key bytes are handed over in zeroizing buffers; re-exported so callers need not depend on `zeroize`.
 pub use zeroize::Zeroizing;
+
+/// The README's example, compiled and run as a test so that it stays true.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;

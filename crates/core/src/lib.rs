@@ -105,3 +105,8 @@ pub use key::{
 pub use sim::{CrashMode, SimBackend};
 pub use storage::{META_DIR, OpenOptions, Storage};
 pub use unique::{random_id_bits, timestamp_ms};
+
+/// The README's example, compiled and run as a test so that it stays true.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;

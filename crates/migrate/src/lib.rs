@@ -91,3 +91,8 @@ pub use plan::{Plan, Step};
 pub use registry::Migrations;
 /// Versions are semver versions; re-exported so callers need no `semver` dependency of their own.
 pub use semver::Version;
+
+/// The README's example, compiled and run as a test so that it stays true.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;

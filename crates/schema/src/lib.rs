@@ -90,3 +90,8 @@ pub use document::{
 pub use error::Error;
 pub use registry::Registry;
 pub use typescript::{TypeScriptModule, typescript};
+
+/// The README's example, compiled and run as a test so that it stays true.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;
