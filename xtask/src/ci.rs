@@ -7,8 +7,9 @@ use std::process::Command;
 
 use anyhow::{Context, Result, bail};
 
-/// Which workspace packages may depend on each layer (DESIGN §2): only the facade composes
-/// layers; `backup` builds on `core`; `xtask` generates code from `schema`.
+/// Which workspace packages may depend on each layer (`docs/ARCHITECTURE.md`, "Invariants"):
+/// only the facade composes layers; `backup` builds on `core`; `xtask` generates code from
+/// `schema`.
 const LAYER_DEPENDENTS: &[(&str, &[&str])] = &[
     ("statevault-core", &["statevault", "statevault-backup"]),
     ("statevault-codec", &["statevault"]),
@@ -108,7 +109,7 @@ pub(crate) fn layers(root: &Path) -> Result<()> {
     }
     if !violations.is_empty() {
         bail!(
-            "layer rules broken (DESIGN §2):\n  {}",
+            "layer rules broken (docs/ARCHITECTURE.md, Invariants):\n  {}",
             violations.join("\n  ")
         );
     }

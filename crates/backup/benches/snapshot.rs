@@ -1,4 +1,4 @@
-//! Snapshot cost (issue 6): a store of 1,000 keys and 100 MiB (100 KiB values).
+//! Snapshot cost: a store of 1,000 keys and 100 MiB (100 KiB values).
 //!
 //! - `first snapshot` against `plain copy` (read, write and fsync every file into a fresh
 //!   folder): the aim is at most 1.2 × the copy. The snapshot overlaps its fsyncs on a few

@@ -1,6 +1,6 @@
 //! Batches against single saves, and single saves against the raw primitive.
 //!
-//! `cargo bench -p statevault-core --bench batch`. Aim (issue 3): a batch of 100 keys costs at
+//! `cargo bench -p statevault-core --bench batch`. Aim: a batch of 100 keys costs at
 //! most 3× one single Full save; compare `batch/100` with `single-save/full/1KiB`.
 //!
 //! `batch` runs with the default checkpoint size, so criterion's mean includes the checkpoints

@@ -1,4 +1,4 @@
-//! The proof of crash safety for batches, single saves and recovery (issue 3):
+//! The proof of crash safety for batches, single saves and recovery:
 //!
 //! - SQLite's I/O-error method: fail operation N, for every N, transiently and for good, with
 //!   `ENOSPC` and `EIO`, on the real file system (`FaultBackend`);
