@@ -212,3 +212,57 @@ fn prune_export_import_between_stores() {
     .json();
     assert_eq!(pruned["kept"].as_array().unwrap().len(), 1);
 }
+
+/// A store holding one plain key and a snapshot of it: the folder and the snapshot's id.
+fn store_with_a_snapshot() -> (tempfile::TempDir, String) {
+    let dir = store();
+    let file = json_file(dir.path(), "prefs.json", &preferences());
+    sv(dir.path(), &["set", "settings.preferences", &file]).expect(0);
+    let id = sv(dir.path(), &["backup", "create"])
+        .expect(0)
+        .stdout
+        .trim()
+        .to_owned();
+    (dir, id)
+}
+
+#[test]
+fn an_archive_exported_without_an_archive_key_can_be_imported() {
+    // The plain archive and the encrypted one both start with 0x89: each path end to end.
+    let (a, id) = store_with_a_snapshot();
+    let archive_key = a.path().join("archive.key");
+    std::fs::write(&archive_key, base64(&[9u8; 32]) + "\n").unwrap();
+    let archive_key = archive_key.display().to_string();
+    for with_key in [false, true] {
+        let archive = a.path().join(format!("state-{with_key}.svarchive"));
+        let archive = archive.display().to_string();
+        let mut export = vec!["backup", "export", &id, &archive];
+        let mut import = vec!["--json", "backup", "import", &archive];
+        if with_key {
+            export.extend(["--archive-key-file", &archive_key]);
+            import.extend(["--archive-key-file", &archive_key]);
+        }
+        sv(a.path(), &export).expect(0);
+        let b = store();
+        let imported = sv(b.path(), &import).expect(0).json();
+        let imported_id = imported["id"].as_str().unwrap().to_owned();
+        sv(b.path(), &["backup", "restore", &imported_id]).expect(0);
+        let value = sv(b.path(), &["--json", "get", "settings.preferences"])
+            .expect(0)
+            .json();
+        assert_eq!(value, preferences(), "archive key: {with_key}");
+        if with_key {
+            // A sealed archive needs its key.
+            sv(b.path(), &["backup", "import", &archive]).expect(8);
+        }
+    }
+    // Neither magic: damage, exit 5.
+    let junk = a.path().join("junk.svarchive");
+    std::fs::write(
+        &junk,
+        b"\x89PNG\r\n\x1a\n and then some more bytes than a header",
+    )
+    .unwrap();
+    let b = store();
+    sv(b.path(), &["backup", "import", &junk.display().to_string()]).expect(5);
+}
