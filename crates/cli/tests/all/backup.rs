@@ -2,7 +2,7 @@
 
 use serde_json::json;
 
-use super::common::{base64, flip_letter_in_data, json_file, preferences, store, sv};
+use super::common::{Sv, base64, flip_letter_in_data, json_file, preferences, store, sv};
 
 #[test]
 fn create_list_verify_restore() {
@@ -265,4 +265,61 @@ fn an_archive_exported_without_an_archive_key_can_be_imported() {
     .unwrap();
     let b = store();
     sv(b.path(), &["backup", "import", &junk.display().to_string()]).expect(5);
+}
+
+#[test]
+fn an_export_is_private_under_umask_000() {
+    use std::os::unix::fs::PermissionsExt;
+    let (a, id) = store_with_a_snapshot();
+    let archive = a.path().join("state.svarchive");
+    let archive_text = archive.display().to_string();
+    // Over an existing, looser file too: the new archive is a new file.
+    std::fs::write(&archive, b"older").unwrap();
+    std::fs::set_permissions(&archive, std::fs::Permissions::from_mode(0o666)).unwrap();
+    Sv::after_shell("umask 000")
+        .dir(a.path())
+        .args(["backup", "export", &id, &archive_text])
+        .run()
+        .expect(0);
+    let mode = std::fs::metadata(&archive).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o600, "the archive may hold unencrypted keys");
+    let b = store();
+    sv(b.path(), &["backup", "import", &archive_text]).expect(0);
+}
+
+#[test]
+fn a_failed_export_leaves_no_half_archive() {
+    let a = store();
+    // Enough data for an archive of several KiB.
+    for n in 0..8 {
+        let mut prefs = preferences();
+        prefs["keyBindings"]["filler"] = json!("x".repeat(1000 + n));
+        let file = json_file(a.path(), "prefs.json", &prefs);
+        sv(a.path(), &["set", &format!("settings.user{n}"), &file]).expect(0);
+    }
+    let id = sv(a.path(), &["backup", "create"])
+        .expect(0)
+        .stdout
+        .trim()
+        .to_owned();
+    let out = tempfile::tempdir().unwrap();
+    let archive = out.path().join("state.svarchive");
+    std::fs::write(&archive, b"the previous archive").unwrap();
+    // A file size limit of 2 KiB makes the write fail half way (EFBIG; SIGXFSZ ignored).
+    let failed = Sv::after_shell("trap '' XFSZ; ulimit -f 4")
+        .dir(a.path())
+        .args(["backup", "export", &id, &archive.display().to_string()])
+        .run();
+    assert_eq!(failed.code, 1, "{failed:#?}");
+    let after = std::fs::read(&archive).unwrap();
+    assert!(
+        after == b"the previous archive",
+        "the earlier archive is untouched (it holds {} bytes now)",
+        after.len()
+    );
+    let names: Vec<_> = std::fs::read_dir(out.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(names, ["state.svarchive"], "no temporary file is left");
 }
