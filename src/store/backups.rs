@@ -281,7 +281,9 @@ impl Store {
                     archive,
                     &archive_context(),
                     archive_key,
-                    &codec::Limits::with_max_inflated_bytes(u64::MAX),
+                    // The store's own cap: an archive is input like any file, and a crafted
+                    // one must not inflate into gigabytes.
+                    self.pipeline().limits(),
                 )
                 .map_err(archive_error)?;
                 inner = decoded.data;
@@ -349,7 +351,7 @@ impl Store {
                 bytes,
                 &archive_context(),
                 Some(keys),
-                &codec::Limits::default(),
+                self.pipeline().limits(),
             )?,
             None => self.pipeline().decode_file(key, bytes)?,
         };

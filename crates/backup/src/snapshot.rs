@@ -1,7 +1,8 @@
 //! Snapshots: the `Backups` handle, which creates, lists, reads and verifies them (the object
 //! store is `objects`, the thread pool `pool`, legacy backups `legacy`).
 
-use std::collections::{BTreeSet, HashMap};
+use std::borrow::Cow;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fmt;
 use std::io;
 use std::path::{Path, PathBuf};
@@ -354,12 +355,11 @@ impl<'s> Backups<'s> {
         )))
     }
 
-    /// Writes a snapshot whose files are given as bytes (an import).
-    /// Writes `files` as a new snapshot. `written(n)` is called after the n-th file's object
-    /// is stored.
+    /// Writes `files` as a new snapshot (an import). `written(n)` is called after the n-th
+    /// file's object is stored.
     pub(crate) fn write_snapshot(
         &self,
-        files: Vec<(Key, Vec<u8>, EntryFlags)>,
+        files: FileSet<'_>,
         kind: BackupKind,
         name: Option<String>,
         reason: Option<String>,
@@ -367,10 +367,10 @@ impl<'s> Backups<'s> {
         written: &dyn Fn(u64),
     ) -> Result<BackupInfo> {
         let writer = ObjectWriter::new(self.storage);
-        let mut entries = Vec::with_capacity(files.len());
-        for (n, (key, bytes, flags)) in files.into_iter().enumerate() {
-            let hash = ContentHash::of(&bytes);
-            writer.put(&hash, &bytes)?;
+        let mut entries = Vec::with_capacity(files.entries.len());
+        for (n, (key, hash, flags)) in files.entries.into_iter().enumerate() {
+            let bytes = &files.objects[&hash].0;
+            writer.put(&hash, bytes)?;
             written(n as u64 + 1);
             entries.push(Entry {
                 key,
@@ -703,6 +703,38 @@ impl<'s> Backups<'s> {
         backend
             .lock(&lock, LockMode::Exclusive, true)
             .map_err(|e| io_error("lock", lock, e))
+    }
+}
+
+/// The files of a snapshot given as bytes (an import), each distinct content held once: an
+/// archive whose entries share one object costs that object once in memory, not once per
+/// entry.
+#[derive(Default)]
+pub(crate) struct FileSet<'a> {
+    /// Each key with the hash of its bytes and its flags, in the order added.
+    entries: Vec<(Key, ContentHash, EntryFlags)>,
+    /// The distinct contents; borrowed where they are the caller's bytes unchanged.
+    objects: BTreeMap<ContentHash, (Cow<'a, [u8]>, EntryFlags)>,
+}
+
+impl<'a> FileSet<'a> {
+    /// Adds `key` with `bytes`; `classify` runs once per distinct content.
+    pub(crate) fn add(&mut self, key: Key, bytes: Cow<'a, [u8]>, classify: Classify<'_>) {
+        let hash = ContentHash::of(&bytes);
+        let flags = self
+            .objects
+            .entry(hash)
+            .or_insert_with(|| {
+                let flags = classify(&bytes);
+                (bytes, flags)
+            })
+            .1;
+        self.entries.push((key, hash, flags));
+    }
+
+    /// How many keys.
+    pub(crate) fn len(&self) -> usize {
+        self.entries.len()
     }
 }
 
