@@ -165,8 +165,28 @@ pub struct VerifyReport {
     pub files: usize,
     /// Bytes read and hashed.
     pub bytes: u64,
-    /// Every entry whose object is missing or holds other bytes.
+    /// Every entry whose object is missing or holds other bytes (and could not be healed).
     pub problems: Vec<Problem>,
+    /// Every entry whose object was damaged or missing and has been written again from an
+    /// intact source with the same hash (only on the writer's handle).
+    pub healed: Vec<Healed>,
+}
+
+/// One entry whose damaged object [`Backups::verify`] replaced.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
+pub struct Healed {
+    /// The key.
+    #[serde(serialize_with = "crate::ser_display")]
+    pub key: Key,
+    /// The object's hash.
+    #[serde(serialize_with = "crate::ser_display")]
+    pub hash: ContentHash,
+    /// What the object store held before.
+    pub found: Found,
+    /// The live key whose file hashed to the object's hash and was copied into it.
+    #[serde(serialize_with = "crate::ser_display")]
+    pub from: Key,
 }
 
 impl VerifyReport {
@@ -456,7 +476,9 @@ impl<'s> Backups<'s> {
     }
 
     /// Re-hashes every object of a snapshot. A damaged manifest is an error; damaged or
-    /// missing objects are listed in the report. A legacy backup is checked to parse.
+    /// missing objects are listed in the report. On the writer's handle, each damaged or
+    /// missing object is first written again from a live file with the same hash, when one
+    /// exists, and listed as healed instead. A legacy backup is checked to parse.
     pub fn verify(&self, id: &BackupId) -> Result<VerifyReport> {
         self.verify_with_progress(id, &|_| {})
     }
@@ -478,6 +500,7 @@ impl<'s> Backups<'s> {
                     files: backup.entries.len(),
                     bytes: bytes.len() as u64,
                     problems: Vec::new(),
+                    healed: Vec::new(),
                 });
             }
         };
@@ -513,13 +536,90 @@ impl<'s> Backups<'s> {
                 total,
             });
         }
+        let (problems, healed) = if problems.is_empty() || !self.storage.is_writer() {
+            (problems, Vec::new())
+        } else {
+            self.heal(problems)?
+        };
         Ok(VerifyReport {
             id: id.clone(),
             kind: manifest.kind,
             files: manifest.entries.len(),
             bytes,
             problems,
+            healed,
         })
+    }
+
+    /// Writes each damaged or missing object again from an intact source with the same hash:
+    /// the live file of the entry's key, else any live key's file of that size that hashes to
+    /// it. Returns the problems left and the entries healed.
+    fn heal(&self, problems: Vec<Problem>) -> Result<(Vec<Problem>, Vec<Healed>)> {
+        let _lock = self.begin_write()?;
+        let mut live: Option<Vec<Key>> = None;
+        let mut sources: HashMap<ContentHash, Option<Key>> = HashMap::new();
+        let (mut left, mut healed) = (Vec::new(), Vec::new());
+        for problem in problems {
+            let source = match sources.get(&problem.expected) {
+                Some(source) => source.clone(),
+                None => {
+                    let source = self.find_source(&problem, &mut live)?;
+                    if let Some((from, bytes)) = &source {
+                        // Full durability: the object replaces a damaged one in place of
+                        // every snapshot that names it.
+                        self.storage.files().write_file(
+                            &problem.expected.object_path(),
+                            bytes,
+                            Durability::Full,
+                        )?;
+                        tracing::warn!(object = %problem.expected, %from, "a damaged object was healed from a live file");
+                    }
+                    let source = source.map(|(from, _)| from);
+                    sources.insert(problem.expected, source.clone());
+                    source
+                }
+            };
+            match source {
+                Some(from) => healed.push(Healed {
+                    key: problem.key,
+                    hash: problem.expected,
+                    found: problem.found,
+                    from,
+                }),
+                None => left.push(problem),
+            }
+        }
+        Ok((left, healed))
+    }
+
+    /// A live key whose file holds the bytes `problem`'s object should hold, with them.
+    fn find_source(
+        &self,
+        problem: &Problem,
+        live: &mut Option<Vec<Key>>,
+    ) -> Result<Option<(Key, Vec<u8>)>> {
+        let intact = |key: &Key| -> Result<Option<Vec<u8>>> {
+            Ok(self.storage.read(key)?.filter(|b| {
+                b.len() as u64 == problem.size && ContentHash::of(b) == problem.expected
+            }))
+        };
+        if let Some(bytes) = intact(&problem.key)? {
+            return Ok(Some((problem.key.clone(), bytes)));
+        }
+        if live.is_none() {
+            *live = Some(self.storage.list("")?);
+        }
+        for key in live.as_deref().unwrap_or_default() {
+            // A `stat` first: only a file of the right size is read and hashed.
+            let same_size = self
+                .storage
+                .metadata(key)?
+                .is_some_and(|m| m.len == problem.size);
+            if same_size && let Some(bytes) = intact(key)? {
+                return Ok(Some((key.clone(), bytes)));
+            }
+        }
+        Ok(None)
     }
 
     /// Reads every object of `manifest` and checks it, refusing at the first damaged one.

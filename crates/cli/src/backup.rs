@@ -29,21 +29,43 @@ pub(crate) fn run(cli: &Cli, command: &BackupCommand) -> Result<()> {
             print(cli, &json!({ "backups": backups }), || table(&backups))
         }
         BackupCommand::Verify { id } => {
-            let store = open(cli, true)?;
+            // The writer's handle heals damaged objects from live files; while another process
+            // holds the store, verify read-only and only report.
+            let store = match open(cli, false) {
+                Err(e)
+                    if e.downcast_ref::<statevault::Error>()
+                        .is_some_and(|e| e.kind() == statevault::ErrorKind::Locked) =>
+                {
+                    open(cli, true)?
+                }
+                other => other?,
+            };
             let bar = Bar::new("verifying");
             let report =
                 store.verify_backup_with_progress(id, &|done, total| bar.set(done, total))?;
             drop(bar);
             print(cli, &serde_json::to_value(&report)?, || {
                 let mut lines: Vec<String> = report
-                    .problems
+                    .healed
                     .iter()
-                    .map(|p| format!("{}: DAMAGED ({:?})", p.key, p.found))
+                    .map(|h| {
+                        format!(
+                            "{}: HEALED from the live file of {} (the object held {})",
+                            h.key, h.from, h.found
+                        )
+                    })
                     .collect();
+                lines.extend(
+                    report
+                        .problems
+                        .iter()
+                        .map(|p| format!("{}: DAMAGED ({:?})", p.key, p.found)),
+                );
                 lines.push(format!(
-                    "{} files, {} bytes, {} damaged",
+                    "{} files, {} bytes, {} healed, {} damaged",
                     report.files,
                     report.bytes,
+                    report.healed.len(),
                     report.problems.len()
                 ));
                 lines.join("\n")

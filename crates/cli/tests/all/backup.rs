@@ -70,6 +70,11 @@ fn a_damaged_snapshot_exits_5() {
             std::fs::write(&path, bytes).unwrap();
         }
     }
+    // The live file changes too, so no intact copy is left to heal the object from.
+    let mut changed = preferences();
+    changed["language"] = json!("fr");
+    let file = json_file(dir.path(), "prefs2.json", &changed);
+    sv(dir.path(), &["set", "settings.preferences", &file]).expect(0);
     sv(dir.path(), &["backup", "verify", &id]).expect(5);
     sv(dir.path(), &["backup", "restore", &id]).expect(5);
 }
@@ -322,4 +327,57 @@ fn a_failed_export_leaves_no_half_archive() {
         .map(|e| e.unwrap().file_name())
         .collect();
     assert_eq!(names, ["state.svarchive"], "no temporary file is left");
+}
+
+#[test]
+fn backup_verify_heals_a_damaged_object_from_the_live_file() {
+    let (dir, id) = store_with_a_snapshot();
+    let objects = dir.path().join("backups/objects");
+    for shard in std::fs::read_dir(&objects).unwrap() {
+        for object in std::fs::read_dir(shard.unwrap().path()).unwrap() {
+            let path = object.unwrap().path();
+            let mut bytes = std::fs::read(&path).unwrap();
+            bytes[10] ^= 1;
+            std::fs::write(&path, bytes).unwrap();
+        }
+    }
+    let text = sv(dir.path(), &["backup", "verify", &id]).expect(0).stdout;
+    assert!(
+        text.contains("settings.preferences: HEALED from the live file of settings.preferences"),
+        "{text}"
+    );
+    assert!(text.contains("1 healed, 0 damaged"), "{text}");
+    let again = sv(dir.path(), &["--json", "backup", "verify", &id])
+        .expect(0)
+        .json();
+    assert_eq!(again["healed"], json!([]));
+    assert_eq!(again["problems"], json!([]));
+    sv(dir.path(), &["backup", "restore", &id]).expect(0);
+}
+
+#[test]
+fn a_new_backup_of_unchanged_data_never_references_a_damaged_object() {
+    let (dir, _) = store_with_a_snapshot();
+    let objects = dir.path().join("backups/objects");
+    for shard in std::fs::read_dir(&objects).unwrap() {
+        for object in std::fs::read_dir(shard.unwrap().path()).unwrap() {
+            let path = object.unwrap().path();
+            let mut bytes = std::fs::read(&path).unwrap();
+            bytes[10] ^= 1;
+            std::fs::write(&path, bytes).unwrap();
+        }
+    }
+    let fresh = sv(dir.path(), &["backup", "create"])
+        .expect(0)
+        .stdout
+        .trim()
+        .to_owned();
+    // Checked without healing: the object was written again by the new backup itself.
+    let verified = super::common::Sv::new()
+        .dir(dir.path())
+        .args(["--json", "backup", "verify", &fresh])
+        .run()
+        .expect(0)
+        .json();
+    assert_eq!(verified["healed"], json!([]), "{verified}");
 }
