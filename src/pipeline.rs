@@ -284,6 +284,12 @@ impl Pipeline {
         })
     }
 
+    /// The caps that keep decoding bounded (the store's `max_inflated_bytes`): every file the
+    /// store reads, its own or an archive's, is decoded under them.
+    pub(crate) fn limits(&self) -> &Limits {
+        &self.limits
+    }
+
     /// Verifies and decodes a file's bytes without migrating: what checks and rewrites start
     /// from.
     pub(crate) fn decode_file(&self, key: &Key, bytes: &[u8]) -> Result<Decoded> {

@@ -272,25 +272,34 @@ impl Store {
     ) -> Result<BackupInfo> {
         let on_progress = |p: statevault_backup::Progress| progress(p.done, p.total);
         let inner;
-        let archive = if archive.first() == Some(&codec::ENVELOPE_MAGIC[0]) {
-            let decoded = codec::decode(
-                archive,
-                &archive_context(),
-                archive_key,
-                &codec::Limits::with_max_inflated_bytes(u64::MAX),
-            )
-            .map_err(|e| match e {
-                codec::Error::Corrupt { detail } => Error::Corrupt {
-                    key: "archive".to_owned(),
-                    path: "the archive".into(),
-                    detail,
-                },
-                other => Error::Codec(other),
-            })?;
-            inner = decoded.data;
-            &inner[..]
-        } else {
-            archive
+        // Both formats start with 0x89 (each magic is PNG-like), so only the whole magic tells
+        // a plain archive from one sealed in the codec's envelope.
+        let archive = match ArchiveForm::of(archive) {
+            ArchiveForm::Plain => archive,
+            ArchiveForm::Sealed => {
+                let decoded = codec::decode(
+                    archive,
+                    &archive_context(),
+                    archive_key,
+                    // The store's own cap: an archive is input like any file, and a crafted
+                    // one must not inflate into gigabytes.
+                    self.pipeline().limits(),
+                )
+                .map_err(archive_error)?;
+                inner = decoded.data;
+                if ArchiveForm::of(&inner) != ArchiveForm::Plain {
+                    return Err(not_an_archive(
+                        "the envelope does not hold a backup archive",
+                    ));
+                }
+                &inner[..]
+            }
+            ArchiveForm::Unknown => {
+                return Err(not_an_archive(
+                    "not a statevault backup archive: its first 8 bytes are neither the \
+                     archive's magic nor the envelope's",
+                ));
+            }
         };
         let transform = |key: &Key,
                          bytes: &[u8]|
@@ -342,7 +351,7 @@ impl Store {
                 bytes,
                 &archive_context(),
                 Some(keys),
-                &codec::Limits::default(),
+                self.pipeline().limits(),
             )?,
             None => self.pipeline().decode_file(key, bytes)?,
         };
@@ -369,6 +378,46 @@ impl Store {
                 &options,
             ),
         }
+    }
+}
+
+/// What an archive file holds, told by its whole 8-byte magic.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum ArchiveForm {
+    /// A backup archive as the backup layer writes it (`ARCHIVE_MAGIC`).
+    Plain,
+    /// An archive encrypted whole in the codec's envelope (`ENVELOPE_MAGIC`).
+    Sealed,
+    /// Neither.
+    Unknown,
+}
+
+impl ArchiveForm {
+    fn of(bytes: &[u8]) -> ArchiveForm {
+        if bytes.starts_with(&statevault_backup::ARCHIVE_MAGIC) {
+            ArchiveForm::Plain
+        } else if bytes.starts_with(&codec::ENVELOPE_MAGIC) {
+            ArchiveForm::Sealed
+        } else {
+            ArchiveForm::Unknown
+        }
+    }
+}
+
+/// The archive is not one: damage, `Corrupt` naming the archive.
+fn not_an_archive(detail: &str) -> Error {
+    Error::Corrupt {
+        key: "archive".to_owned(),
+        path: "the archive".into(),
+        detail: detail.to_owned(),
+    }
+}
+
+/// A codec error about the archive's envelope: damage is `Corrupt` naming the archive.
+fn archive_error(e: codec::Error) -> Error {
+    match e {
+        codec::Error::Corrupt { detail } => not_an_archive(&detail),
+        other => Error::Codec(other),
     }
 }
 

@@ -328,3 +328,40 @@ fn a_snapshot_taken_while_batches_are_still_in_the_journal_holds_their_values() 
     assert_eq!(report.files, 2);
     assert!(report.problems.is_empty(), "{:?}", report.problems);
 }
+
+#[test]
+fn backup_import_inflates_no_more_than_the_stores_cap() {
+    use statevault::layers::codec;
+    let dir = tempfile::tempdir().unwrap();
+    let cap = 1 << 20;
+    let store = Store::open_with(dir.path(), StoreOptions::new().max_inflated_bytes(cap)).unwrap();
+    // A gzip bomb in the archive's envelope, which needs no key when it is only compressed:
+    // 16 MiB of zeros in about 16 KiB.
+    let bomb = codec::encode(
+        &vec![0u8; 16 << 20],
+        &codec::Meta {
+            schema_version: "1.0.0".to_owned(),
+            saved_at_ms: 0,
+        },
+        &codec::EncodeOptions {
+            compression: Some(codec::Compression::Best),
+            encrypt: false,
+        },
+        &codec::Context {
+            store_id: "statevault-archive",
+            key_name: "statevault-archive",
+        },
+        None,
+    )
+    .unwrap();
+    assert!(bomb.len() < 64 << 10, "{} bytes", bomb.len());
+    for key in [None, Some(&keys(9))] {
+        let err = store.import_backup(&bomb, key).unwrap_err();
+        assert!(
+            matches!(&err, statevault::Error::Codec(codec::Error::TooLarge { limit }) if *limit == cap),
+            "refused at the cap, before the archive is parsed: {err:?}"
+        );
+        assert_eq!(err.kind(), statevault::ErrorKind::Corrupt);
+    }
+    assert!(store.list_backups().unwrap().is_empty(), "nothing written");
+}

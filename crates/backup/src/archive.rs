@@ -12,6 +12,7 @@
 //! | … | | *N* objects, ascending by hash: 32-byte BLAKE3 hash, u64 LE length *L*, *L* bytes |
 //! | end−32 | 32 | BLAKE3 of every byte before it |
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::io::Write;
@@ -22,7 +23,9 @@ use statevault_core::Key;
 use crate::error::{BoxError, Error, Result};
 use crate::id::{BackupId, BackupKind};
 use crate::manifest::{ContentHash, Entry, Manifest};
-use crate::snapshot::{BackupInfo, Backups, Classify, Location, OnProgress, Progress, no_flags};
+use crate::snapshot::{
+    BackupInfo, Backups, Classify, FileSet, Location, OnProgress, Progress, no_flags,
+};
 
 /// The first 8 bytes of an archive. 0x89 is neither JSON nor text, and the `\r\n\x1a` tail
 /// breaks under line-ending conversion, as PNG's does.
@@ -219,18 +222,26 @@ impl Backups<'_> {
                 });
             }
         };
-        let mut files = Vec::with_capacity(archive.manifest.entries.len());
+        // Each key's transformed bytes, each distinct content once; bytes the transform kept
+        // as they are stay borrowed from the input. Memory stays within the input plus what
+        // the transform makes, however many entries share an object.
+        let mut files = FileSet::default();
         for (n, entry) in archive.manifest.entries.iter().enumerate() {
-            let bytes = (options.transform)(&entry.key, archive.objects[&entry.hash]).map_err(
-                |source| Error::Transform {
+            let input = archive.objects[&entry.hash];
+            let bytes =
+                (options.transform)(&entry.key, input).map_err(|source| Error::Transform {
                     key: entry.key.to_string(),
                     source,
-                },
-            )?;
-            let flags = (options.classify)(&bytes);
-            files.push((entry.key.clone(), bytes, flags));
+                })?;
+            let bytes = if bytes == input {
+                Cow::Borrowed(input)
+            } else {
+                Cow::Owned(bytes)
+            };
+            files.add(entry.key.clone(), bytes, options.classify);
             report(n as u64 + 1);
         }
+        debug_assert_eq!(files.len() as u64, count);
         let m = archive.manifest;
         let name = options.name.map(str::to_owned).or(m.name);
         let info = self.write_snapshot(

@@ -1,12 +1,14 @@
 //! A legacy backup turned into a snapshot: its values read for the facade to encode, and
 //! stored as a manual snapshot.
 
+use std::borrow::Cow;
+
 use statevault_core::Key;
 
 use crate::error::{Error, Result};
 use crate::id::{BackupId, BackupKind};
 use crate::legacy;
-use crate::snapshot::{BackupInfo, Backups, Classify, Encode, Location};
+use crate::snapshot::{BackupInfo, Backups, Classify, Encode, FileSet, Location};
 
 impl Backups<'_> {
     /// The values of a legacy backup (`backups/manual/<id>.json`), sorted by key, for the
@@ -31,14 +33,13 @@ impl Backups<'_> {
     ) -> Result<BackupInfo> {
         let _lock = self.begin_write()?;
         let values = self.read_legacy(id)?;
-        let mut files = Vec::with_capacity(values.len());
+        let mut files = FileSet::default();
         for (key, value) in values {
             let bytes = encode(&key, &value).map_err(|source| Error::Transform {
                 key: key.to_string(),
                 source,
             })?;
-            let flags = classify(&bytes);
-            files.push((key, bytes, flags));
+            files.add(key, Cow::Owned(bytes), classify);
         }
         self.write_snapshot(
             files,

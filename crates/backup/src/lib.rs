@@ -84,8 +84,10 @@
 //!   their fsyncs); a reflink clone (which would make the first snapshot nearly free on Btrfs,
 //!   XFS and APFS) is not used yet.
 //! - Restore, export and import hold the whole snapshot in memory.
-//! - An existing object of the right size is trusted when a new snapshot shares it; damage
-//!   to it is found by `verify` and refused by `restore`, not repaired by the next snapshot.
+//! - A new snapshot re-hashes an existing object before it reuses it the first time in a
+//!   process (and when its file's `stat` changed since); damage that keeps the inode, size and
+//!   mtime of an object this process already checked is found by `verify`, which heals it
+//!   from a live file with the same hash when there is one.
 //! - Changes are serialised within a process by `backups/lock` and across processes by the
 //!   store's writer lock; a reader (`list`, `verify`) running during a prune may see a
 //!   snapshot disappear under it.
@@ -124,7 +126,7 @@ pub use prune::{GcReport, Kept, Policies, PruneReport, RemovalCause, Removed};
 pub use restore::{RestoreOptions, RestoreReport};
 pub use retention::{Decision, Period, Policy, Reason, SnapshotRef};
 pub use snapshot::{
-    BackupInfo, Backups, Classify, CreateOptions, Encode, OnProgress, Problem, Progress,
+    BackupInfo, Backups, Classify, CreateOptions, Encode, Healed, OnProgress, Problem, Progress,
     VerifyReport, no_flags,
 };
 

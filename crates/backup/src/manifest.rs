@@ -136,9 +136,11 @@ pub struct Manifest {
 }
 
 impl Manifest {
-    /// Sum of the entries' sizes.
+    /// Sum of the entries' sizes (saturating: a crafted manifest may declare any size).
     pub fn total_size(&self) -> u64 {
-        self.entries.iter().map(|e| e.size).sum()
+        self.entries
+            .iter()
+            .fold(0u64, |total, e| total.saturating_add(e.size))
     }
 
     /// The JSON file: human-readable (indented), ending in a newline, with the checksum.

@@ -100,18 +100,31 @@ impl<'s> ObjectWriter<'s> {
         self.state.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Whether the object exists with the right size. (Its content is not re-hashed here:
-    /// `verify` and `restore` do that.)
+    /// Whether the object exists intact, so a snapshot may name it. Its size is checked
+    /// always (a `stat`); its content is re-hashed the first time this process reuses it, and
+    /// again whenever its file changed since (another inode, size or mtime). A damaged object
+    /// is `false`: the caller stores the content again, which replaces it.
     pub(crate) fn has(&self, hash: &ContentHash, size: u64) -> Result<bool> {
         if self.state().known.get(hash) == Some(&size) {
             return Ok(true);
         }
-        let exists = file_meta(self.storage, &hash.object_path())?
-            .is_some_and(|m| !m.is_dir && m.len == size);
-        if exists {
-            self.state().known.insert(*hash, size);
+        let Some(meta) =
+            file_meta(self.storage, &hash.object_path())?.filter(|m| !m.is_dir && m.len == size)
+        else {
+            return Ok(false);
+        };
+        if !verified::is_current(self.storage, hash, &meta) {
+            match read(self.storage, hash, size)? {
+                Ok(_) => verified::record(self.storage, hash, &meta),
+                Err(found) => {
+                    verified::forget(self.storage, hash);
+                    tracing::warn!(object = %hash, %found, "a damaged object is not reused; it is written again");
+                    return Ok(false);
+                }
+            }
         }
-        Ok(exists)
+        self.state().known.insert(*hash, size);
+        Ok(true)
     }
 
     /// Stores `bytes` as object `hash` unless an object of that size is already there. A copy,
@@ -126,6 +139,9 @@ impl<'s> ObjectWriter<'s> {
         self.storage
             .files()
             .write_file(&hash.object_path(), bytes, Durability::Normal)?;
+        if let Some(meta) = file_meta(self.storage, &hash.object_path())? {
+            verified::record(self.storage, hash, &meta);
+        }
         let mut state = self.state();
         state.dirs.insert(hash.to_hex()[..2].to_owned());
         state.known.insert(*hash, bytes.len() as u64);
@@ -157,5 +173,59 @@ impl<'s> ObjectWriter<'s> {
             sync(&dir)?;
         }
         Ok(())
+    }
+}
+
+/// The objects this process has hashed and found intact, with the `stat` they had then: an
+/// object is re-hashed before it is reused only the first time, or when its file changed.
+pub(crate) mod verified {
+    use std::collections::HashMap;
+    use std::sync::{LazyLock, Mutex};
+
+    use statevault_core::{Metadata, Storage};
+
+    use crate::manifest::ContentHash;
+
+    /// What identifies one state of an object's file.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    struct Stamp {
+        len: u64,
+        inode: u64,
+        modified_ns: i128,
+    }
+
+    impl Stamp {
+        fn of(meta: &Metadata) -> Stamp {
+            Stamp {
+                len: meta.len,
+                inode: meta.inode,
+                modified_ns: meta.modified_ns,
+            }
+        }
+    }
+
+    /// Keyed by store id (random per store, so two stores at one path, as the in-memory test
+    /// backends make, never share entries) and hash.
+    type Verified = HashMap<(String, ContentHash), Stamp>;
+    static VERIFIED: LazyLock<Mutex<Verified>> = LazyLock::new(Mutex::default);
+
+    fn with<T>(f: impl FnOnce(&mut Verified) -> T) -> T {
+        // A cache of facts about files; a panic elsewhere cannot make it wrong.
+        f(&mut VERIFIED.lock().unwrap_or_else(|e| e.into_inner()))
+    }
+
+    /// Whether `hash` was found intact with exactly this `stat`.
+    pub(crate) fn is_current(storage: &Storage, hash: &ContentHash, meta: &Metadata) -> bool {
+        with(|v| v.get(&(storage.store_id().to_owned(), *hash)) == Some(&Stamp::of(meta)))
+    }
+
+    /// Records that `hash` holds its content with this `stat`.
+    pub(crate) fn record(storage: &Storage, hash: &ContentHash, meta: &Metadata) {
+        with(|v| v.insert((storage.store_id().to_owned(), *hash), Stamp::of(meta)));
+    }
+
+    /// Forgets `hash` (found damaged).
+    pub(crate) fn forget(storage: &Storage, hash: &ContentHash) {
+        with(|v| v.remove(&(storage.store_id().to_owned(), *hash)));
     }
 }

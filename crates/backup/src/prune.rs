@@ -201,7 +201,10 @@ pub(crate) fn plan(candidates: &[Candidate], policies: &Policies) -> Plan {
                     }
                 }
             }
-            objects.values().sum()
+            // Saturating: a manifest's sizes are declared, not measured.
+            objects
+                .values()
+                .fold(0u64, |total, size| total.saturating_add(*size))
         };
         // Newest first, so the oldest is last; the newest is never dropped.
         while kept_auto.len() > 1 && auto_bytes(&kept_auto) > max {

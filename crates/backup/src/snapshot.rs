@@ -1,7 +1,8 @@
 //! Snapshots: the `Backups` handle, which creates, lists, reads and verifies them (the object
 //! store is `objects`, the thread pool `pool`, legacy backups `legacy`).
 
-use std::collections::{BTreeSet, HashMap};
+use std::borrow::Cow;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fmt;
 use std::io;
 use std::path::{Path, PathBuf};
@@ -164,8 +165,28 @@ pub struct VerifyReport {
     pub files: usize,
     /// Bytes read and hashed.
     pub bytes: u64,
-    /// Every entry whose object is missing or holds other bytes.
+    /// Every entry whose object is missing or holds other bytes (and could not be healed).
     pub problems: Vec<Problem>,
+    /// Every entry whose object was damaged or missing and has been written again from an
+    /// intact source with the same hash (only on the writer's handle).
+    pub healed: Vec<Healed>,
+}
+
+/// One entry whose damaged object [`Backups::verify`] replaced.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
+pub struct Healed {
+    /// The key.
+    #[serde(serialize_with = "crate::ser_display")]
+    pub key: Key,
+    /// The object's hash.
+    #[serde(serialize_with = "crate::ser_display")]
+    pub hash: ContentHash,
+    /// What the object store held before.
+    pub found: Found,
+    /// The live key whose file hashed to the object's hash and was copied into it.
+    #[serde(serialize_with = "crate::ser_display")]
+    pub from: Key,
 }
 
 impl VerifyReport {
@@ -354,12 +375,11 @@ impl<'s> Backups<'s> {
         )))
     }
 
-    /// Writes a snapshot whose files are given as bytes (an import).
-    /// Writes `files` as a new snapshot. `written(n)` is called after the n-th file's object
-    /// is stored.
+    /// Writes `files` as a new snapshot (an import). `written(n)` is called after the n-th
+    /// file's object is stored.
     pub(crate) fn write_snapshot(
         &self,
-        files: Vec<(Key, Vec<u8>, EntryFlags)>,
+        files: FileSet<'_>,
         kind: BackupKind,
         name: Option<String>,
         reason: Option<String>,
@@ -367,10 +387,10 @@ impl<'s> Backups<'s> {
         written: &dyn Fn(u64),
     ) -> Result<BackupInfo> {
         let writer = ObjectWriter::new(self.storage);
-        let mut entries = Vec::with_capacity(files.len());
-        for (n, (key, bytes, flags)) in files.into_iter().enumerate() {
-            let hash = ContentHash::of(&bytes);
-            writer.put(&hash, &bytes)?;
+        let mut entries = Vec::with_capacity(files.entries.len());
+        for (n, (key, hash, flags)) in files.entries.into_iter().enumerate() {
+            let bytes = &files.objects[&hash].0;
+            writer.put(&hash, bytes)?;
             written(n as u64 + 1);
             entries.push(Entry {
                 key,
@@ -456,7 +476,9 @@ impl<'s> Backups<'s> {
     }
 
     /// Re-hashes every object of a snapshot. A damaged manifest is an error; damaged or
-    /// missing objects are listed in the report. A legacy backup is checked to parse.
+    /// missing objects are listed in the report. On the writer's handle, each damaged or
+    /// missing object is first written again from a live file with the same hash, when one
+    /// exists, and listed as healed instead. A legacy backup is checked to parse.
     pub fn verify(&self, id: &BackupId) -> Result<VerifyReport> {
         self.verify_with_progress(id, &|_| {})
     }
@@ -478,6 +500,7 @@ impl<'s> Backups<'s> {
                     files: backup.entries.len(),
                     bytes: bytes.len() as u64,
                     problems: Vec::new(),
+                    healed: Vec::new(),
                 });
             }
         };
@@ -513,13 +536,90 @@ impl<'s> Backups<'s> {
                 total,
             });
         }
+        let (problems, healed) = if problems.is_empty() || !self.storage.is_writer() {
+            (problems, Vec::new())
+        } else {
+            self.heal(problems)?
+        };
         Ok(VerifyReport {
             id: id.clone(),
             kind: manifest.kind,
             files: manifest.entries.len(),
             bytes,
             problems,
+            healed,
         })
+    }
+
+    /// Writes each damaged or missing object again from an intact source with the same hash:
+    /// the live file of the entry's key, else any live key's file of that size that hashes to
+    /// it. Returns the problems left and the entries healed.
+    fn heal(&self, problems: Vec<Problem>) -> Result<(Vec<Problem>, Vec<Healed>)> {
+        let _lock = self.begin_write()?;
+        let mut live: Option<Vec<Key>> = None;
+        let mut sources: HashMap<ContentHash, Option<Key>> = HashMap::new();
+        let (mut left, mut healed) = (Vec::new(), Vec::new());
+        for problem in problems {
+            let source = match sources.get(&problem.expected) {
+                Some(source) => source.clone(),
+                None => {
+                    let source = self.find_source(&problem, &mut live)?;
+                    if let Some((from, bytes)) = &source {
+                        // Full durability: the object replaces a damaged one in place of
+                        // every snapshot that names it.
+                        self.storage.files().write_file(
+                            &problem.expected.object_path(),
+                            bytes,
+                            Durability::Full,
+                        )?;
+                        tracing::warn!(object = %problem.expected, %from, "a damaged object was healed from a live file");
+                    }
+                    let source = source.map(|(from, _)| from);
+                    sources.insert(problem.expected, source.clone());
+                    source
+                }
+            };
+            match source {
+                Some(from) => healed.push(Healed {
+                    key: problem.key,
+                    hash: problem.expected,
+                    found: problem.found,
+                    from,
+                }),
+                None => left.push(problem),
+            }
+        }
+        Ok((left, healed))
+    }
+
+    /// A live key whose file holds the bytes `problem`'s object should hold, with them.
+    fn find_source(
+        &self,
+        problem: &Problem,
+        live: &mut Option<Vec<Key>>,
+    ) -> Result<Option<(Key, Vec<u8>)>> {
+        let intact = |key: &Key| -> Result<Option<Vec<u8>>> {
+            Ok(self.storage.read(key)?.filter(|b| {
+                b.len() as u64 == problem.size && ContentHash::of(b) == problem.expected
+            }))
+        };
+        if let Some(bytes) = intact(&problem.key)? {
+            return Ok(Some((problem.key.clone(), bytes)));
+        }
+        if live.is_none() {
+            *live = Some(self.storage.list("")?);
+        }
+        for key in live.as_deref().unwrap_or_default() {
+            // A `stat` first: only a file of the right size is read and hashed.
+            let same_size = self
+                .storage
+                .metadata(key)?
+                .is_some_and(|m| m.len == problem.size);
+            if same_size && let Some(bytes) = intact(key)? {
+                return Ok(Some((key.clone(), bytes)));
+            }
+        }
+        Ok(None)
     }
 
     /// Reads every object of `manifest` and checks it, refusing at the first damaged one.
@@ -703,6 +803,38 @@ impl<'s> Backups<'s> {
         backend
             .lock(&lock, LockMode::Exclusive, true)
             .map_err(|e| io_error("lock", lock, e))
+    }
+}
+
+/// The files of a snapshot given as bytes (an import), each distinct content held once: an
+/// archive whose entries share one object costs that object once in memory, not once per
+/// entry.
+#[derive(Default)]
+pub(crate) struct FileSet<'a> {
+    /// Each key with the hash of its bytes and its flags, in the order added.
+    entries: Vec<(Key, ContentHash, EntryFlags)>,
+    /// The distinct contents; borrowed where they are the caller's bytes unchanged.
+    objects: BTreeMap<ContentHash, (Cow<'a, [u8]>, EntryFlags)>,
+}
+
+impl<'a> FileSet<'a> {
+    /// Adds `key` with `bytes`; `classify` runs once per distinct content.
+    pub(crate) fn add(&mut self, key: Key, bytes: Cow<'a, [u8]>, classify: Classify<'_>) {
+        let hash = ContentHash::of(&bytes);
+        let flags = self
+            .objects
+            .entry(hash)
+            .or_insert_with(|| {
+                let flags = classify(&bytes);
+                (bytes, flags)
+            })
+            .1;
+        self.entries.push((key, hash, flags));
+    }
+
+    /// How many keys.
+    pub(crate) fn len(&self) -> usize {
+        self.entries.len()
     }
 }
 

@@ -1,6 +1,10 @@
 //! The backup layer's integration tests against real stores in temp folders: one binary, one
 //! module per area.
 
+#[path = "all/adversarial.rs"]
+mod adversarial;
+#[path = "all/alloc.rs"]
+mod alloc;
 #[path = "all/archive.rs"]
 mod archive;
 #[path = "all/faults.rs"]

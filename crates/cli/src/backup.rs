@@ -30,21 +30,43 @@ pub(crate) fn run(cli: &Cli, command: &BackupCommand) -> Result<()> {
             print(cli, &json!({ "backups": backups }), || table(&backups))
         }
         BackupCommand::Verify { id } => {
-            let store = open(cli, true)?;
+            // The writer's handle heals damaged objects from live files; while another process
+            // holds the store, verify read-only and only report.
+            let store = match open(cli, false) {
+                Err(e)
+                    if e.downcast_ref::<statevault::Error>()
+                        .is_some_and(|e| e.kind() == statevault::ErrorKind::Locked) =>
+                {
+                    open(cli, true)?
+                }
+                other => other?,
+            };
             let bar = Bar::new("verifying");
             let report =
                 store.verify_backup_with_progress(id, &|done, total| bar.set(done, total))?;
             drop(bar);
             print(cli, &serde_json::to_value(&report)?, || {
                 let mut lines: Vec<String> = report
-                    .problems
+                    .healed
                     .iter()
-                    .map(|p| format!("{}: DAMAGED ({:?})", p.key, p.found))
+                    .map(|h| {
+                        format!(
+                            "{}: HEALED from the live file of {} (the object held {})",
+                            h.key, h.from, h.found
+                        )
+                    })
                     .collect();
+                lines.extend(
+                    report
+                        .problems
+                        .iter()
+                        .map(|p| format!("{}: DAMAGED ({:?})", p.key, p.found)),
+                );
                 lines.push(format!(
-                    "{} files, {} bytes, {} damaged",
+                    "{} files, {} bytes, {} healed, {} damaged",
                     report.files,
                     report.bytes,
+                    report.healed.len(),
                     report.problems.len()
                 ));
                 lines.join("\n")
@@ -140,7 +162,7 @@ pub(crate) fn run(cli: &Cli, command: &BackupCommand) -> Result<()> {
                 &|done, total| bar.set(done, total),
             )?;
             drop(bar);
-            std::fs::write(file, &bytes).with_context(|| format!("writing {}", file.display()))?;
+            write_private(file, &bytes)?;
             print(cli, &serde_json::to_value(&report)?, || {
                 format!(
                     "exported {id} to {} ({} bytes)",
@@ -168,6 +190,35 @@ pub(crate) fn run(cli: &Cli, command: &BackupCommand) -> Result<()> {
             })
         }
     }
+}
+
+/// Writes an archive as every file of the store is written: created 0600 (it may hold
+/// unencrypted keys), whatever the umask, and atomically (a temporary file in the same folder,
+/// synced, renamed over `path`, the folder synced), so a failed export leaves no half archive
+/// and an earlier archive at `path` stays whole until the new one replaces it.
+fn write_private(path: &std::path::Path, bytes: &[u8]) -> Result<()> {
+    use std::io::Write as _;
+    let folder = match path.parent() {
+        Some(parent) if !parent.as_os_str().is_empty() => parent,
+        _ => std::path::Path::new("."),
+    };
+    // tempfile creates with `O_EXCL` and mode 0600 (`OpenOptionsExt::mode`), never chmod-ed
+    // afterwards; dropping it on an error removes it.
+    let mut temp = tempfile::Builder::new()
+        .prefix(".statevault-export-")
+        .suffix(".tmp")
+        .permissions(std::os::unix::fs::PermissionsExt::from_mode(0o600))
+        .tempfile_in(folder)
+        .with_context(|| format!("creating a file in {}", folder.display()))?;
+    temp.write_all(bytes)
+        .and_then(|()| temp.as_file().sync_all())
+        .with_context(|| format!("writing {}", path.display()))?;
+    temp.persist(path)
+        .with_context(|| format!("writing {}", path.display()))?;
+    std::fs::File::open(folder)
+        .and_then(|dir| dir.sync_all())
+        .with_context(|| format!("syncing {}", folder.display()))?;
+    Ok(())
 }
 
 fn archive_key(path: Option<&std::path::Path>) -> Result<Option<KeySet>> {

@@ -139,6 +139,8 @@ fn a_damaged_object_is_refused_and_the_store_is_untouched() {
         folder_before,
         "nothing at all written (not even the automatic snapshot)"
     );
+    // With no live file left to heal it from, verify reports it.
+    put(&storage, "custom.deep.nested.value", b"[4]");
     let report = backups.verify(&info.id).unwrap();
     assert_eq!(report.problems.len(), 1);
 }

@@ -337,6 +337,9 @@ fn damaged_and_missing_objects_are_reported_by_verify() {
     let object = |hex: &str| dir.path().join("backups/objects").join(&hex[..2]).join(hex);
     flip_byte(&object(&prefs), 3);
     std::fs::remove_file(object(&layout)).unwrap();
+    // No live file holds either content any more, so verify cannot heal them.
+    put(&storage, "settings.preferences", b"{\"theme\":\"light\"}");
+    put(&storage, "layout.default", b"{}");
 
     let report = backups.verify(&info.id).unwrap();
     assert!(!report.is_ok());
@@ -465,4 +468,109 @@ fn snapshots_from_two_threads_are_serialised() {
     storage
         .write(&k("settings.x"), b"1", Durability::Full)
         .unwrap();
+}
+
+/// Damages every non-empty object of the store (one bit each, in place).
+fn damage_objects(root: &std::path::Path) {
+    for object in objects(root) {
+        if std::fs::metadata(&object).unwrap().len() > 0 {
+            flip_byte(&object, 3);
+        }
+    }
+}
+
+/// Whether every object `id` names holds what its name says (read directly, healing nothing).
+fn intact(
+    storage: &statevault_core::Storage,
+    root: &std::path::Path,
+    id: &statevault_backup::BackupId,
+) -> bool {
+    Backups::new(storage)
+        .get(id)
+        .unwrap()
+        .entries
+        .iter()
+        .all(|e| {
+            let hex = e.hash.to_hex();
+            let bytes =
+                std::fs::read(root.join("backups/objects").join(&hex[..2]).join(&hex)).unwrap();
+            blake3::hash(&bytes).to_hex().as_str() == hex
+        })
+}
+
+#[test]
+fn a_new_snapshot_never_references_a_damaged_object() {
+    let (dir, storage) = store();
+    fill(&storage, &sample_state());
+    snapshot(&storage, None);
+    damage_objects(dir.path());
+    // The index says every file is unchanged; the objects it names are damaged.
+    let second = snapshot(&storage, None);
+    assert!(
+        intact(&storage, dir.path(), &second.id),
+        "the objects were written again"
+    );
+    // Without the index too.
+    damage_objects(dir.path());
+    std::fs::remove_file(dir.path().join("backups/index.json")).unwrap();
+    let third = snapshot(&storage, None);
+    assert!(intact(&storage, dir.path(), &third.id));
+    let backups = Backups::new(&storage);
+    backups
+        .restore(&second.id, &statevault_backup::RestoreOptions::default())
+        .unwrap();
+    assert_eq!(state(&storage), sample_state());
+}
+
+#[test]
+fn verify_heals_a_damaged_object_from_a_live_file_with_the_same_hash() {
+    let (dir, storage) = store();
+    fill(&storage, &sample_state());
+    let info = snapshot(&storage, None);
+    let backups = Backups::new(&storage);
+    let prefs = k("settings.preferences");
+    let entry = backups
+        .get(&info.id)
+        .unwrap()
+        .entries
+        .into_iter()
+        .find(|e| e.key == prefs)
+        .unwrap();
+    let hex = entry.hash.to_hex();
+    let object = dir
+        .path()
+        .join("backups/objects")
+        .join(&hex[..2])
+        .join(&hex);
+
+    // From the key's own live file.
+    flip_byte(&object, 3);
+    let report = backups.verify(&info.id).unwrap();
+    assert!(report.is_ok(), "{report:?}");
+    assert_eq!(report.healed.len(), 1, "{report:?}");
+    assert_eq!(
+        (&report.healed[0].key, &report.healed[0].from),
+        (&prefs, &prefs)
+    );
+    assert!(
+        backups.verify(&info.id).unwrap().healed.is_empty(),
+        "healed for good"
+    );
+
+    // From another key holding the same bytes.
+    let old = sample_state()["settings.preferences"].clone();
+    put(&storage, "config.other", &old);
+    put(&storage, "settings.preferences", b"{\"theme\":\"light\"}");
+    flip_byte(&object, 3);
+    let report = backups.verify(&info.id).unwrap();
+    assert!(report.is_ok(), "{report:?}");
+    assert_eq!(report.healed[0].from, k("config.other"));
+
+    // No intact source: reported, not healed; a read-only handle never heals.
+    put(&storage, "config.other", b"[]");
+    std::fs::remove_file(&object).unwrap();
+    let report = backups.verify(&info.id).unwrap();
+    assert!(report.healed.is_empty());
+    assert_eq!(report.problems.len(), 1);
+    assert_eq!(report.problems[0].found, statevault_backup::Found::Missing);
 }

@@ -51,6 +51,22 @@ impl Sv {
         }
     }
 
+    /// The executable started by `sh` after the shell commands `prelude` (`umask 000`, a
+    /// `ulimit`): process-wide settings a test must not change in its own, threaded process.
+    pub fn after_shell(prelude: &str) -> Sv {
+        let mut cmd = Command::new("sh");
+        cmd.arg("-c")
+            .arg(format!("{prelude}; exec \"$0\" \"$@\""))
+            .arg(env!("CARGO_BIN_EXE_statevault"))
+            .env_remove("STATEVAULT_DIR")
+            .env_remove("STATEVAULT_KEY")
+            .env_remove("RUST_LOG");
+        Sv {
+            cmd,
+            stdin: Vec::new(),
+        }
+    }
+
     pub fn dir(mut self, dir: &Path) -> Sv {
         self.cmd.arg("--dir").arg(dir);
         self
