@@ -287,7 +287,9 @@ pub(crate) fn repair(cli: &Cli, from: Option<&str>, dry_run: bool) -> Result<()>
     let report = store.repair_with_progress(from, dry_run, &|done, total| bar.set(done, total))?;
     drop(bar);
     let mut value = serde_json::to_value(&report)?;
-    value["identity_restored"] = json!(identity);
+    if let Some(id) = &identity {
+        value["identity_restored"] = json!(id);
+    }
     print(cli, &value, || {
         let mut lines = Vec::new();
         if let Some(id) = &identity {
