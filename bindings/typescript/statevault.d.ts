@@ -214,7 +214,7 @@ export type BatchOperation =
 export interface BackupInfo {
   /** Snapshot id, as `restoreBackup` takes it. */
   id: string;
-  /** Name given when it was created (the id when none was given). */
+  /** Name given when it was created; `""` when none was given. */
   name: string;
   /** When it was taken, in milliseconds since the Unix epoch. */
   timestamp: number;

@@ -36,13 +36,19 @@ impl Store {
         Backups::new(self.storage())
     }
 
-    /// Takes a snapshot of the whole store (deduplicated: unchanged files cost a `stat`).
-    pub fn create_backup(&self, name: Option<&str>) -> Result<BackupInfo> {
-        self.create_backup_with_progress(name, &|_, _| {})
+    /// Takes a manual snapshot of the whole store (deduplicated: unchanged files cost a `stat`)
+    /// and returns its id, as [`Store::restore_backup`] takes it: the module specification's
+    /// `createBackup(name?)`. [`Store::create_backup_with_progress`] returns the whole
+    /// [`BackupInfo`].
+    pub fn create_backup(&self, name: Option<&str>) -> Result<String> {
+        Ok(self
+            .create_backup_with_progress(name, &|_, _| {})?
+            .id
+            .to_string())
     }
 
-    /// [`Store::create_backup`], calling `progress(done, total)` as files are copied (possibly
-    /// from several threads).
+    /// Takes a manual snapshot like [`Store::create_backup`] and describes it, calling
+    /// `progress(done, total)` as files are copied (possibly from several threads).
     pub fn create_backup_with_progress(
         &self,
         name: Option<&str>,
@@ -99,7 +105,10 @@ impl Store {
         Ok(total)
     }
 
-    /// Every snapshot, newest first, the legacy service's own backups included.
+    /// Every snapshot, newest first, the legacy service's own backups included: the module
+    /// specification's `listBackups()`. Serialized, each has the specification's `BackupInfo`
+    /// fields `id`, `name` (`""` when none was given), `timestamp`, `size`, `compressed` and
+    /// `encrypted`, and beyond them `kind`, `reason`, `file_count` and `damaged`.
     pub fn list_backups(&self) -> Result<Vec<BackupInfo>> {
         Ok(self.backups().list()?)
     }
