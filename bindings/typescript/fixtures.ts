@@ -160,6 +160,17 @@ export const backups: BackupInfo[] = [
     kind: "manual",
     fileCount: 4,
   },
+  // Taken by the store itself, without a name: the name is "", never null.
+  {
+    id: "2025-11-26T03-39-00Z",
+    name: "",
+    timestamp: 1764126840000,
+    size: 1024,
+    compressed: false,
+    encrypted: false,
+    kind: "auto",
+    fileCount: 1,
+  },
 ];
 
 // The API as an application calls it.
@@ -287,6 +298,12 @@ export const wrongBackupKind: BackupInfo = {
   ...backups[0]!,
   // @ts-expect-error "weekly" is not a backup kind
   kind: "weekly",
+};
+
+export const nullBackupName: BackupInfo = {
+  ...backups[0]!,
+  // @ts-expect-error a backup without a name has name "", not null
+  name: null,
 };
 
 export async function wrongApiUse(api: StatePersistenceAPI): Promise<void> {
