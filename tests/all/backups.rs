@@ -231,6 +231,67 @@ fn a_legacy_full_backup_is_listed_and_restorable() {
     );
 }
 
+/// The earlier service also wrote `backups/auto/<key>_<ms>.json` (one key's old value) before an
+/// overwrite with `backup: true`: listed as a legacy backup of that key, and restoring it changes
+/// that key only.
+#[test]
+fn a_legacy_automatic_backup_is_listed_and_restores_its_one_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let auto = dir.path().join("backups/auto");
+    std::fs::create_dir_all(&auto).unwrap();
+    let old = json!({"n": 1});
+    std::fs::write(
+        auto.join("plugins.notes_1764126784000.json"),
+        serde_json::to_vec_pretty(&old).unwrap(),
+    )
+    .unwrap();
+    // Not the service's naming: ignored.
+    std::fs::write(auto.join("notes.json"), b"{}").unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    store.save("plugins.notes", &json!({"n": 2})).unwrap();
+    store.save("plugins.other", &json!("kept")).unwrap();
+
+    let listed = store.list_backups().unwrap();
+    assert_eq!(listed.len(), 1, "{listed:?}");
+    let legacy = &listed[0];
+    assert_eq!(legacy.id.as_str(), "plugins.notes_1764126784000");
+    assert_eq!(legacy.kind, BackupKind::Legacy);
+    assert_eq!(legacy.timestamp, 1_764_126_784_000);
+    assert_eq!(legacy.file_count, 1);
+    assert_eq!(legacy.damaged, None);
+    assert_eq!(serde_json::to_value(legacy).unwrap()["name"], "");
+
+    store.restore_backup(legacy.id.as_str()).unwrap();
+    assert_eq!(
+        store.load::<serde_json::Value>("plugins.notes").unwrap(),
+        Some(old)
+    );
+    assert_eq!(
+        store.load::<serde_json::Value>("plugins.other").unwrap(),
+        Some(json!("kept")),
+        "a backup of one key restores that key only"
+    );
+    assert!(
+        auto.join("plugins.notes_1764126784000.json").is_file(),
+        "the legacy file stays"
+    );
+
+    // A damaged one is listed as damaged, and restoring it is refused with the store untouched.
+    std::fs::write(auto.join("plugins.notes_1764126790000.json"), b"{\"n\":").unwrap();
+    let damaged = store
+        .list_backups()
+        .unwrap()
+        .into_iter()
+        .find(|b| b.id.as_str() == "plugins.notes_1764126790000")
+        .expect("listed");
+    assert!(damaged.damaged.is_some());
+    assert!(store.restore_backup(damaged.id.as_str()).is_err());
+    assert_eq!(
+        store.load::<serde_json::Value>("plugins.notes").unwrap(),
+        Some(json!({"n": 1}))
+    );
+}
+
 #[test]
 fn automatic_snapshots_are_kept_by_the_retention_policy() {
     let dir = tempfile::tempdir().unwrap();
