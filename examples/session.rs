@@ -123,7 +123,7 @@ fn main() -> Result<()> {
 
     // Back up, then suffer a bad update: preferences overwritten, the layout deleted.
     let start = Instant::now();
-    let backup = store.create_backup(Some("end of session"))?;
+    let backup = store.create_backup_with_progress(Some("end of session"), &|_, _| {})?;
     let backup_ms = start.elapsed().as_secs_f64() * 1e3;
     let mut broken = preferences.clone();
     broken.language = "xx".into();

@@ -88,10 +88,12 @@ pub mod layers {
 /// The built-in documents of the module specification and the contract's wire types.
 pub mod schema {
     pub use statevault_schema::{
-        AppConfig, ConversationEntry, ConversationHistoryState, DataPaths, GridDensity,
-        GridLayoutState, HistoryMetadata, LayoutItem, LayoutMetadata, LogLevel, Message,
-        PrivacyPreferences, ResizeHandle, Role, Theme, UiPreferences, UpdateChannel,
-        UpdateSettings, UserPreferencesState, WidgetInstance, WindowBounds, WindowState,
+        AppConfig, ContextEntity, ConversationContext, ConversationEntry, ConversationHistoryState,
+        DataPaths, EnvironmentConfig, EnvironmentName, GridDensity, GridLayoutState,
+        HistoryMetadata, Keybinding, KeybindingsState, LayoutItem, LayoutMetadata, LogLevel,
+        Message, PinnedMessage, PrivacyPreferences, ResizeHandle, Role, Theme, ThemeBase,
+        ThemeDefinition, ThemesState, UiPreferences, UpdateChannel, UpdateSettings,
+        UserPreferencesState, WidgetInstance, WindowBounds, WindowState,
     };
     pub use statevault_schema::{GeneratedFile, contract, generated_files};
 }

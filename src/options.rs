@@ -172,7 +172,9 @@ impl StoreOptions {
     /// Validates and migrates the module specification's built-in documents under their keys:
     /// `layout.*` as `GridLayoutState`, `settings.preferences` as `UserPreferencesState`,
     /// `history.conversations` and `history.conversations.*` as `ConversationHistoryState`,
-    /// `config.app` as `AppConfig` (see [`Registry::builtin`]). Off by default, so that an
+    /// `config.app` as `AppConfig`, `settings.themes` as `ThemesState`, `settings.keybindings` as
+    /// `KeybindingsState`, `config.environment` as `EnvironmentConfig`, `history.contexts.*` as
+    /// `ConversationContext` (see [`Registry::builtin`]). Off by default, so that an
     /// application's own `settings.*` is not held to the Electron application's types; on in
     /// [`Store::open_default`](crate::Store::open_default), the command line and the Node
     /// binding. A pattern the application registered itself keeps its own document.

@@ -24,7 +24,7 @@ use serde_json::Value;
 use statevault_codec as codec;
 use statevault_core::{Durability, Key, OpenOptions, Storage};
 use statevault_migrate::Version;
-use statevault_schema::{DocumentInfo, Registry, ValidationError, contract::SaveOptions};
+use statevault_schema::{DocumentInfo, Registry, contract::SaveOptions};
 
 use crate::audit::{self, AuditLog, AuditReport, Fingerprint};
 use crate::error::{Error, Result};
@@ -291,21 +291,6 @@ impl Store {
     /// Every key whose text starts with `prefix`, sorted (`""` for all).
     pub fn keys(&self, prefix: &str) -> Result<Vec<Key>> {
         Ok(self.storage.list(prefix)?)
-    }
-
-    /// Validates `value` against the registered document called `name`.
-    pub fn validate_data(
-        &self,
-        value: &Value,
-        name: &str,
-    ) -> Result<std::result::Result<(), ValidationError>> {
-        let document = self
-            .registry()
-            .get(name)
-            .ok_or_else(|| Error::UnknownDocument {
-                name: name.to_owned(),
-            })?;
-        Ok(document.validate(value))
     }
 
     /// Checks the audit log's hash chain and returns every entry and every break.

@@ -34,17 +34,58 @@ pub fn validate_json_schema(
 }
 
 impl Store {
-    /// Migrates `value` from version `from` to version `to` along the migrations registered for
-    /// `document`, without reading or writing any key. Without a document name, the one
-    /// document whose migrations lead from `from` to `to` is used; none or several is an error.
-    /// Equal versions return the value unchanged.
-    pub fn migrate_data(
+    /// Validates `value` against `schema`, a JSON Schema (draft 2020-12): the module
+    /// specification's `validateData(data, schema)`. Same as [`validate_json_schema`]; to check
+    /// a value against a document registered with the store, use
+    /// [`Store::validate_as_document`].
+    ///
+    /// The outer error is a schema that does not compile; the inner one lists every violation.
+    pub fn validate_data(
         &self,
-        document: Option<&str>,
+        value: &Value,
+        schema: &Value,
+    ) -> Result<std::result::Result<(), ValidationError>> {
+        validate_json_schema(value, schema)
+    }
+
+    /// Validates `value` against the registered document called `name` (e.g.
+    /// `"UserPreferencesState"`), as a save under one of its keys would.
+    pub fn validate_as_document(
+        &self,
+        value: &Value,
+        name: &str,
+    ) -> Result<std::result::Result<(), ValidationError>> {
+        let document = self
+            .registry()
+            .get(name)
+            .ok_or_else(|| Error::UnknownDocument {
+                name: name.to_owned(),
+            })?;
+        Ok(document.validate(value))
+    }
+
+    /// Migrates `value` from version `from` to version `to`, without reading or writing any key:
+    /// the module specification's `migrateData(data, fromVersion, toVersion)`. The document is
+    /// the one whose registered migrations lead from `from` to `to`; none or several is an error
+    /// (then name it with [`Store::migrate_as_document`]). Equal versions return the value
+    /// unchanged.
+    pub fn migrate_data(&self, value: Value, from: &str, to: &str) -> Result<Value> {
+        self.migrate(None, value, from, to)
+    }
+
+    /// [`Store::migrate_data`] along the migrations registered for the document called
+    /// `document`.
+    pub fn migrate_as_document(
+        &self,
         value: Value,
+        document: &str,
         from: &str,
         to: &str,
     ) -> Result<Value> {
+        self.migrate(Some(document), value, from, to)
+    }
+
+    fn migrate(&self, document: Option<&str>, value: Value, from: &str, to: &str) -> Result<Value> {
         let parse = |version: &str| {
             Version::parse(version).map_err(|source| {
                 Error::Schema(statevault_schema::Error::InvalidVersion {
@@ -126,15 +167,13 @@ mod tests {
             .unwrap();
         let store = Store::open_with(dir.path(), options).unwrap();
         let migrated = store
-            .migrate_data(None, json!({"body": "hi"}), "1.0.0", "2.0.0")
+            .migrate_data(json!({"body": "hi"}), "1.0.0", "2.0.0")
             .unwrap();
         assert_eq!(migrated["text"], "hi");
-        let same = store
-            .migrate_data(None, json!(1), "1.0.0", "1.0.0")
-            .unwrap();
+        let same = store.migrate_data(json!(1), "1.0.0", "1.0.0").unwrap();
         assert_eq!(same, json!(1));
         let error = store
-            .migrate_data(Some("Note"), json!({}), "2.0.0", "3.0.0")
+            .migrate_as_document(json!({}), "Note", "2.0.0", "3.0.0")
             .unwrap_err();
         assert_eq!(error.kind(), ErrorKind::Migration);
     }

@@ -8,12 +8,17 @@ import type {
   AppConfig,
   BackupInfo,
   BatchOperation,
+  ConversationContext,
   ConversationHistoryState,
+  EnvironmentConfig,
   GridLayoutState,
+  Keybinding,
+  KeybindingsState,
   LayoutItem,
   Message,
   SaveOptions,
   StatePersistenceAPI,
+  ThemesState,
   UserPreferencesState,
 } from "./statevault";
 
@@ -86,6 +91,56 @@ export const firstRunConfig: AppConfig = {
   updates: { channel: "stable", checkAutomatically: true },
 };
 
+export const themes: ThemesState = {
+  version: "1.0.0",
+  active: "solarized-night",
+  themes: {
+    "solarized-night": {
+      label: "Solarized Night",
+      base: "dark",
+      colors: { "editor.background": "#002b36", "accent-strong": "#268bd2cc" },
+    },
+    contrast: { label: "Contrast", base: "high-contrast", colors: {} },
+  },
+};
+
+export const keybindings: KeybindingsState = {
+  version: "1.0.0",
+  bindings: [
+    { command: "palette.open", keys: "Ctrl+Shift+P" },
+    { command: "workbench:toggle-sidebar", keys: "CmdOrCtrl+B", when: "!inputFocus" },
+    { command: "settings.open", keys: "Ctrl+K Ctrl+S" },
+    { command: "editor.save", keys: "CmdOrCtrl+S", disabled: true },
+  ],
+};
+
+export const environment: EnvironmentConfig = {
+  version: "1.0.0",
+  name: "staging",
+  variables: { NODE_ENV: "production", LOG_FORMAT: "json" },
+  endpoints: { api: "https://api.staging.example.com/v2" },
+};
+
+export const productionEnvironment: EnvironmentConfig = {
+  version: "1.0.0",
+  name: "production",
+  variables: {},
+};
+
+export const context: ConversationContext = {
+  version: "1.0.0",
+  conversationId: "c1",
+  summary: "Planning the week.",
+  pinnedMessages: [{ messageId: "m1", role: "system", content: "Be brief.", pinnedAt: 1764126000000 }],
+  entities: [
+    { name: "src/main.rs", kind: "file" },
+    { name: "Ada", kind: "person", description: "Release manager" },
+  ],
+  tags: ["planning"],
+  updatedAt: 1764126790000,
+  tokenBudget: 8000,
+};
+
 export const options: SaveOptions = { encrypt: true, compression: true, backup: false };
 
 export const batch: BatchOperation[] = [
@@ -104,6 +159,17 @@ export const backups: BackupInfo[] = [
     encrypted: false,
     kind: "manual",
     fileCount: 4,
+  },
+  // Taken by the store itself, without a name: the name is "", never null.
+  {
+    id: "2025-11-26T03-39-00Z",
+    name: "",
+    timestamp: 1764126840000,
+    size: 1024,
+    compressed: false,
+    encrypted: false,
+    kind: "auto",
+    fileCount: 1,
   },
 ];
 
@@ -177,6 +243,27 @@ export const nullDescription: GridLayoutState = {
   metadata: { name: "x", description: null, tags: [] },
 };
 
+export const wrongThemeBase: ThemesState = {
+  ...themes,
+  // @ts-expect-error "sepia" is not a theme base
+  themes: { paper: { label: "Paper", base: "sepia", colors: {} } },
+};
+
+// @ts-expect-error a key binding names its command
+export const bindingWithoutCommand: Keybinding = { keys: "Ctrl+P" };
+
+export const wrongEnvironment: EnvironmentConfig = {
+  ...environment,
+  // @ts-expect-error "test" is not an environment
+  name: "test",
+};
+
+export const wrongPinnedMessage: ConversationContext = {
+  ...context,
+  // @ts-expect-error "moderator" is not a role
+  pinnedMessages: [{ messageId: "m1", role: "moderator", content: "hi", pinnedAt: 0 }],
+};
+
 export const wrongLogLevel: AppConfig = {
   ...config,
   // @ts-expect-error "verbose" is not a log level
@@ -211,6 +298,12 @@ export const wrongBackupKind: BackupInfo = {
   ...backups[0]!,
   // @ts-expect-error "weekly" is not a backup kind
   kind: "weekly",
+};
+
+export const nullBackupName: BackupInfo = {
+  ...backups[0]!,
+  // @ts-expect-error a backup without a name has name "", not null
+  name: null,
 };
 
 export async function wrongApiUse(api: StatePersistenceAPI): Promise<void> {

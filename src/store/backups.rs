@@ -36,13 +36,19 @@ impl Store {
         Backups::new(self.storage())
     }
 
-    /// Takes a snapshot of the whole store (deduplicated: unchanged files cost a `stat`).
-    pub fn create_backup(&self, name: Option<&str>) -> Result<BackupInfo> {
-        self.create_backup_with_progress(name, &|_, _| {})
+    /// Takes a manual snapshot of the whole store (deduplicated: unchanged files cost a `stat`)
+    /// and returns its id, as [`Store::restore_backup`] takes it: the module specification's
+    /// `createBackup(name?)`. [`Store::create_backup_with_progress`] returns the whole
+    /// [`BackupInfo`].
+    pub fn create_backup(&self, name: Option<&str>) -> Result<String> {
+        Ok(self
+            .create_backup_with_progress(name, &|_, _| {})?
+            .id
+            .to_string())
     }
 
-    /// [`Store::create_backup`], calling `progress(done, total)` as files are copied (possibly
-    /// from several threads).
+    /// Takes a manual snapshot like [`Store::create_backup`] and describes it, calling
+    /// `progress(done, total)` as files are copied (possibly from several threads).
     pub fn create_backup_with_progress(
         &self,
         name: Option<&str>,
@@ -99,9 +105,17 @@ impl Store {
         Ok(total)
     }
 
-    /// Every snapshot, newest first, the legacy service's own backups included.
+    /// Every snapshot, newest first, the legacy service's own backups (its full backups in
+    /// `backups/manual/` and its automatic ones of single keys in `backups/auto/`) included: the module
+    /// specification's `listBackups()`. Serialized, each has the specification's `BackupInfo`
+    /// fields `id`, `name` (`""` when none was given), `timestamp`, `size`, `compressed` and
+    /// `encrypted`, and beyond them `kind`, `reason`, `file_count` and `damaged`.
     pub fn list_backups(&self) -> Result<Vec<BackupInfo>> {
-        Ok(self.backups().list()?)
+        let backups = self.backups();
+        let mut all = backups.list()?;
+        all.extend(backups.list_legacy_auto()?);
+        all.sort_by(|a, b| b.timestamp.cmp(&a.timestamp).then_with(|| b.id.cmp(&a.id)));
+        Ok(all)
     }
 
     /// Re-hashes every file of a snapshot.
@@ -139,7 +153,11 @@ impl Store {
         let on_progress = |p: statevault_backup::Progress| progress(p.done, p.total);
         let mut id = parse_backup_id(id)?;
         if !id.is_native() {
-            id = self.import_legacy_backup(&id)?.id;
+            id = if self.backups().is_legacy_auto(&id)? {
+                self.import_legacy_auto_backup(&id)?.id
+            } else {
+                self.import_legacy_backup(&id)?.id
+            };
         }
         let report = self.backups().restore(
             &id,
@@ -324,16 +342,31 @@ impl Store {
     /// Converts a backup of the legacy service into a manual snapshot, each value encoded as
     /// this store saves it.
     fn import_legacy_backup(&self, id: &BackupId) -> Result<BackupInfo> {
-        let encode = |key: &Key,
-                      value: &serde_json::Value|
-         -> std::result::Result<Vec<u8>, statevault_backup::BoxError> {
-            Ok(self.pipeline().encode_value(
-                key,
-                value,
-                &statevault_schema::contract::SaveOptions::default(),
-            )?)
-        };
-        Ok(self.backups().import_legacy(id, &encode, &classify)?)
+        Ok(self
+            .backups()
+            .import_legacy(id, &|k, v| self.encode_legacy_value(k, v), &classify)?)
+    }
+
+    /// Converts an automatic backup of the legacy service (one key's old value) into a manual
+    /// snapshot scoped to that key, the value encoded as this store saves it.
+    fn import_legacy_auto_backup(&self, id: &BackupId) -> Result<BackupInfo> {
+        Ok(self.backups().import_legacy_auto(
+            id,
+            &|k, v| self.encode_legacy_value(k, v),
+            &classify,
+        )?)
+    }
+
+    fn encode_legacy_value(
+        &self,
+        key: &Key,
+        value: &serde_json::Value,
+    ) -> std::result::Result<Vec<u8>, statevault_backup::BoxError> {
+        Ok(self.pipeline().encode_value(
+            key,
+            value,
+            &statevault_schema::contract::SaveOptions::default(),
+        )?)
     }
 
     /// Decrypts an encrypted file (with `from`, or this store's keys and context when `None`)

@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use serde_json::json;
+use serde_json::{Value, json};
 use statevault::schema::{ConversationHistoryState, UserPreferencesState};
 use statevault::{
     BackupKind, DataKey, KeyId, KeySet, SaveOptions, StaticKeyProvider, Store, StoreOptions,
@@ -53,7 +53,9 @@ fn backup_change_restore_gives_exactly_the_backed_up_state() {
     store.save("settings.preferences", &preferences()).unwrap();
     store.save("history.conversations", &history()).unwrap();
     let before = snapshot_of_files(&store);
-    let backup = store.create_backup(Some("before the experiment")).unwrap();
+    let backup = store
+        .create_backup_with_progress(Some("before the experiment"), &|_, _| {})
+        .unwrap();
     assert_eq!(backup.file_count, 3);
     assert!(backup.encrypted && backup.compressed);
 
@@ -104,8 +106,8 @@ fn a_damaged_snapshot_is_refused_and_the_store_is_untouched() {
         bytes[0] ^= 0x20;
         std::fs::write(&entry, bytes).unwrap();
     }
-    assert!(!store.verify_backup(backup.id.as_str()).unwrap().is_ok());
-    assert!(store.restore_backup(backup.id.as_str()).is_err());
+    assert!(!store.verify_backup(&backup).unwrap().is_ok());
+    assert!(store.restore_backup(&backup).is_err());
     assert_eq!(
         snapshot_of_files(&store),
         live,
@@ -163,14 +165,12 @@ fn an_archive_moves_encrypted_keys_to_another_store_under_its_own_key() {
 
     let mut refused = Vec::new();
     assert!(
-        source
-            .export_backup(backup.id.as_str(), &mut refused, None)
-            .is_err(),
+        source.export_backup(&backup, &mut refused, None).is_err(),
         "encrypted keys never leave without an archive key"
     );
     let mut archive = Vec::new();
     source
-        .export_backup(backup.id.as_str(), &mut archive, Some(&archive_key))
+        .export_backup(&backup, &mut archive, Some(&archive_key))
         .unwrap();
     let plaintext = serde_json::to_vec(&history()).unwrap();
     assert!(
@@ -231,6 +231,67 @@ fn a_legacy_full_backup_is_listed_and_restorable() {
     );
 }
 
+/// The earlier service also wrote `backups/auto/<key>_<ms>.json` (one key's old value) before an
+/// overwrite with `backup: true`: listed as a legacy backup of that key, and restoring it changes
+/// that key only.
+#[test]
+fn a_legacy_automatic_backup_is_listed_and_restores_its_one_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let auto = dir.path().join("backups/auto");
+    std::fs::create_dir_all(&auto).unwrap();
+    let old = json!({"n": 1});
+    std::fs::write(
+        auto.join("plugins.notes_1764126784000.json"),
+        serde_json::to_vec_pretty(&old).unwrap(),
+    )
+    .unwrap();
+    // Not the service's naming: ignored.
+    std::fs::write(auto.join("notes.json"), b"{}").unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    store.save("plugins.notes", &json!({"n": 2})).unwrap();
+    store.save("plugins.other", &json!("kept")).unwrap();
+
+    let listed = store.list_backups().unwrap();
+    assert_eq!(listed.len(), 1, "{listed:?}");
+    let legacy = &listed[0];
+    assert_eq!(legacy.id.as_str(), "plugins.notes_1764126784000");
+    assert_eq!(legacy.kind, BackupKind::Legacy);
+    assert_eq!(legacy.timestamp, 1_764_126_784_000);
+    assert_eq!(legacy.file_count, 1);
+    assert_eq!(legacy.damaged, None);
+    assert_eq!(serde_json::to_value(legacy).unwrap()["name"], "");
+
+    store.restore_backup(legacy.id.as_str()).unwrap();
+    assert_eq!(
+        store.load::<serde_json::Value>("plugins.notes").unwrap(),
+        Some(old)
+    );
+    assert_eq!(
+        store.load::<serde_json::Value>("plugins.other").unwrap(),
+        Some(json!("kept")),
+        "a backup of one key restores that key only"
+    );
+    assert!(
+        auto.join("plugins.notes_1764126784000.json").is_file(),
+        "the legacy file stays"
+    );
+
+    // A damaged one is listed as damaged, and restoring it is refused with the store untouched.
+    std::fs::write(auto.join("plugins.notes_1764126790000.json"), b"{\"n\":").unwrap();
+    let damaged = store
+        .list_backups()
+        .unwrap()
+        .into_iter()
+        .find(|b| b.id.as_str() == "plugins.notes_1764126790000")
+        .expect("listed");
+    assert!(damaged.damaged.is_some());
+    assert!(store.restore_backup(damaged.id.as_str()).is_err());
+    assert_eq!(
+        store.load::<serde_json::Value>("plugins.notes").unwrap(),
+        Some(json!({"n": 1}))
+    );
+}
+
 #[test]
 fn automatic_snapshots_are_kept_by_the_retention_policy() {
     let dir = tempfile::tempdir().unwrap();
@@ -258,7 +319,7 @@ fn automatic_snapshots_are_kept_by_the_retention_policy() {
         .count();
     assert_eq!(auto, 3, "only the last three automatic snapshots are kept");
     assert!(
-        backups.iter().any(|b| b.id == manual.id),
+        backups.iter().any(|b| b.id.as_str() == manual),
         "manual snapshots are not pruned"
     );
     // The newest automatic snapshot holds the value before the last save.
@@ -311,7 +372,9 @@ fn a_snapshot_taken_while_batches_are_still_in_the_journal_holds_their_values() 
         batch
     };
     store.save_batch(batch_of(1)).unwrap();
-    let first = store.create_backup(Some("one")).unwrap();
+    let first = store
+        .create_backup_with_progress(Some("one"), &|_, _| {})
+        .unwrap();
     assert_eq!(first.file_count, 2);
     // Same lengths, new values, still pending: the snapshot's index must not take them for the
     // values it saw before.
@@ -321,10 +384,10 @@ fn a_snapshot_taken_while_batches_are_still_in_the_journal_holds_their_values() 
     store.restore_backup(first.id.as_str()).unwrap();
     let a: serde_json::Value = store.load("plugins.a").unwrap().unwrap();
     assert_eq!(a, json!({ "n": 1 }));
-    store.restore_backup(second.id.as_str()).unwrap();
+    store.restore_backup(&second).unwrap();
     let b: serde_json::Value = store.load("plugins.b").unwrap().unwrap();
     assert_eq!(b, json!({ "n": 2 }));
-    let report = store.verify_backup(second.id.as_str()).unwrap();
+    let report = store.verify_backup(&second).unwrap();
     assert_eq!(report.files, 2);
     assert!(report.problems.is_empty(), "{:?}", report.problems);
 }
@@ -364,4 +427,56 @@ fn backup_import_inflates_no_more_than_the_stores_cap() {
         assert_eq!(err.kind(), statevault::ErrorKind::Corrupt);
     }
     assert!(store.list_backups().unwrap().is_empty(), "nothing written");
+}
+
+/// `createBackup` resolves to the backup's id, and `listBackups` gives the specification's
+/// `BackupInfo`: `id`, `name`, `timestamp`, `size`, `compressed`, `encrypted`, with a backup made
+/// without a name named `""`, never `null`.
+#[test]
+fn create_backup_returns_the_id_and_list_backups_has_the_specifications_shape() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    store.save("settings.preferences", &preferences()).unwrap();
+    let named: String = store.create_backup(Some("nightly")).unwrap();
+    let unnamed: String = store.create_backup(None).unwrap();
+    assert_ne!(named, unnamed);
+
+    let listed = serde_json::to_value(store.list_backups().unwrap()).unwrap();
+    let listed = listed.as_array().unwrap();
+    assert_eq!(listed.len(), 2);
+    for backup in listed {
+        for (field, is_type) in [
+            ("id", Value::is_string as fn(&Value) -> bool),
+            ("name", Value::is_string),
+            ("timestamp", Value::is_u64),
+            ("size", Value::is_u64),
+            ("compressed", Value::is_boolean),
+            ("encrypted", Value::is_boolean),
+        ] {
+            assert!(is_type(&backup[field]), "{field} in {backup}");
+        }
+    }
+    let by_id = |id: &str| {
+        listed
+            .iter()
+            .find(|b| b["id"] == id)
+            .unwrap_or_else(|| panic!("{id} listed"))
+    };
+    assert_eq!(by_id(&named)["name"], "nightly");
+    assert_eq!(
+        by_id(&unnamed)["name"],
+        "",
+        "a missing name is empty, not null"
+    );
+    assert!(by_id(&named)["size"].as_u64().unwrap() > 0);
+
+    // The id is what `restore_backup` takes.
+    store.delete("settings.preferences").unwrap();
+    store.restore_backup(&named).unwrap();
+    assert_eq!(
+        store
+            .load::<UserPreferencesState>("settings.preferences")
+            .unwrap(),
+        Some(preferences())
+    );
 }

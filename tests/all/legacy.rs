@@ -214,3 +214,43 @@ fn a_conversation_the_legacy_service_kept_under_a_dotted_name_loads() {
         "moved, not rewritten"
     );
 }
+
+#[test]
+fn the_legacy_services_full_and_automatic_backups_are_listed() {
+    let dir = legacy_folder();
+    let store = Store::open(dir.path()).unwrap();
+    let listed: Vec<(String, u64, usize)> = store
+        .list_backups()
+        .unwrap()
+        .iter()
+        .map(|b| (b.id.to_string(), b.timestamp, b.file_count))
+        .collect();
+    assert_eq!(
+        listed,
+        [
+            (
+                "layout.default_1732000004000".to_owned(),
+                1_732_000_004_000,
+                1
+            ),
+            ("backup_1732000003000".to_owned(), 1_732_000_003_000, 2),
+        ]
+    );
+    // The automatic one holds the layout as it was before the service overwrote it.
+    let before: GridLayoutState = serde_json::from_slice(
+        &std::fs::read(fixtures().join("backups/auto/layout.default_1732000004000.json")).unwrap(),
+    )
+    .unwrap();
+    store.delete("layout.default").unwrap();
+    store
+        .restore_backup("layout.default_1732000004000")
+        .unwrap();
+    assert_eq!(
+        store.load::<GridLayoutState>("layout.default").unwrap(),
+        Some(before)
+    );
+    assert!(
+        store.exists("settings.preferences").unwrap(),
+        "other keys stay"
+    );
+}

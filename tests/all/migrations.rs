@@ -154,7 +154,7 @@ fn an_old_document_invalid_under_the_new_schema_is_migrated_then_validated_and_r
     let calls = Arc::new(Calls::default());
     let store = Store::open_with(dir.path(), notes_options(&calls)).unwrap();
     // Under the 2.0.0 schema the old data is invalid: validating before migrating would fail.
-    assert!(store.validate_data(&old, "Notes").unwrap().is_err());
+    assert!(store.validate_as_document(&old, "Notes").unwrap().is_err());
     assert!(matches!(
         store.verify().unwrap()[0].status,
         KeyStatus::NeedsMigration { ref stored, ref current } if stored == "1.0.0" && current == "2.0.0"

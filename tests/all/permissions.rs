@@ -53,6 +53,10 @@ fn a_store_made_through_the_facade_is_private_under_umask_000() {
         "history/conversations",
         "plugins",
         "plugins/weather",
+        // The specification's layout shows both backup folders from the start.
+        "backups",
+        "backups/auto",
+        "backups/manual",
     ] {
         assert_eq!(mode(&root.join(folder)), 0o700, "folder {folder:?}");
     }

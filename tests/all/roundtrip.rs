@@ -3,7 +3,7 @@
 use statevault::Store;
 use statevault::schema::{ConversationHistoryState, GridLayoutState, UserPreferencesState};
 
-use super::common::{grid_layout, history, preferences};
+use super::common::{grid_layout, history, preferences, spec_store};
 
 #[test]
 fn layout_preferences_and_history_survive_a_reopen_unchanged() {
@@ -222,4 +222,103 @@ fn a_batch_is_seen_at_once_by_every_reader_and_reaches_the_files_at_the_checkpoi
         reader.load::<GridLayoutState>("layout.default").unwrap(),
         Some(grid_layout())
     );
+}
+
+/// The other files of the specification's layout — themes, key bindings, environment settings and
+/// conversation contexts — are typed documents too: they survive a reopen, land in the files the
+/// layout names, and an invalid value is refused.
+#[test]
+fn themes_keybindings_environment_and_contexts_survive_a_reopen_where_the_layout_puts_them() {
+    use statevault::schema::{
+        ConversationContext, EnvironmentConfig, EnvironmentName, Keybinding, KeybindingsState,
+        PinnedMessage, Role, ThemeBase, ThemeDefinition, ThemesState,
+    };
+
+    let dir = tempfile::tempdir().unwrap();
+    let mut themes = ThemesState {
+        active: "night".into(),
+        ..ThemesState::default()
+    };
+    themes.themes.insert(
+        "night".into(),
+        ThemeDefinition {
+            label: "Night".into(),
+            base: ThemeBase::Dark,
+            colors: [("editor.background".to_owned(), "#101010".to_owned())].into(),
+        },
+    );
+    let keybindings = KeybindingsState {
+        bindings: vec![Keybinding {
+            command: "palette.open".into(),
+            keys: "Ctrl+Shift+P".into(),
+            when: None,
+            disabled: None,
+        }],
+        ..KeybindingsState::default()
+    };
+    let environment = EnvironmentConfig {
+        name: EnvironmentName::Staging,
+        variables: [("NODE_ENV".to_owned(), "production".to_owned())].into(),
+        endpoints: [("api".to_owned(), "https://api.example.com".to_owned())].into(),
+        ..EnvironmentConfig::default()
+    };
+    let mut context = ConversationContext::new("ab12", 1_764_126_790_000);
+    context.summary = "Planning the week.".into();
+    context.pinned_messages.push(PinnedMessage {
+        message_id: "m1".into(),
+        role: Role::User,
+        content: "Plan my week".into(),
+        pinned_at: 1_764_126_001_000,
+    });
+    {
+        let store = spec_store(dir.path());
+        store.save("settings.themes", &themes).unwrap();
+        store.save("settings.keybindings", &keybindings).unwrap();
+        store.save("config.environment", &environment).unwrap();
+        store.save("history.contexts.ab12", &context).unwrap();
+    }
+    let store = spec_store(dir.path());
+    assert_eq!(store.load("settings.themes").unwrap(), Some(themes.clone()));
+    assert_eq!(
+        store.load("settings.keybindings").unwrap(),
+        Some(keybindings)
+    );
+    assert_eq!(store.load("config.environment").unwrap(), Some(environment));
+    assert_eq!(store.load("history.contexts.ab12").unwrap(), Some(context));
+    for file in [
+        "settings/themes.json",
+        "settings/keybindings.json",
+        "config/environment.json",
+        "history/contexts/ab12.json",
+    ] {
+        assert!(dir.path().join(file).is_file(), "{file}");
+    }
+
+    // Each is validated: a colour that is not `#rrggbb`, keys that are no shortcut, an unknown
+    // environment, a context without its conversation.
+    let mut bad_themes = serde_json::to_value(&themes).unwrap();
+    bad_themes["themes"]["night"]["colors"]["editor.background"] = "black".into();
+    for (key, value) in [
+        ("settings.themes", bad_themes),
+        (
+            "settings.keybindings",
+            serde_json::json!({"version": "1.0.0", "bindings": [{"command": "x", "keys": ""}]}),
+        ),
+        (
+            "config.environment",
+            serde_json::json!({"version": "1.0.0", "name": "qa", "variables": {}}),
+        ),
+        (
+            "history.contexts.cd34",
+            serde_json::to_value(ConversationContext::new("", 0)).unwrap(),
+        ),
+    ] {
+        let err = store.save(key, &value).unwrap_err();
+        assert_eq!(
+            err.kind(),
+            statevault::ErrorKind::Validation,
+            "{key}: {err}"
+        );
+    }
+    assert!(!store.exists("history.contexts.cd34").unwrap());
 }

@@ -117,17 +117,19 @@ fn an_unregistered_key_takes_any_json() {
 }
 
 #[test]
-fn validate_data_checks_a_value_against_a_named_document() {
+fn validate_as_document_checks_a_value_against_a_named_document() {
     let dir = tempfile::tempdir().unwrap();
     let store = spec_store(dir.path());
     let good = serde_json::to_value(preferences()).unwrap();
     assert_eq!(
-        store.validate_data(&good, "UserPreferencesState").unwrap(),
+        store
+            .validate_as_document(&good, "UserPreferencesState")
+            .unwrap(),
         Ok(())
     );
     let bad = prefs_with("/theme", json!("neon"));
     let violations = store
-        .validate_data(&bad, "UserPreferencesState")
+        .validate_as_document(&bad, "UserPreferencesState")
         .unwrap()
         .unwrap_err();
     assert_eq!(violations.document, "UserPreferencesState");
@@ -142,12 +144,12 @@ fn validate_data_checks_a_value_against_a_named_document() {
     // A preferences value is not a layout.
     assert!(
         store
-            .validate_data(&good, "GridLayoutState")
+            .validate_as_document(&good, "GridLayoutState")
             .unwrap()
             .is_err()
     );
     assert!(matches!(
-        store.validate_data(&good, "NoSuchDocument"),
+        store.validate_as_document(&good, "NoSuchDocument"),
         Err(Error::UnknownDocument { name }) if name == "NoSuchDocument"
     ));
     // Nothing was written by any of it.
@@ -227,4 +229,50 @@ fn a_generic_store_holds_its_own_json_under_the_specifications_key_names() {
     // built-in document.
     let spec = spec_store(dir.path());
     assert!(spec.load::<Value>("settings.preferences").is_err());
+}
+
+/// `validateData(data, schema)`: the schema is a JSON Schema given by the caller, not a name.
+#[test]
+fn validate_data_checks_a_value_against_a_json_schema() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = spec_store(dir.path());
+    let schema = json!({
+        "type": "object",
+        "properties": {"volume": {"type": "integer", "maximum": 10}},
+        "required": ["volume"]
+    });
+    assert_eq!(
+        store.validate_data(&json!({"volume": 7}), &schema).unwrap(),
+        Ok(())
+    );
+    let violations = store
+        .validate_data(&json!({"volume": 11}), &schema)
+        .unwrap()
+        .unwrap_err();
+    assert_eq!(
+        violations
+            .violations
+            .iter()
+            .map(|v| v.pointer.as_str())
+            .collect::<Vec<_>>(),
+        ["/volume"]
+    );
+    // A built-in document's published schema works as well as its name.
+    let prefs = serde_json::to_value(preferences()).unwrap();
+    let published = store
+        .registry()
+        .get("UserPreferencesState")
+        .unwrap()
+        .schema()
+        .clone();
+    assert_eq!(store.validate_data(&prefs, &published).unwrap(), Ok(()));
+    assert!(
+        store
+            .validate_data(&prefs_with("/theme", json!("neon")), &published)
+            .unwrap()
+            .is_err()
+    );
+    // A schema that does not compile is an error, not a verdict on the data.
+    assert!(store.validate_data(&prefs, &json!({"type": 12})).is_err());
+    assert!(store.keys("").unwrap().is_empty());
 }

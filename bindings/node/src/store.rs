@@ -149,9 +149,9 @@ impl NativeStore {
     #[napi]
     pub fn create_backup(&self, name: Option<String>) -> napi::Result<AsyncTask<Job>> {
         self.spawn(move |s| {
-            let info = s.create_backup(name.as_deref()).map_err(store_error)?;
+            let id = s.create_backup(name.as_deref()).map_err(store_error)?;
             Ok(Reply {
-                value: Some(info.id.to_string()),
+                value: Some(id),
                 ..Reply::default()
             })
         })
@@ -181,9 +181,11 @@ impl NativeStore {
     ) -> napi::Result<String> {
         let value: Value = serde_json::from_str(&json).map_err(|e| bad_json("data", e))?;
         let reply = self.now(env, |s| {
-            let migrated = s
-                .migrate_data(document.as_deref(), value, &from, &to)
-                .map_err(store_error)?;
+            let migrated = match document.as_deref() {
+                Some(document) => s.migrate_as_document(value, document, &from, &to),
+                None => s.migrate_data(value, &from, &to),
+            }
+            .map_err(store_error)?;
             Ok(Reply {
                 value: Some(migrated.to_string()),
                 ..Reply::default()

@@ -105,6 +105,7 @@ mod error;
 mod id;
 mod index;
 mod legacy;
+mod legacy_auto;
 mod legacy_import;
 mod manifest;
 mod objects;

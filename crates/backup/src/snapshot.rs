@@ -100,7 +100,9 @@ impl fmt::Debug for CreateOptions<'_> {
 pub struct BackupInfo {
     /// The id.
     pub id: BackupId,
-    /// The user's name for it, if any.
+    /// The user's name for it, if any. Serialized as `""` when there is none, as the module
+    /// specification's `BackupInfo.name` (a string) has it.
+    #[serde(serialize_with = "name_or_empty")]
     pub name: Option<String>,
     /// Manual, automatic or legacy.
     pub kind: BackupKind,
@@ -119,6 +121,14 @@ pub struct BackupInfo {
     /// Why its manifest cannot be used, if it cannot; the other fields are then what the
     /// file name says (id, kind, the id's time) and zero.
     pub damaged: Option<String>,
+}
+
+/// Serializes a missing name as `""`, never `null`.
+fn name_or_empty<S: serde::Serializer>(
+    name: &Option<String>,
+    s: S,
+) -> std::result::Result<S::Ok, S::Error> {
+    s.serialize_str(name.as_deref().unwrap_or(""))
 }
 
 impl BackupInfo {

@@ -24,6 +24,10 @@ pub const META_DIR: &str = ".statevault";
 /// The namespace folders created with every store, from the module specification's layout.
 const LAYOUT_DIRS: &[&str] = &["layouts", "settings", "history", "config"];
 
+/// The backup folders created with every store (0700), as the module specification's layout
+/// shows them: snapshots the store takes itself, and those a person asked for.
+const BACKUP_DIRS: &[&str] = &["backups/auto", "backups/manual"];
+
 /// How [`Storage::open_with`] opens a store.
 #[derive(Debug, Clone)]
 pub struct OpenOptions {
@@ -179,7 +183,7 @@ impl Storage {
             Some(info) => Some(info),
             None => Some(info::create(&self.folder, &meta_dir)?),
         };
-        for dir in LAYOUT_DIRS {
+        for dir in LAYOUT_DIRS.iter().chain(BACKUP_DIRS) {
             self.folder
                 .create_dirs(&self.folder.root().join(dir), Durability::Full)?;
         }

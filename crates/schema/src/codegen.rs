@@ -8,7 +8,10 @@ use std::path::Path;
 
 use serde_json::Value;
 
-use crate::builtin::{AppConfig, ConversationHistoryState, GridLayoutState, UserPreferencesState};
+use crate::builtin::{
+    AppConfig, ConversationContext, ConversationHistoryState, EnvironmentConfig, GridLayoutState,
+    KeybindingsState, ThemesState, UserPreferencesState,
+};
 use crate::contract::{BackupInfo, BatchOperation, SaveOptions};
 use crate::{Document, Error, TypeScriptModule, schema_for};
 
@@ -39,6 +42,10 @@ pub fn generated_files() -> Result<Vec<GeneratedFile>, Error> {
         document::<UserPreferencesState>(),
         document::<ConversationHistoryState>(),
         document::<AppConfig>(),
+        document::<ThemesState>(),
+        document::<KeybindingsState>(),
+        document::<ConversationContext>(),
+        document::<EnvironmentConfig>(),
         ("SaveOptions", None, schema_for::<SaveOptions>()),
         ("BatchOperation", None, schema_for::<BatchOperation>()),
         ("BackupInfo", None, schema_for::<BackupInfo>()),
@@ -205,6 +212,10 @@ mod tests {
                 "schemas/UserPreferencesState.schema.json",
                 "schemas/ConversationHistoryState.schema.json",
                 "schemas/AppConfig.schema.json",
+                "schemas/ThemesState.schema.json",
+                "schemas/KeybindingsState.schema.json",
+                "schemas/ConversationContext.schema.json",
+                "schemas/EnvironmentConfig.schema.json",
                 "schemas/SaveOptions.schema.json",
                 "schemas/BatchOperation.schema.json",
                 "schemas/BackupInfo.schema.json",
@@ -222,6 +233,10 @@ mod tests {
         for name in [
             "GridLayoutState",
             "AppConfig",
+            "ThemesState",
+            "KeybindingsState",
+            "ConversationContext",
+            "EnvironmentConfig",
             "BackupInfo",
             "SaveOptions",
             "StatePersistenceAPI",

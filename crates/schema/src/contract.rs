@@ -69,7 +69,7 @@ pub struct BackupInfo {
     /// Snapshot id, as `restoreBackup` takes it.
     #[schemars(length(min = 1))]
     pub id: String,
-    /// Name given when it was created (the id when none was given).
+    /// Name given when it was created; `""` when none was given.
     pub name: String,
     /// When it was taken, in milliseconds since the Unix epoch.
     #[schemars(range(max = MAX_SAFE_INTEGER))]

@@ -74,10 +74,12 @@ mod registry;
 mod typescript;
 
 pub use builtin::{
-    AppConfig, ConversationEntry, ConversationHistoryState, DataPaths, GridDensity,
-    GridLayoutState, HistoryMetadata, LayoutItem, LayoutMetadata, LogLevel, Message,
-    PrivacyPreferences, ResizeHandle, Role, Theme, UiPreferences, UpdateChannel, UpdateSettings,
-    UserPreferencesState, WidgetInstance, WindowBounds, WindowState,
+    AppConfig, ContextEntity, ConversationContext, ConversationEntry, ConversationHistoryState,
+    DataPaths, EnvironmentConfig, EnvironmentName, GridDensity, GridLayoutState, HistoryMetadata,
+    Keybinding, KeybindingsState, LayoutItem, LayoutMetadata, LogLevel, Message, PinnedMessage,
+    PrivacyPreferences, ResizeHandle, Role, Theme, ThemeBase, ThemeDefinition, ThemesState,
+    UiPreferences, UpdateChannel, UpdateSettings, UserPreferencesState, WidgetInstance,
+    WindowBounds, WindowState,
 };
 pub use codegen::{
     GeneratedFile, SCHEMAS_DIR, StaleFile, Staleness, TYPESCRIPT_PATH, ensure_generated_files,

@@ -3,7 +3,10 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use crate::builtin::{AppConfig, ConversationHistoryState, GridLayoutState, UserPreferencesState};
+use crate::builtin::{
+    AppConfig, ConversationContext, ConversationHistoryState, EnvironmentConfig, GridLayoutState,
+    KeybindingsState, ThemesState, UserPreferencesState,
+};
 use crate::{Document, DocumentInfo, Error, document_info};
 
 /// The longest key statevault accepts, in bytes (`docs/ARCHITECTURE.md`, "The data directory").
@@ -37,10 +40,13 @@ impl Registry {
 
     /// The built-in documents under their patterns: `layout.*` → [`GridLayoutState`],
     /// `settings.preferences` → [`UserPreferencesState`], `history.conversations` and
-    /// `history.conversations.*` → [`ConversationHistoryState`], `config.app` → [`AppConfig`].
+    /// `history.conversations.*` → [`ConversationHistoryState`], `config.app` → [`AppConfig`], and
+    /// the other files of the module specification's layout: `settings.themes` →
+    /// [`ThemesState`], `settings.keybindings` → [`KeybindingsState`], `config.environment` →
+    /// [`EnvironmentConfig`], `history.contexts.*` → [`ConversationContext`].
     pub fn builtin() -> Self {
         let mut registry = Self::empty();
-        let builtins: [(&str, Arc<DocumentInfo>); 5] = [
+        let builtins: [(&str, Arc<DocumentInfo>); 9] = [
             ("layout.*", document_info::<GridLayoutState>()),
             (
                 "settings.preferences",
@@ -55,6 +61,10 @@ impl Registry {
                 document_info::<ConversationHistoryState>(),
             ),
             ("config.app", document_info::<AppConfig>()),
+            ("settings.themes", document_info::<ThemesState>()),
+            ("settings.keybindings", document_info::<KeybindingsState>()),
+            ("config.environment", document_info::<EnvironmentConfig>()),
+            ("history.contexts.*", document_info::<ConversationContext>()),
         ];
         for (pattern, info) in builtins {
             registry

@@ -21,7 +21,19 @@ fn create_list_verify_restore() {
     assert!(text_id.trim().len() > 20, "the id is printed: {text_id}");
 
     let listed = sv(dir.path(), &["--json", "backup", "ls"]).expect(0).json();
-    assert_eq!(listed["backups"].as_array().unwrap().len(), 2);
+    let backups = listed["backups"].as_array().unwrap();
+    assert_eq!(backups.len(), 2);
+    // The specification's `BackupInfo` fields, a missing name as "" (as the Node binding has it).
+    let names: Vec<&str> = backups
+        .iter()
+        .map(|b| b["name"].as_str().unwrap())
+        .collect();
+    assert!(names.contains(&"first") && names.contains(&""), "{names:?}");
+    for backup in backups {
+        for field in ["id", "timestamp", "size", "compressed", "encrypted"] {
+            assert!(!backup[field].is_null(), "{field} in {backup}");
+        }
+    }
     assert!(
         sv(dir.path(), &["backup", "ls"])
             .expect(0)

@@ -250,6 +250,10 @@ fn schema_ls_lists_the_builtin_documents() {
         ("history.conversations", "ConversationHistoryState"),
         ("history.conversations.*", "ConversationHistoryState"),
         ("config.app", "AppConfig"),
+        ("settings.themes", "ThemesState"),
+        ("settings.keybindings", "KeybindingsState"),
+        ("config.environment", "EnvironmentConfig"),
+        ("history.contexts.*", "ConversationContext"),
     ] {
         assert!(
             run.stdout
@@ -265,7 +269,7 @@ fn schema_ls_lists_the_builtin_documents() {
         .expect(0)
         .json();
     let rows = out["documents"].as_array().unwrap();
-    assert_eq!(rows.len(), 5);
+    assert_eq!(rows.len(), 9);
     assert!(rows.contains(&json!({"pattern": "settings.preferences", "document": "UserPreferencesState", "version": "1.0.0"})));
 }
 
@@ -289,6 +293,10 @@ fn schema_export_writes_the_schemas_and_with_ts_the_declarations() {
         "UserPreferencesState.schema.json",
         "ConversationHistoryState.schema.json",
         "AppConfig.schema.json",
+        "ThemesState.schema.json",
+        "KeybindingsState.schema.json",
+        "ConversationContext.schema.json",
+        "EnvironmentConfig.schema.json",
     ] {
         let path = schemas.join(name);
         assert!(

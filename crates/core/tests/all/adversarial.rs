@@ -147,6 +147,8 @@ mod links {
         let root = dir.path();
         let s = Storage::open(root).unwrap();
         let link = root.join("backups");
+        // Open made the folder; a user (or an attacker) replaces it with a link afterwards.
+        std::fs::remove_dir_all(&link).unwrap();
         symlink(outside.path(), &link).unwrap();
         // The backup layer takes its lock through the store's backend.
         match s

@@ -13,7 +13,15 @@ fn open_creates_the_layout_and_identity() {
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path().join("store");
     let storage = Storage::open(&root).unwrap();
-    for folder in ["layouts", "settings", "history", "config", ".statevault"] {
+    for folder in [
+        "layouts",
+        "settings",
+        "history",
+        "config",
+        "backups/auto",
+        "backups/manual",
+        ".statevault",
+    ] {
         assert!(root.join(folder).is_dir(), "{folder}");
     }
     let info: StoreInfo =

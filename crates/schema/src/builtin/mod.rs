@@ -1,18 +1,26 @@
 //! The documents of the application's module specification, with its field names on the wire.
 
 mod config;
+mod context;
+mod environment;
 mod history;
+mod keybindings;
 mod layout;
 mod preferences;
+mod themes;
 
 pub use config::{
     AppConfig, DataPaths, LogLevel, UpdateChannel, UpdateSettings, WindowBounds, WindowState,
 };
+pub use context::{ContextEntity, ConversationContext, PinnedMessage};
+pub use environment::{EnvironmentConfig, EnvironmentName};
 pub use history::{ConversationEntry, ConversationHistoryState, HistoryMetadata, Message, Role};
+pub use keybindings::{Keybinding, KeybindingsState};
 pub use layout::{GridLayoutState, LayoutItem, LayoutMetadata, ResizeHandle, WidgetInstance};
 pub use preferences::{
     GridDensity, PrivacyPreferences, Theme, UiPreferences, UserPreferencesState,
 };
+pub use themes::{ThemeBase, ThemeDefinition, ThemesState};
 
 /// A semantic version, as `semver` parses it (semver.org's regular expression). Every built-in
 /// document has a `version` field that must match it.

@@ -8,8 +8,9 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use statevault_schema::{
-    AppConfig, ConversationHistoryState, Document, DocumentInfo, Error, GridLayoutState,
-    MigrationStep, UserPreferencesState, document_info, validate,
+    AppConfig, ConversationContext, ConversationHistoryState, Document, DocumentInfo,
+    EnvironmentConfig, Error, GridLayoutState, KeybindingsState, MigrationStep, ThemesState,
+    UserPreferencesState, document_info, validate,
 };
 
 use crate::common::{Edit, Edit::Remove, Edit::Set, edited, sample};
@@ -51,6 +52,10 @@ fn valid_samples_pass() {
     sample_is_valid::<UserPreferencesState>();
     sample_is_valid::<ConversationHistoryState>();
     sample_is_valid::<AppConfig>();
+    sample_is_valid::<ThemesState>();
+    sample_is_valid::<KeybindingsState>();
+    sample_is_valid::<EnvironmentConfig>();
+    sample_is_valid::<ConversationContext>();
 }
 
 #[test]
@@ -63,6 +68,18 @@ fn defaults_are_valid() {
     check_default::<UserPreferencesState>();
     check_default::<AppConfig>();
     check_default::<ConversationHistoryState>();
+    check_default::<ThemesState>();
+    check_default::<KeybindingsState>();
+    check_default::<EnvironmentConfig>();
+    let context = serde_json::to_value(ConversationContext::new("c1", 1_764_126_790_000)).unwrap();
+    validate::<ConversationContext>(&context).unwrap_or_else(|e| panic!("{e}"));
+    assert!(
+        validate::<ConversationContext>(
+            &serde_json::to_value(ConversationContext::new("", 0)).unwrap()
+        )
+        .is_err(),
+        "a context belongs to a conversation"
+    );
 }
 
 #[test]
@@ -240,6 +257,129 @@ fn invalid_app_configs() {
         &[Set("/updates/channel", json!("canary"))],
         &["/updates/channel"],
     );
+}
+
+#[test]
+fn invalid_themes() {
+    type T = ThemesState;
+    check::<T>(&[Set("/active", json!(""))], &["/active"]);
+    check::<T>(&[Set("/active", json!("Solarized Night"))], &["/active"]);
+    check::<T>(&[Remove("/active")], &[""]);
+    check::<T>(
+        &[Set("/themes/paper/base", json!("sepia"))],
+        &["/themes/paper/base"],
+    );
+    check::<T>(
+        &[Set("/themes/paper/label", json!(""))],
+        &["/themes/paper/label"],
+    );
+    check::<T>(
+        &[Set("/themes/paper/colors/editor.background", json!("red"))],
+        &["/themes/paper/colors/editor.background"],
+    );
+    check::<T>(
+        &[Set("/themes/paper/colors/editor.background", json!("#fff"))],
+        &["/themes/paper/colors/editor.background"],
+    );
+    check::<T>(
+        &[Set(
+            "/themes/paper/colors/editor.background",
+            json!("#FFFFFF80"),
+        )],
+        &[],
+    );
+    check::<T>(
+        &[Set("/themes/paper/colors/two words", json!("#ffffff"))],
+        &["/themes/paper/colors"],
+    );
+    check::<T>(
+        &[Set(
+            "/themes/Paper Two",
+            json!({"label": "x", "base": "light", "colors": {}}),
+        )],
+        &["/themes"],
+    );
+    check::<T>(&[Remove("/themes/paper/colors")], &["/themes/paper"]);
+}
+
+#[test]
+fn invalid_keybindings() {
+    type T = KeybindingsState;
+    check::<T>(&[Set("/bindings/0/keys", json!(""))], &["/bindings/0/keys"]);
+    check::<T>(
+        &[Set("/bindings/0/keys", json!("Ctrl+"))],
+        &["/bindings/0/keys"],
+    );
+    check::<T>(
+        &[Set("/bindings/0/keys", json!("Ctrl+K  Ctrl+S"))],
+        &["/bindings/0/keys"],
+    );
+    check::<T>(&[Set("/bindings/0/keys", json!("F12"))], &[]);
+    check::<T>(&[Set("/bindings/0/keys", json!("Alt+Shift+Left"))], &[]);
+    check::<T>(
+        &[Set("/bindings/0/command", json!("open palette"))],
+        &["/bindings/0/command"],
+    );
+    check::<T>(
+        &[Set("/bindings/0/command", json!(""))],
+        &["/bindings/0/command"],
+    );
+    check::<T>(&[Set("/bindings/1/when", json!(""))], &["/bindings/1/when"]);
+    check::<T>(
+        &[Set("/bindings/1/when", json!(null))],
+        &["/bindings/1/when"],
+    );
+    check::<T>(
+        &[Set("/bindings/3/disabled", json!("yes"))],
+        &["/bindings/3/disabled"],
+    );
+    check::<T>(&[Remove("/bindings/0/keys")], &["/bindings/0"]);
+    check::<T>(&[Set("/bindings", json!({}))], &["/bindings"]);
+}
+
+#[test]
+fn invalid_environments() {
+    type T = EnvironmentConfig;
+    check::<T>(&[Set("/name", json!("test"))], &["/name"]);
+    check::<T>(&[Set("/name", json!("development"))], &[]);
+    check::<T>(&[Set("/variables/1PATH", json!("x"))], &["/variables"]);
+    check::<T>(&[Set("/variables/MY-VAR", json!("x"))], &["/variables"]);
+    check::<T>(&[Set("/variables/PORT", json!(8080))], &["/variables/PORT"]);
+    check::<T>(&[Remove("/endpoints")], &[]);
+    check::<T>(
+        &[Set("/endpoints/api", json!("api.example.com"))],
+        &["/endpoints/api"],
+    );
+    check::<T>(
+        &[Set("/endpoints/api", json!("ftp://api.example.com"))],
+        &["/endpoints/api"],
+    );
+    check::<T>(
+        &[Set("/endpoints/API", json!("https://api.example.com"))],
+        &["/endpoints"],
+    );
+    check::<T>(&[Remove("/variables")], &[""]);
+}
+
+#[test]
+fn invalid_contexts() {
+    type T = ConversationContext;
+    check::<T>(&[Set("/conversationId", json!(""))], &["/conversationId"]);
+    check::<T>(&[Set("/summary", json!(null))], &["/summary"]);
+    check::<T>(
+        &[Set("/pinnedMessages/0/role", json!("moderator"))],
+        &["/pinnedMessages/0/role"],
+    );
+    check::<T>(
+        &[Remove("/pinnedMessages/0/pinnedAt")],
+        &["/pinnedMessages/0"],
+    );
+    check::<T>(&[Set("/entities/0/kind", json!(""))], &["/entities/0/kind"]);
+    check::<T>(&[Set("/tags/1", json!(2))], &["/tags/1"]);
+    check::<T>(&[Set("/updatedAt", json!(-1))], &["/updatedAt"]);
+    check::<T>(&[Set("/tokenBudget", json!(0))], &["/tokenBudget"]);
+    check::<T>(&[Remove("/tokenBudget")], &[]);
+    check::<T>(&[Set("/messages", json!([]))], &[""]);
 }
 
 #[test]
@@ -528,4 +668,8 @@ fn serde_refuses_unknown_fields_too() {
         &[Set("/conversations/0/messages/0/x", json!(1))],
     );
     refused::<AppConfig>("AppConfig", &[Set("/window/bounds/z", json!(1))]);
+    refused::<ThemesState>("ThemesState", &[Set("/themes/paper/x", json!(1))]);
+    refused::<KeybindingsState>("KeybindingsState", &[Set("/bindings/0/x", json!(1))]);
+    refused::<EnvironmentConfig>("EnvironmentConfig", &[Set("/x", json!(1))]);
+    refused::<ConversationContext>("ConversationContext", &[Set("/entities/1/x", json!(1))]);
 }

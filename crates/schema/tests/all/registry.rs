@@ -41,7 +41,17 @@ fn builtin_lookups() {
         "settings.preferences",
         Some(("settings.preferences", "UserPreferencesState")),
     );
-    check(&r, "settings.themes", None);
+    check(
+        &r,
+        "settings.themes",
+        Some(("settings.themes", "ThemesState")),
+    );
+    check(
+        &r,
+        "settings.keybindings",
+        Some(("settings.keybindings", "KeybindingsState")),
+    );
+    check(&r, "settings.themes.dark", None);
     check(&r, "settings.preferences.extra", None);
     check(
         &r,
@@ -58,10 +68,19 @@ fn builtin_lookups() {
         "history.conversations.2025.ab12",
         Some(("history.conversations.*", "ConversationHistoryState")),
     );
-    check(&r, "history.contexts.ab12", None);
+    check(
+        &r,
+        "history.contexts.ab12",
+        Some(("history.contexts.*", "ConversationContext")),
+    );
+    check(&r, "history.contexts", None);
     check(&r, "history", None);
     check(&r, "config.app", Some(("config.app", "AppConfig")));
-    check(&r, "config.environment", None);
+    check(
+        &r,
+        "config.environment",
+        Some(("config.environment", "EnvironmentConfig")),
+    );
     check(&r, "notes.today", None);
     check(&r, "", None);
     check(&r, ".", None);
@@ -75,8 +94,12 @@ fn builtin_listing() {
         names,
         [
             "AppConfig",
+            "ConversationContext",
             "ConversationHistoryState",
+            "EnvironmentConfig",
             "GridLayoutState",
+            "KeybindingsState",
+            "ThemesState",
             "UserPreferencesState"
         ]
     );
@@ -85,11 +108,15 @@ fn builtin_listing() {
         patterns,
         [
             ("config.app".to_owned(), "AppConfig"),
+            ("config.environment".to_owned(), "EnvironmentConfig"),
             (
                 "history.conversations".to_owned(),
                 "ConversationHistoryState"
             ),
+            ("settings.keybindings".to_owned(), "KeybindingsState"),
             ("settings.preferences".to_owned(), "UserPreferencesState"),
+            ("settings.themes".to_owned(), "ThemesState"),
+            ("history.contexts.*".to_owned(), "ConversationContext"),
             (
                 "history.conversations.*".to_owned(),
                 "ConversationHistoryState"
