@@ -130,10 +130,9 @@ fn a_batch_is_applied_whole_and_an_invalid_value_rejects_all_of_it() {
     assert_eq!(ops, ["save", "batch-save", "batch-save", "batch-delete"]);
 }
 
-#[test]
-fn a_document_written_by_a_newer_program_is_not_overwritten_unless_forced() {
-    let dir = tempfile::tempdir().unwrap();
-    let newer = statevault_codec::encode(
+/// `settings.preferences` as a program two major versions ahead wrote it, in the plain format.
+fn preferences_of_version_2() -> Vec<u8> {
+    statevault_codec::encode(
         br#"{"version":"2.0.0","whatever":"a future field"}"#,
         &statevault_codec::Meta {
             schema_version: "2.0.0".to_owned(),
@@ -146,7 +145,13 @@ fn a_document_written_by_a_newer_program_is_not_overwritten_unless_forced() {
         },
         None,
     )
-    .unwrap();
+    .expect("a plain file encodes")
+}
+
+#[test]
+fn a_document_written_by_a_newer_program_is_not_overwritten_unless_forced() {
+    let dir = tempfile::tempdir().unwrap();
+    let newer = preferences_of_version_2();
     let path = dir.path().join("settings/preferences.json");
     std::fs::create_dir_all(path.parent().unwrap()).unwrap();
     std::fs::write(&path, &newer).unwrap();
@@ -174,21 +179,7 @@ fn a_document_written_by_a_newer_program_is_not_overwritten_unless_forced() {
 
 #[test]
 fn the_save_path_decides_newer_as_the_load_path_does_for_every_format() {
-    let data = br#"{"version":"2.0.0","whatever":"a future field"}"#;
-    let plain = statevault_codec::encode(
-        data,
-        &statevault_codec::Meta {
-            schema_version: "2.0.0".to_owned(),
-            saved_at_ms: 1,
-        },
-        &statevault_codec::EncodeOptions::default(),
-        &statevault_codec::Context {
-            store_id: "",
-            key_name: "settings.preferences",
-        },
-        None,
-    )
-    .unwrap();
+    let plain = preferences_of_version_2();
     // The plain format laid out by a person (the data's bytes, which the checksum covers,
     // unchanged), and the legacy service's format, which has no header to peek at.
     let by_hand = String::from_utf8(plain)
