@@ -14,7 +14,8 @@ use std::time::Instant;
 
 use serde_json::json;
 use statevault::schema::{
-    AppConfig, ConversationHistoryState, GridLayoutState, UserPreferencesState,
+    AppConfig, ConversationContext, ConversationHistoryState, EnvironmentConfig, GridLayoutState,
+    KeybindingsState, ThemesState, UserPreferencesState,
 };
 use statevault::{
     DataKey, KeyId, KeySet, SaveOptions, StaticKeyProvider, Store, StoreOptions, Zeroizing,
@@ -58,6 +59,12 @@ fn main() -> Result<()> {
     let preferences = sample_preferences()?;
     let history = sample_history(200)?;
     let config = AppConfig::default();
+    // The rest of the specification's layout: themes, key bindings, the environment, and the
+    // context kept beside a conversation.
+    let themes = ThemesState::default();
+    let keybindings = KeybindingsState::default();
+    let environment = EnvironmentConfig::default();
+    let context = ConversationContext::new("c-1", 1_764_100_000_000);
 
     let mut rows = Vec::new();
     {
@@ -73,6 +80,18 @@ fn main() -> Result<()> {
         })?);
         rows.push(timed("save", "config.app", || {
             store.save("config.app", &config)
+        })?);
+        rows.push(timed("save", "settings.themes", || {
+            store.save("settings.themes", &themes)
+        })?);
+        rows.push(timed("save", "settings.keybindings", || {
+            store.save("settings.keybindings", &keybindings)
+        })?);
+        rows.push(timed("save", "config.environment", || {
+            store.save("config.environment", &environment)
+        })?);
+        rows.push(timed("save", "history.contexts.c-1", || {
+            store.save("history.contexts.c-1", &context)
         })?);
     }
 
@@ -104,6 +123,11 @@ fn main() -> Result<()> {
     let loaded_history: ConversationHistoryState =
         must_load(&store, "history.conversations", &mut rows)?;
     let loaded_config: AppConfig = must_load(&store, "config.app", &mut rows)?;
+    let loaded_themes: ThemesState = must_load(&store, "settings.themes", &mut rows)?;
+    let loaded_keybindings: KeybindingsState =
+        must_load(&store, "settings.keybindings", &mut rows)?;
+    let loaded_environment: EnvironmentConfig = must_load(&store, "config.environment", &mut rows)?;
+    let loaded_context: ConversationContext = must_load(&store, "history.contexts.c-1", &mut rows)?;
     let loaded_workspaces = store.load_batch::<GridLayoutState>(&workspaces)?;
     check(
         loaded_workspaces.len() == workspaces.len()
@@ -116,6 +140,13 @@ fn main() -> Result<()> {
     check(loaded_preferences == preferences, "preferences round trip")?;
     check(loaded_history == history, "history round trip")?;
     check(loaded_config == config, "config round trip")?;
+    check(
+        loaded_themes == themes
+            && loaded_keybindings == keybindings
+            && loaded_environment == environment
+            && loaded_context == context,
+        "themes, key bindings, environment and context round trip",
+    )?;
 
     let reports = store.verify()?;
     let healthy = reports.iter().filter(|r| r.status.is_ok()).count();
