@@ -194,19 +194,9 @@ impl Store {
         value: &T,
         options: &SaveOptions,
     ) -> Result<()> {
-        let start = Instant::now();
-        let key = parse_key(key)?;
-        let result = self
-            .refuse_downgrade(&key)
-            .and_then(|()| self.pipeline.encode_value(&key, value, options))
-            .and_then(|bytes| {
-                if self.pipeline.wants_backup(&key, options) && self.storage.exists(&key)? {
-                    self.backup_before_overwrite(std::slice::from_ref(&key))?;
-                }
-                self.write_key(&key, &bytes, "save")
-            });
-        metrics::histogram!(metric::SAVE_DURATION_MS).record(start.elapsed().as_secs_f64() * 1e3);
-        result
+        self.save_encoded(key, options, |key| {
+            self.pipeline.encode_value(key, value, options)
+        })
     }
 
     /// Saves JSON text under `key` exactly as written: every number keeps its digits (no
@@ -214,14 +204,26 @@ impl Store {
     /// one JSON value with no repeated key ([`Error::InvalidJson`] with the line and column
     /// otherwise). A registered key is validated as [`Store::save_with`] validates.
     pub fn save_json(&self, key: &str, json: &[u8], options: &SaveOptions) -> Result<()> {
+        self.save_encoded(key, options, |key| {
+            check_json(key, json)?;
+            self.pipeline
+                .encode(key, Input::Json(json.to_vec()), options)
+        })
+    }
+
+    /// The one save of a single key: `encode` (after the downgrade check), the automatic
+    /// snapshot the options ask for, then [`Store::write_key`]; timed as a save.
+    fn save_encoded(
+        &self,
+        key: &str,
+        options: &SaveOptions,
+        encode: impl FnOnce(&Key) -> Result<Vec<u8>>,
+    ) -> Result<()> {
         let start = Instant::now();
         let key = parse_key(key)?;
-        let result = check_json(&key, json)
-            .and_then(|()| self.refuse_downgrade(&key))
-            .and_then(|()| {
-                self.pipeline
-                    .encode(&key, Input::Json(json.to_vec()), options)
-            })
+        let result = self
+            .refuse_downgrade(&key)
+            .and_then(|()| encode(&key))
             .and_then(|bytes| {
                 if self.pipeline.wants_backup(&key, options) && self.storage.exists(&key)? {
                     self.backup_before_overwrite(std::slice::from_ref(&key))?;
