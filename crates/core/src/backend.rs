@@ -31,6 +31,13 @@ pub trait FileHandle: Send {
         let _ = (offset, buf);
         Err(io::ErrorKind::Unsupported.into())
     }
+    /// Cuts the file to `len` bytes (the journal drops a record a failed write left half
+    /// written, so its blocks are free again on a full disk). The default reports
+    /// [`io::ErrorKind::Unsupported`].
+    fn set_len(&mut self, len: u64) -> io::Result<()> {
+        let _ = len;
+        Err(io::ErrorKind::Unsupported.into())
+    }
 }
 
 /// What [`Backend::metadata`] reports.
@@ -101,6 +108,13 @@ pub trait Backend: Send + Sync + fmt::Debug {
         let mut bytes = self.read(path)?;
         bytes.truncate(len);
         Ok(bytes)
+    }
+    /// Reads a file from byte `offset` to its end (nothing when it is shorter): what a reader
+    /// of the journal has not read yet. The default reads the whole file and cuts it.
+    fn read_from(&self, path: &Path, offset: u64) -> io::Result<Vec<u8>> {
+        let bytes = self.read(path)?;
+        let start = usize::try_from(offset).map_or(bytes.len(), |o| o.min(bytes.len()));
+        Ok(bytes[start..].to_vec())
     }
     /// Renames `from` over `to`, replacing it atomically.
     fn rename(&self, from: &Path, to: &Path) -> io::Result<()>;
@@ -183,6 +197,11 @@ impl Backend for Confined {
         self.inner.read_prefix(path, len)
     }
 
+    fn read_from(&self, path: &Path, offset: u64) -> io::Result<Vec<u8>> {
+        self.check(path, false)?;
+        self.inner.read_from(path, offset)
+    }
+
     fn rename(&self, from: &Path, to: &Path) -> io::Result<()> {
         self.check(from, false)?;
         self.check(to, false)?;
@@ -235,10 +254,21 @@ impl FileHandle for FsFile {
         self.0.write_all(buf)
     }
 
+    #[cfg(unix)]
+    fn write_all_at(&mut self, offset: u64, buf: &[u8]) -> io::Result<()> {
+        // One `pwrite` (not a seek and a write): the journal's commit is a few system calls.
+        std::os::unix::fs::FileExt::write_all_at(&self.0, buf, offset)
+    }
+
+    #[cfg(not(unix))]
     fn write_all_at(&mut self, offset: u64, buf: &[u8]) -> io::Result<()> {
         use std::io::{Seek, SeekFrom};
         self.0.seek(SeekFrom::Start(offset))?;
         self.0.write_all(buf)
+    }
+
+    fn set_len(&mut self, len: u64) -> io::Result<()> {
+        self.0.set_len(len)
     }
 
     fn sync(&mut self) -> io::Result<()> {
@@ -305,6 +335,15 @@ impl Backend for FsBackend {
             .open(path)?
             .take(len as u64)
             .read_to_end(&mut bytes)?;
+        Ok(bytes)
+    }
+
+    fn read_from(&self, path: &Path, offset: u64) -> io::Result<Vec<u8>> {
+        use std::io::{Read, Seek, SeekFrom};
+        let mut file = file_options().read(true).open(path)?;
+        file.seek(SeekFrom::Start(offset))?;
+        let mut bytes = Vec::new();
+        file.read_to_end(&mut bytes)?;
         Ok(bytes)
     }
 

@@ -30,3 +30,24 @@ impl BatchOp {
         }
     }
 }
+
+/// What a commit wrote: one journal record (see
+/// [`Storage::commit_batch`](crate::Storage::commit_batch)).
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Commit {
+    /// The record's sequence number: nanoseconds since the Unix epoch, strictly growing within
+    /// a store.
+    pub sequence: u64,
+    /// The record's length in bytes, header and checksum included.
+    pub len: u64,
+    /// BLAKE3 of the record's bytes as written (an audit log's fingerprint of the commit).
+    pub digest: [u8; 32],
+}
+
+impl Commit {
+    /// The digest as `blake3:<64 hex digits>`.
+    pub fn digest_hex(&self) -> String {
+        format!("blake3:{}", blake3::Hash::from_bytes(self.digest).to_hex())
+    }
+}

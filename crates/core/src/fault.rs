@@ -149,6 +149,11 @@ impl FileHandle for FaultFile {
         self.state.tick()?;
         self.inner.write_all_at(offset, buf)
     }
+
+    fn set_len(&mut self, len: u64) -> io::Result<()> {
+        self.state.tick()?;
+        self.inner.set_len(len)
+    }
 }
 
 impl Backend for FaultBackend {

@@ -32,19 +32,20 @@
 
 use std::fmt;
 use std::io;
-use std::ops::{Deref, DerefMut};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use crate::backend::{LockGuard, LockMode};
-use crate::batch::BatchOp;
+use crate::batch::{BatchOp, Commit};
 use crate::checkpoint;
 use crate::durability::Durability;
 use crate::error::{Error, Result};
 use crate::folder::Folder;
+use crate::idle::{IdleSignal, Outcome};
 use crate::key::Key;
 use crate::pending::{Entry, Pending, View, apply_record};
+use crate::reader::ReaderIndex;
 use crate::record::{self, OpRef, ScanEnd};
 use crate::unique::now_ns;
 use crate::wal::{self, AfterCheckpoint, Wal};
@@ -84,39 +85,19 @@ pub(crate) struct Journal {
     dir: PathBuf,
     /// `.statevault/apply.lock`.
     apply_lock: PathBuf,
-    /// The journal size at which a batch is followed by a checkpoint.
+    /// The journal size at which a commit is followed by a checkpoint.
     checkpoint_bytes: u64,
-    /// Held exclusively by batches and checkpoints, shared by single saves and deletes: a
-    /// single save of a key runs beside other single saves, never beside a batch or a
-    /// checkpoint, so it can neither miss that its key became pending nor be overwritten by a
-    /// checkpoint of an older value.
-    gate: RwLock<()>,
-    /// The writer's journal files.
+    /// The writer's journal files. Every commit and checkpoint holds it: one at a time, in
+    /// sequence order.
     wal: Mutex<Wal>,
     /// What the journal holds that the keys' files do not, yet.
     pending: RwLock<Pending>,
     /// The sequence number of the last journal record written or found.
     last_sequence: AtomicU64,
-}
-
-/// The journal held exclusively (see [`Journal::lock_wal`]).
-struct WalGuard<'a> {
-    _gate: RwLockWriteGuard<'a, ()>,
-    wal: MutexGuard<'a, Wal>,
-}
-
-impl Deref for WalGuard<'_> {
-    type Target = Wal;
-
-    fn deref(&self) -> &Wal {
-        &self.wal
-    }
-}
-
-impl DerefMut for WalGuard<'_> {
-    fn deref_mut(&mut self) -> &mut Wal {
-        &mut self.wal
-    }
+    /// What a handle that reads the journal on disk knows of it (see `reader.rs`).
+    reader: Mutex<ReaderIndex>,
+    /// Tells the idle checkpoint thread of commits and checkpoints.
+    idle: Arc<IdleSignal>,
 }
 
 impl fmt::Debug for Journal {
@@ -136,10 +117,11 @@ impl Journal {
             dir: meta_dir.join(JOURNAL_DIR),
             apply_lock: meta_dir.join(APPLY_LOCK),
             checkpoint_bytes,
-            gate: RwLock::new(()),
             wal: Mutex::new(Wal::default()),
             pending: RwLock::new(Pending::new()),
             last_sequence: AtomicU64::new(0),
+            reader: Mutex::new(ReaderIndex::default()),
+            idle: Arc::new(IdleSignal::default()),
         }
     }
 
@@ -148,11 +130,15 @@ impl Journal {
         &self.dir
     }
 
-    /// The journal for a batch or a checkpoint: no other change of this handle runs meanwhile.
-    fn lock_wal(&self) -> WalGuard<'_> {
-        let gate = self.gate.write().unwrap_or_else(|e| e.into_inner());
-        let wal = self.wal.lock().unwrap_or_else(|e| e.into_inner());
-        WalGuard { _gate: gate, wal }
+    /// What the idle checkpoint thread waits on.
+    pub(crate) fn idle_signal(&self) -> Arc<IdleSignal> {
+        self.idle.clone()
+    }
+
+    /// The journal for a commit or a checkpoint: no other change of this handle runs
+    /// meanwhile.
+    fn lock_wal(&self) -> MutexGuard<'_, Wal> {
+        self.wal.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     fn read_pending(&self) -> RwLockReadGuard<'_, Pending> {
@@ -170,9 +156,45 @@ impl Journal {
         folder: &Folder,
         ops: Vec<BatchOp>,
         durability: Durability,
-    ) -> Result<()> {
+    ) -> Result<Commit> {
         let mut wal = self.lock_wal();
         folder.check_writable()?;
+        self.commit_locked(folder, &mut wal, ops, durability)
+    }
+
+    /// Deletes `key` as a record of its own when it exists (in the journal or in its file);
+    /// returns whether it existed.
+    pub(crate) fn delete(
+        &self,
+        folder: &Folder,
+        key: &Key,
+        durability: Durability,
+    ) -> Result<bool> {
+        let mut wal = self.lock_wal();
+        folder.check_writable()?;
+        let pending = self.read_pending().get(key).map(|e| e.value.is_some());
+        let exists = match pending {
+            Some(exists) => exists,
+            None => match folder.backend().metadata(&folder.path_of(key)) {
+                Ok(meta) => !meta.is_dir,
+                Err(e) if e.kind() == io::ErrorKind::NotFound => false,
+                Err(e) => return Err(Error::io("stat", folder.path_of(key), e)),
+            },
+        };
+        if exists {
+            let ops = vec![BatchOp::Delete { key: key.clone() }];
+            self.commit_locked(folder, &mut wal, ops, durability)?;
+        }
+        Ok(exists)
+    }
+
+    fn commit_locked(
+        &self,
+        folder: &Folder,
+        wal: &mut Wal,
+        ops: Vec<BatchOp>,
+        durability: Durability,
+    ) -> Result<Commit> {
         let sequence = self.next_sequence();
         let refs: Vec<OpRef<'_>> = ops
             .iter()
@@ -181,9 +203,9 @@ impl Journal {
                 BatchOp::Delete { key } => OpRef::Delete { key },
             })
             .collect();
-        wal.append(folder, &self.dir, sequence, &refs, durability)?;
+        let (len, digest) = wal.append(folder, &self.dir, sequence, &refs, durability)?;
         drop(refs);
-        // Committed: from here on every read sees the batch.
+        // Committed: from here on every read sees it.
         {
             let mut pending = self.write_pending();
             for op in ops {
@@ -194,12 +216,17 @@ impl Journal {
                 pending.insert(key, Entry { value, sequence });
             }
         }
+        self.idle.committed();
         if wal.bytes() >= self.checkpoint_bytes
-            && let Err(e) = self.checkpoint_locked(folder, &mut wal, AfterCheckpoint::Reuse)
+            && let Err(e) = self.checkpoint_locked(folder, wal, AfterCheckpoint::Reuse)
         {
-            tracing::warn!(error = %e, "a checkpoint after a batch failed; the batch is committed in the journal");
+            tracing::warn!(error = %e, "a checkpoint after a commit failed; the commit is in the journal");
         }
-        Ok(())
+        Ok(Commit {
+            sequence,
+            len,
+            digest,
+        })
     }
 
     /// A sequence number larger than any this handle used: nanoseconds since the epoch, or the
@@ -222,32 +249,22 @@ impl Journal {
         self.checkpoint_locked(folder, &mut wal, AfterCheckpoint::Reuse)
     }
 
-    /// Whether the journal holds a value of `key` the key's file does not, yet.
-    fn is_pending(&self, key: &Key) -> bool {
-        self.read_pending().contains_key(key)
-    }
-
-    /// Runs `change`, a single save or delete of `key`, once no value of `key` is pending in
-    /// the journal (checkpointing first if one is), with no batch or checkpoint running.
-    pub(crate) fn settled<R>(
-        &self,
-        folder: &Folder,
-        key: &Key,
-        change: impl FnOnce() -> Result<R>,
-    ) -> Result<R> {
-        {
-            let _shared = self.gate.read().unwrap_or_else(|e| e.into_inner());
-            folder.check_writable()?;
-            if !self.is_pending(key) {
-                return change();
+    /// The idle thread's checkpoint: [`Outcome::Stop`] once this handle cannot write.
+    pub(crate) fn idle_checkpoint(&self, folder: &Folder) -> Outcome {
+        if folder.check_writable().is_err() {
+            return Outcome::Stop;
+        }
+        match self.checkpoint(folder) {
+            Ok(()) => Outcome::Done,
+            Err(e) => {
+                tracing::warn!(error = %e, "the idle checkpoint failed; it is tried again later");
+                if folder.is_poisoned() {
+                    Outcome::Stop
+                } else {
+                    Outcome::Retry
+                }
             }
         }
-        let mut wal = self.lock_wal();
-        folder.check_writable()?;
-        if self.is_pending(key) {
-            self.checkpoint_locked(folder, &mut wal, AfterCheckpoint::Reuse)?;
-        }
-        change()
     }
 
     /// The checkpoint, with the journal's lock held. A failure before the first rename leaves
@@ -287,6 +304,7 @@ impl Journal {
                 tracing::error!(error = %e, "a checkpoint failed half way; the store refuses writes until reopened, which finishes it");
             })?;
         self.write_pending().clear();
+        self.idle.settled();
         tracing::debug!(
             keys = entries.len(),
             ms = started.elapsed().as_secs_f64() * 1e3,
@@ -372,34 +390,25 @@ impl Journal {
     }
 
     /// How the keys the journal holds are seen by this handle: the writer's own pending values,
-    /// or (a read-only handle, a poisoned writer) the journal on disk, under `apply.lock`.
+    /// or (a read-only handle, a poisoned writer) the journal on disk, under `apply.lock`,
+    /// through the handle's index of it, extended by what was committed since its last read.
     pub(crate) fn view(&self, folder: &Folder) -> Result<View<'_>> {
         if folder.is_writer() && !folder.is_poisoned() {
             return Ok(View::Memory(self.read_pending()));
         }
         let lock = self.shared_apply_lock(folder)?;
-        let mut pending = Pending::new();
-        // The journal as it stands on disk, as recovery would apply it (up to a damaged
-        // record; a record being written right now is not complete and not seen).
-        for scan in wal::scan_on_disk(folder, &self.dir)? {
-            for record in scan.records {
-                apply_record(&mut pending, record);
-            }
-        }
-        Ok(View::Disk {
-            pending,
-            _lock: lock,
-        })
+        let mut index = self.reader.lock().unwrap_or_else(|e| e.into_inner());
+        index.refresh(folder, &self.dir)?;
+        Ok(View::Disk { index, _lock: lock })
     }
 
-    /// How many committed batches the journal on disk holds that are not yet in the keys'
+    /// How many committed records the journal on disk holds that are not yet in the keys'
     /// files.
     pub(crate) fn records_on_disk(&self, folder: &Folder) -> Result<usize> {
         let _lock = self.shared_apply_lock(folder)?;
-        Ok(wal::scan_on_disk(folder, &self.dir)?
-            .iter()
-            .map(|s| s.records.len())
-            .sum())
+        let mut index = self.reader.lock().unwrap_or_else(|e| e.into_inner());
+        index.refresh(folder, &self.dir)?;
+        Ok(index.records())
     }
 
     /// The journal files recovery quarantined (`<sequence>.wal.damaged`), oldest first.

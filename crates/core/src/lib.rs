@@ -77,10 +77,12 @@ mod error;
 mod fault;
 mod files;
 mod folder;
+mod idle;
 mod info;
 mod journal;
 mod key;
 mod pending;
+mod reader;
 mod record;
 #[cfg(feature = "testing")]
 mod sim;
@@ -89,7 +91,7 @@ mod unique;
 mod wal;
 
 pub use backend::{Backend, DirEntry, FileHandle, FsBackend, LockGuard, LockMode, Metadata};
-pub use batch::BatchOp;
+pub use batch::{BatchOp, Commit};
 pub use durability::Durability;
 pub use error::{Error, Result};
 #[cfg(feature = "testing")]
@@ -103,7 +105,7 @@ pub use key::{
 };
 #[cfg(feature = "testing")]
 pub use sim::{CrashMode, SimBackend};
-pub use storage::{META_DIR, OpenOptions, Storage};
+pub use storage::{DEFAULT_IDLE_CHECKPOINT, META_DIR, OpenOptions, Storage};
 pub use unique::{random_id_bits, timestamp_ms};
 
 /// The README's example, compiled and run as a test so that it stays true.

@@ -1,10 +1,11 @@
 //! The values the journal holds that the keys' files do not yet, as every read sees them.
 
 use std::collections::BTreeMap;
-use std::sync::{Arc, RwLockReadGuard};
+use std::sync::{Arc, MutexGuard, RwLockReadGuard};
 
 use crate::backend::{LockGuard, Metadata};
 use crate::key::Key;
+use crate::reader::ReaderIndex;
 use crate::record::{Record, RecordOp};
 
 /// The latest operation the journal holds for a key.
@@ -55,9 +56,10 @@ pub(crate) fn apply_record(pending: &mut Pending, record: Record) {
 pub(crate) enum View<'a> {
     /// The writer's own pending values.
     Memory(RwLockReadGuard<'a, Pending>),
-    /// The journal as it stands on disk, read under `apply.lock` (held until the view drops).
+    /// The journal as it stands on disk, through the handle's index of it, read under
+    /// `apply.lock` (held until the view drops).
     Disk {
-        pending: Pending,
+        index: MutexGuard<'a, ReaderIndex>,
         _lock: Option<LockGuard>,
     },
 }
@@ -72,7 +74,7 @@ impl View<'_> {
     pub(crate) fn entries(&self) -> &Pending {
         match self {
             View::Memory(pending) => pending,
-            View::Disk { pending, .. } => pending,
+            View::Disk { index, .. } => index.pending(),
         }
     }
 }

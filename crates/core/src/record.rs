@@ -84,6 +84,17 @@ pub(crate) enum ScanEnd {
 pub(crate) struct Scan {
     pub(crate) records: Vec<Record>,
     pub(crate) end: ScanEnd,
+    /// Where the run's last complete record read ends (the scan's start when it read none):
+    /// where a later scan of the same run continues.
+    pub(crate) consumed: usize,
+}
+
+/// Where a run stands after the records a reader has already read: its generation and the
+/// sequence of its last record.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct RunMark {
+    pub(crate) generation: u64,
+    pub(crate) last_sequence: u64,
 }
 
 /// Reads a journal file. Never panics, whatever the bytes.
@@ -95,28 +106,41 @@ pub(crate) struct Scan {
 /// write ([`ScanEnd::Torn`]) unless a complete record of the run follows it, which makes it
 /// damage ([`ScanEnd::Damaged`]).
 pub(crate) fn scan(bytes: &[u8]) -> Scan {
+    scan_from(bytes, 0, None)
+}
+
+/// Scans `bytes` from offset `at`, continuing the run `mark` names (a reader that read the
+/// records before `at` earlier), or, without one, reading `at` as the start of a run. Offsets
+/// in the result are offsets in `bytes`. What [`scan`] says of a whole file holds of the part
+/// read.
+pub(crate) fn scan_from(bytes: &[u8], mut at: usize, mark: Option<RunMark>) -> Scan {
     let mut records: Vec<Record> = Vec::new();
-    let mut at = 0;
+    let mut run = mark;
     while at < bytes.len() {
-        let generation = records.first().map(|r| r.generation);
+        let generation = run.map(|r| r.generation);
         let of_this_run = |sequence: u64, g: u64| match generation {
             None => g == sequence,
             Some(current) => g == current,
         };
         match decode_at(bytes, at) {
             Ok((record, len)) if of_this_run(record.sequence, record.generation) => {
-                if let Some(last) = records.last()
-                    && record.sequence <= last.sequence
+                if let Some(last) = run
+                    && record.sequence <= last.last_sequence
                 {
                     let detail = format!(
                         "record {} does not follow record {}",
-                        record.sequence, last.sequence
+                        record.sequence, last.last_sequence
                     );
                     return Scan {
                         records,
                         end: ScanEnd::Damaged { at, detail },
+                        consumed: at,
                     };
                 }
+                run = Some(RunMark {
+                    generation: record.generation,
+                    last_sequence: record.sequence,
+                });
                 records.push(record);
                 at += len;
             }
@@ -130,14 +154,26 @@ pub(crate) fn scan(bytes: &[u8]) -> Scan {
                         _ => ScanEnd::Clean,
                     }
                 };
-                return Scan { records, end };
+                return Scan {
+                    records,
+                    end,
+                    consumed: at,
+                };
             }
         }
     }
     Scan {
         records,
         end: ScanEnd::Clean,
+        consumed: at,
     }
+}
+
+/// The generation of the run a journal file's first bytes start, when its first header is
+/// intact; `None` otherwise (then the file must be scanned whole to tell torn from damaged).
+pub(crate) fn run_of(head: &[u8]) -> Option<u64> {
+    header_at(head, 0)
+        .and_then(|(_, sequence, generation)| (sequence == generation).then_some(generation))
 }
 
 /// Whether a complete record of the run of the unreadable record at `at` starts anywhere after

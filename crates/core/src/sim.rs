@@ -429,6 +429,19 @@ impl FileHandle for SimFile {
         }
         Ok(())
     }
+
+    fn set_len(&mut self, len: u64) -> io::Result<()> {
+        let mut disk = self.disk();
+        disk.tick()?;
+        disk.clock += 1;
+        let clock = disk.clock;
+        if let Node::File { live, modified, .. } = &mut disk.nodes[self.node] {
+            let len = usize::try_from(len).map_err(|_| io::ErrorKind::InvalidInput)?;
+            live.resize(len, 0);
+            *modified = clock;
+        }
+        Ok(())
+    }
 }
 
 impl Backend for SimBackend {

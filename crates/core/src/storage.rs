@@ -6,13 +6,15 @@ use std::collections::HashSet;
 use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::time::Duration;
 
 use crate::backend::{Backend, Confined, FsBackend, Metadata};
-use crate::batch::BatchOp;
+use crate::batch::{BatchOp, Commit};
 use crate::durability::Durability;
 use crate::error::{Error, Result};
 use crate::files::StoreFiles;
 use crate::folder::Folder;
+use crate::idle::IdleCheckpointer;
 use crate::info::{self, IdentityRecovery, StoreInfo};
 use crate::journal::{DEFAULT_CHECKPOINT_BYTES, Journal, Recovery};
 use crate::key::{Key, folder_namespace};
@@ -28,12 +30,17 @@ const LAYOUT_DIRS: &[&str] = &["layouts", "settings", "history", "config"];
 /// shows them: snapshots the store takes itself, and those a person asked for.
 const BACKUP_DIRS: &[&str] = &["backups/auto", "backups/manual"];
 
+/// How long a writer's journal stays quiet (no commit) before the idle checkpoint brings the
+/// keys' files up to date, unless [`OpenOptions::idle_checkpoint`] says otherwise.
+pub const DEFAULT_IDLE_CHECKPOINT: Duration = Duration::from_secs(2);
+
 /// How [`Storage::open_with`] opens a store.
 #[derive(Debug, Clone)]
 pub struct OpenOptions {
     backend: Arc<dyn Backend>,
     read_only: bool,
     checkpoint_bytes: u64,
+    idle_checkpoint: Option<Duration>,
 }
 
 impl Default for OpenOptions {
@@ -42,6 +49,7 @@ impl Default for OpenOptions {
             backend: Arc::new(FsBackend),
             read_only: false,
             checkpoint_bytes: DEFAULT_CHECKPOINT_BYTES,
+            idle_checkpoint: Some(DEFAULT_IDLE_CHECKPOINT),
         }
     }
 }
@@ -73,6 +81,17 @@ impl OpenOptions {
         self.checkpoint_bytes = bytes;
         self
     }
+
+    /// How long the journal of a writer stays quiet before a thread of the writer checkpoints
+    /// it ([`DEFAULT_IDLE_CHECKPOINT`], 2 s, unless set): a key's file then lags its last
+    /// save by about that much while the application runs. `None` starts no thread: the
+    /// files are brought up to date only when the journal is full, by
+    /// [`Storage::checkpoint`] and when the writer is dropped (tests that count operations
+    /// need that).
+    pub fn idle_checkpoint(mut self, idle: Option<Duration>) -> OpenOptions {
+        self.idle_checkpoint = idle;
+        self
+    }
 }
 
 /// An open store folder: the raw operations on keys, as bytes.
@@ -81,10 +100,13 @@ impl OpenOptions {
 /// second writer, in this process or another, is refused with [`Error::Locked`].
 #[derive(Debug)]
 pub struct Storage {
-    /// The root, the I/O seam, the writer lock and the poison flag.
-    folder: Folder,
+    /// The root, the I/O seam, the writer lock and the poison flag (shared with the idle
+    /// checkpoint thread).
+    folder: Arc<Folder>,
     /// The journal: its files and the values they hold that the keys' files do not yet.
-    journal: Journal,
+    journal: Arc<Journal>,
+    /// A writer's idle checkpoint thread.
+    idle: Option<IdleCheckpointer>,
     info: Option<StoreInfo>,
     recovery: Recovery,
     temp_files_removed: usize,
@@ -103,8 +125,9 @@ impl Storage {
         let journal = Journal::new(&root.join(META_DIR), options.checkpoint_bytes);
         let backend = Arc::new(Confined::new(root.clone(), options.backend));
         let mut storage = Storage {
-            folder: Folder::new(root, backend),
-            journal,
+            folder: Arc::new(Folder::new(root, backend)),
+            journal: Arc::new(journal),
+            idle: None,
             info: None,
             recovery: Recovery::default(),
             temp_files_removed: 0,
@@ -114,6 +137,9 @@ impl Storage {
             storage.open_reader()?;
         } else {
             storage.open_writer()?;
+            if let Some(idle) = options.idle_checkpoint {
+                storage.start_idle_checkpoint(idle)?;
+            }
         }
         Ok(storage)
     }
@@ -178,7 +204,9 @@ impl Storage {
     fn open_writer(&mut self) -> Result<()> {
         let meta_dir = self.folder.root().join(META_DIR);
         self.folder.create_dirs(&meta_dir, Durability::Full)?;
-        self.folder.take_writer_lock(&meta_dir.join("lock"))?;
+        Arc::get_mut(&mut self.folder)
+            .expect("nothing shares the folder while it opens")
+            .take_writer_lock(&meta_dir.join("lock"))?;
         self.info = match info::open(&self.folder, &meta_dir, true)? {
             Some(info) => Some(info),
             None => Some(info::create(&self.folder, &meta_dir)?),
@@ -236,6 +264,16 @@ impl Storage {
         Ok(adopted)
     }
 
+    fn start_idle_checkpoint(&mut self, idle: Duration) -> Result<()> {
+        let (folder, journal) = (self.folder.clone(), self.journal.clone());
+        let checkpointer = IdleCheckpointer::start(self.journal.idle_signal(), idle, move || {
+            journal.idle_checkpoint(&folder)
+        })
+        .map_err(|e| Error::io("start the checkpoint thread of", self.folder.root(), e))?;
+        self.idle = Some(checkpointer);
+        Ok(())
+    }
+
     /// How many files of the legacy service, kept under dotted names, this writer's open moved
     /// to the paths of their keys.
     pub fn legacy_files_adopted(&self) -> usize {
@@ -283,12 +321,22 @@ impl Storage {
 
     /// Replaces the value of `key` atomically: see [`Durability`] for what survives what.
     ///
-    /// A key whose latest value is still in the journal (a batch not yet checkpointed) is
-    /// checkpointed first, so a replay of the journal can never bring back its older value.
-    pub fn write(&self, key: &Key, bytes: &[u8], durability: Durability) -> Result<()> {
-        self.journal.settled(&self.folder, key, || {
-            self.folder.replace(&self.path_of(key), bytes, durability)
-        })
+    /// A single write is a batch of one ([`Storage::commit_batch`]): one record appended to
+    /// the journal and synced, visible at once to every read, in the key's file after the next
+    /// checkpoint.
+    pub fn write(&self, key: &Key, bytes: &[u8], durability: Durability) -> Result<Commit> {
+        self.write_owned(key, bytes.to_vec(), durability)
+    }
+
+    /// [`Storage::write`] of a value the caller gives away (no copy is made).
+    pub fn write_owned(&self, key: &Key, bytes: Vec<u8>, durability: Durability) -> Result<Commit> {
+        self.folder.check_writable()?;
+        self.folder.refuse_links_to(&self.path_of(key))?;
+        let ops = vec![BatchOp::Put {
+            key: key.clone(),
+            bytes,
+        }];
+        self.journal.commit(&self.folder, ops, durability)
     }
 
     /// Reads the bytes of `key`, `None` if it does not exist.
@@ -351,13 +399,12 @@ impl Storage {
         })
     }
 
-    /// Deletes `key`; returns whether it existed. Like [`Storage::write`], a key the journal
-    /// holds is checkpointed first.
+    /// Deletes `key`; returns whether it existed. Like [`Storage::write`], a delete of a key
+    /// that exists is a record of its own in the journal; its file goes at the next checkpoint.
     pub fn delete(&self, key: &Key, durability: Durability) -> Result<bool> {
-        self.journal.settled(&self.folder, key, || {
-            self.folder
-                .remove_durably(&self.path_of(key), durability, "delete")
-        })
+        self.folder.check_writable()?;
+        self.folder.refuse_links_to(&self.path_of(key))?;
+        self.journal.delete(&self.folder, key, durability)
     }
 
     /// Whether `key` exists.
@@ -478,10 +525,14 @@ impl Storage {
     /// the handle ([`Error::Poisoned`] for further writes): whether the batch survives is then
     /// unknown, and this handle reads what the disk holds, as the next open will. A checkpoint
     /// this batch starts that fails is logged, not returned: the batch itself is committed.
-    pub fn commit_batch(&self, ops: Vec<BatchOp>, durability: Durability) -> Result<()> {
+    pub fn commit_batch(
+        &self,
+        ops: Vec<BatchOp>,
+        durability: Durability,
+    ) -> Result<Option<Commit>> {
         self.folder.check_writable()?;
         if ops.is_empty() {
-            return Ok(());
+            return Ok(None);
         }
         let mut seen = HashSet::with_capacity(ops.len());
         for op in &ops {
@@ -494,7 +545,7 @@ impl Storage {
             }
         }
         drop(seen);
-        self.journal.commit(&self.folder, ops, durability)
+        self.journal.commit(&self.folder, ops, durability).map(Some)
     }
 
     /// Brings the keys' files up to date with the journal and empties it. Batches are
@@ -550,6 +601,9 @@ impl Drop for Storage {
     /// hold every value once the program has closed it. A failure is logged; the next open
     /// finishes the work.
     fn drop(&mut self) {
+        if let Some(mut idle) = self.idle.take() {
+            idle.stop();
+        }
         self.journal.close(&self.folder);
     }
 }

@@ -3,14 +3,13 @@
 //! What a record holds and how it is encoded is `record.rs`; when to append, checkpoint or
 //! recover is `journal.rs`.
 
-use std::io;
 use std::path::{Path, PathBuf};
 
 use crate::backend::FileHandle;
 use crate::durability::Durability;
 use crate::error::{Error, Result};
 use crate::folder::Folder;
-use crate::record::{self, OpRef, Scan, ScanEnd};
+use crate::record::{self, OpRef};
 
 /// The file-name suffix of a journal file.
 const WAL_SUFFIX: &str = ".wal";
@@ -75,7 +74,7 @@ impl Wal {
     }
 
     /// Writes one record after the current run's last one (starting a journal file in `dir` if
-    /// needed) and syncs it. Returns the record's length.
+    /// needed) and syncs it. Returns the record's length and its BLAKE3 digest.
     ///
     /// A failed write leaves the record incomplete, and the next record starts a new file; a
     /// failed sync poisons `folder` (the record may or may not be on the medium).
@@ -86,7 +85,7 @@ impl Wal {
         sequence: u64,
         ops: &[OpRef<'_>],
         durability: Durability,
-    ) -> Result<u64> {
+    ) -> Result<(u64, [u8; 32])> {
         let sync = durability != Durability::None;
         if self.current.is_none() {
             let path = dir.join(wal_name(sequence));
@@ -118,15 +117,22 @@ impl Wal {
         let generation = current.generation.unwrap_or(sequence);
         let encoded = record::encode(sequence, generation, ops);
         let mut at = current.len;
+        let mut digest = blake3::Hasher::new();
         for piece in &encoded.pieces {
             let bytes = piece.bytes();
+            digest.update(bytes);
             if let Err(e) = current.file.write_all_at(at, bytes) {
                 // The record is incomplete: never replayed. The next batch starts a new file,
                 // so the torn record stays the last record of its run in this one; a file
                 // that holds nothing else of its run goes (if that fails too, the next open
-                // drops it).
+                // drops it). One that does is cut back to its complete records, which frees
+                // what the torn one took of a full disk (a cut that does not reach the medium
+                // leaves the torn record last, as before).
                 let path = current.path.clone();
                 let empty = current.len == 0;
+                if !empty {
+                    let _ = current.file.set_len(current.len);
+                }
                 self.current = None;
                 if empty && folder.backend().remove_file(&path).is_ok() {
                     self.files.retain(|p| p != &path);
@@ -148,7 +154,7 @@ impl Wal {
         current.len = at;
         current.size = current.size.max(at);
         self.bytes += encoded.len;
-        Ok(encoded.len)
+        Ok((encoded.len, *digest.finalize().as_bytes()))
     }
 
     /// Ends the journal after a checkpoint made its values durable in the keys' files: every
@@ -236,13 +242,8 @@ pub(crate) fn quarantine(folder: &Folder, path: &Path) -> Result<PathBuf> {
     Ok(to)
 }
 
-/// The scans of the journal files in `dir` as they stand on disk, oldest first, for a handle
-/// that reads the journal without recovering it (a read-only handle, a poisoned writer).
-///
-/// A damaged record (one followed by a record of its run) is [`Error::CorruptMetadata`]: the
-/// batches from it on are lost to this reader, and presenting the older state without a word
-/// would hide that. The next writer's open quarantines the file.
-pub(crate) fn scan_on_disk(folder: &Folder, dir: &Path) -> Result<Vec<Scan>> {
+/// The journal files in `dir` (`<sequence>.wal`), oldest first.
+pub(crate) fn journal_files(folder: &Folder, dir: &Path) -> Result<Vec<PathBuf>> {
     let mut files: Vec<(u64, PathBuf)> = folder
         .read_dir_or_empty(dir)?
         .into_iter()
@@ -250,31 +251,7 @@ pub(crate) fn scan_on_disk(folder: &Folder, dir: &Path) -> Result<Vec<Scan>> {
         .filter_map(|e| wal_sequence(&e.name).map(|s| (s, dir.join(&e.name))))
         .collect();
     files.sort();
-    let mut scans = Vec::with_capacity(files.len());
-    for (_, path) in files {
-        // A file whose run has ended (its first header zeroed by a checkpoint) holds only
-        // stale bytes, up to twice the checkpoint size: its header says so. Any other first
-        // header, intact or not, is read: a damaged one may hide the records after it.
-        let head = match folder.backend().read_prefix(&path, record::HEADER_LEN) {
-            Ok(head) => head,
-            Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
-            Err(e) => return Err(Error::io("read", path, e)),
-        };
-        if record::ended_run(&head) {
-            continue;
-        }
-        let bytes = match folder.backend().read(&path) {
-            Ok(bytes) => bytes,
-            Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
-            Err(e) => return Err(Error::io("read", path, e)),
-        };
-        let scan = record::scan(&bytes);
-        if let ScanEnd::Damaged { at, detail } = &scan.end {
-            return Err(damaged(&path, *at, detail));
-        }
-        scans.push(scan);
-    }
-    Ok(scans)
+    Ok(files.into_iter().map(|(_, path)| path).collect())
 }
 
 /// The error a reader reports for a journal file with a damaged record.

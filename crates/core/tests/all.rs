@@ -9,6 +9,7 @@ mod all {
     mod identity;
     mod keys;
     mod kill;
+    mod mixed;
     mod store;
     mod sweeps;
 }

@@ -56,7 +56,13 @@ fn reader(root: &Path) -> Storage {
 /// A writer on the real file system whose operations `FaultBackend` can fail.
 fn faulty_writer(root: &Path, options: OpenOptions) -> (FaultBackend, Storage) {
     let faults = FaultBackend::new(Arc::new(FsBackend));
-    let s = Storage::open_with(root, options.backend(Arc::new(faults.clone()))).unwrap();
+    let s = Storage::open_with(
+        root,
+        options
+            .idle_checkpoint(None)
+            .backend(Arc::new(faults.clone())),
+    )
+    .unwrap();
     (faults, s)
 }
 
@@ -66,6 +72,7 @@ fn a_batch_applies_puts_and_deletes() {
     let s = Storage::open(dir.path()).unwrap();
     s.write(&key("settings.old"), b"old", Durability::Full)
         .unwrap();
+    s.checkpoint().unwrap();
     s.commit_batch(
         vec![
             put("layout.default", b"L"),
@@ -129,6 +136,7 @@ fn every_read_sees_pending_values_on_the_writer_and_on_a_reader() {
         .unwrap();
     s.write(&key("settings.kept"), b"kept", Durability::Full)
         .unwrap();
+    s.checkpoint().unwrap();
     s.commit_batch(
         vec![
             put("settings.new", b"twelve bytes"),
@@ -197,30 +205,44 @@ fn every_durability_level_commits_a_batch() {
         );
     }
     assert_eq!(wal_files(dir.path()).len(), 1, "one journal file for all");
-    // A single save of a key the journal holds checkpoints first.
+    // A single save of a key the journal holds is one more record of it.
     s.write(&key("config.a"), b"single", Durability::Full)
         .unwrap();
-    assert_eq!(pending_records(dir.path()), 0);
+    assert_eq!(pending_records(dir.path()), 4);
     assert_eq!(s.read(&key("config.a")).unwrap().unwrap(), b"single");
-    assert_eq!(file_of(dir.path(), &key("config.b")).unwrap(), b"2");
+    assert_eq!(file_of(dir.path(), &key("config.b")), None);
     drop(s);
+    assert_eq!(file_of(dir.path(), &key("config.a")).unwrap(), b"single");
+    assert_eq!(file_of(dir.path(), &key("config.b")).unwrap(), b"2");
     let s = Storage::open(dir.path()).unwrap();
     assert_eq!(s.recovery().replayed, 0);
     assert_eq!(s.read(&key("config.a")).unwrap().unwrap(), b"single");
 }
 
 #[test]
-fn a_single_save_or_delete_of_another_key_leaves_the_journal_alone() {
+fn single_saves_and_deletes_are_records_of_the_same_journal() {
     let dir = tempfile::tempdir().unwrap();
     let s = Storage::open(dir.path()).unwrap();
     s.commit_batch(vec![put("config.a", b"1")], Durability::Full)
         .unwrap();
     s.write(&key("config.b"), b"2", Durability::Full).unwrap();
-    s.delete(&key("config.c"), Durability::Full).unwrap();
+    assert!(
+        !s.delete(&key("config.c"), Durability::Full).unwrap(),
+        "a delete of a key that does not exist writes nothing"
+    );
     assert_eq!(wal_files(dir.path()).len(), 1);
+    assert_eq!(pending_records(dir.path()), 2);
     assert!(s.delete(&key("config.a"), Durability::Full).unwrap());
-    assert_eq!(pending_records(dir.path()), 0);
+    assert_eq!(pending_records(dir.path()), 3);
     assert_eq!(s.read(&key("config.a")).unwrap(), None);
+    assert_eq!(file_of(dir.path(), &key("config.b")), None, "not yet");
+    assert_eq!(
+        reader(dir.path()).read(&key("config.b")).unwrap().unwrap(),
+        b"2"
+    );
+    s.checkpoint().unwrap();
+    assert_eq!(file_of(dir.path(), &key("config.a")), None);
+    assert_eq!(file_of(dir.path(), &key("config.b")).unwrap(), b"2");
 }
 
 #[test]
@@ -553,14 +575,15 @@ fn a_failed_append_leaves_nothing_and_the_next_batch_starts_a_new_file() {
         "{:?}",
         journal_files(dir.path())
     );
-    // The writer dies before its checkpoint: the next open drops the torn record and applies
-    // the batches before and after it.
+    // The writer dies before its checkpoint: the next open applies the batches before and
+    // after the failed one. The failed write cut its torn record off (freeing what it took of
+    // the disk); were that cut lost, the torn record would be the last of its file and dropped.
     faults.fail_at(0, FaultKind::Permanent, FaultError::Io);
     drop(s);
     faults.heal();
     let s = Storage::open(dir.path()).unwrap();
     assert_eq!(s.recovery().replayed, 2);
-    assert_eq!(s.recovery().discarded, 1);
+    assert_eq!(s.recovery().discarded, 0);
     assert_eq!(
         s.read_many(&[key("layout.a"), key("layout.b"), key("history.big")])
             .unwrap(),
@@ -574,6 +597,7 @@ fn a_failed_temp_fsync_in_a_checkpoint_is_never_followed_by_a_rename() {
     let (faults, s) = faulty_writer(dir.path(), OpenOptions::new());
     s.write(&key("layout.a"), b"old", Durability::Full).unwrap();
     s.write(&key("layout.b"), b"old", Durability::Full).unwrap();
+    s.checkpoint().unwrap();
     s.commit_batch(
         vec![put("layout.a", b"1"), put("layout.b", b"1")],
         Durability::Full,
@@ -825,4 +849,111 @@ fn a_read_only_handle_never_sees_a_batch_half_applied() {
     for bytes in [0, 300, DEFAULT_CHECKPOINT_BYTES] {
         isolation(true, bytes);
     }
+}
+
+#[test]
+fn a_reader_kept_open_follows_commits_checkpoints_new_runs_and_new_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let keys = [key("config.a"), key("config.b"), key("layout.c")];
+    let r = reader(dir.path());
+    let s = Storage::open_with(dir.path(), OpenOptions::new().idle_checkpoint(None)).unwrap();
+    let same = |s: &Storage, what: &str| {
+        assert_eq!(
+            r.read_many(&keys).unwrap(),
+            s.read_many(&keys).unwrap(),
+            "{what}"
+        );
+    };
+    s.commit_batch(
+        vec![put("config.a", b"1"), put("config.b", b"1")],
+        Durability::Full,
+    )
+    .unwrap();
+    same(&s, "first record");
+    s.write(&key("config.a"), b"2", Durability::Full).unwrap();
+    same(&s, "a record after the ones the reader read");
+    assert!(s.delete(&key("config.b"), Durability::Full).unwrap());
+    assert_eq!(r.journal_records().unwrap(), 3);
+    same(&s, "a delete");
+    s.checkpoint().unwrap();
+    same(&s, "the run ended");
+    assert_eq!(r.journal_records().unwrap(), 0);
+    s.write(&key("layout.c"), b"3", Durability::Full).unwrap();
+    same(&s, "a new run over the same file");
+    assert_eq!(r.journal_records().unwrap(), 1);
+    drop(s);
+    let s = Storage::open_with(dir.path(), OpenOptions::new().idle_checkpoint(None)).unwrap();
+    same(&s, "the journal removed at close");
+    s.write(&key("config.b"), b"4", Durability::Full).unwrap();
+    same(&s, "a new journal file");
+    assert_eq!(
+        r.read_many(&keys).unwrap(),
+        vec![
+            Some(b"2".to_vec()),
+            Some(b"4".to_vec()),
+            Some(b"3".to_vec())
+        ]
+    );
+}
+
+#[test]
+fn a_reader_kept_open_reports_a_record_damaged_after_it_read_past_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let r = reader(dir.path());
+    let s = Storage::open_with(dir.path(), OpenOptions::new().idle_checkpoint(None)).unwrap();
+    s.write(&key("config.a"), b"1", Durability::Full).unwrap();
+    s.write(&key("config.b"), b"2", Durability::Full).unwrap();
+    assert_eq!(r.read(&key("config.b")).unwrap().unwrap(), b"2");
+    // The first record's value byte is flipped on disk, a third record follows.
+    let wal = dir
+        .path()
+        .join(".statevault/journal")
+        .join(&wal_files(dir.path())[0]);
+    let mut bytes = std::fs::read(&wal).unwrap();
+    let name = bytes.windows(8).position(|w| w == b"config.a").unwrap();
+    // The key, the value's length (8 bytes), then the value.
+    let at = name + 8 + 8;
+    assert_eq!(bytes[at], b'1');
+    bytes[at] ^= 0x01;
+    std::fs::write(&wal, &bytes).unwrap();
+    s.write(&key("config.c"), b"3", Durability::Full).unwrap();
+    // The index reads only what follows what it read: it does not see the damage behind it.
+    // A new reader reads the whole journal and reports it.
+    assert_eq!(r.read(&key("config.c")).unwrap().unwrap(), b"3");
+    let err = reader(dir.path()).read(&key("config.c")).unwrap_err();
+    assert!(matches!(err, Error::CorruptMetadata { .. }), "{err:?}");
+    drop(s);
+}
+
+#[test]
+fn the_idle_checkpoint_brings_the_files_up_to_date_without_a_caller() {
+    let dir = tempfile::tempdir().unwrap();
+    let idle = std::time::Duration::from_millis(50);
+    let s = Storage::open_with(dir.path(), OpenOptions::new().idle_checkpoint(Some(idle))).unwrap();
+    s.write(&key("config.a"), b"1", Durability::Full).unwrap();
+    s.commit_batch(vec![put("config.b", b"2")], Durability::Full)
+        .unwrap();
+    assert_eq!(file_of(dir.path(), &key("config.a")), None);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while pending_records(dir.path()) > 0 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no idle checkpoint within 20 s of a 50 ms idle time"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    assert_eq!(file_of(dir.path(), &key("config.a")).unwrap(), b"1");
+    assert_eq!(file_of(dir.path(), &key("config.b")).unwrap(), b"2");
+    // It comes again after the next commit, and the writer goes on working meanwhile.
+    s.write(&key("config.a"), b"3", Durability::Full).unwrap();
+    assert_eq!(s.read(&key("config.a")).unwrap().unwrap(), b"3");
+    while file_of(dir.path(), &key("config.a")).as_deref() != Some(&b"3"[..]) {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no second idle checkpoint"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    drop(s);
+    assert!(journal_files(dir.path()).is_empty());
 }

@@ -96,6 +96,7 @@ fn a_batch_that_fills_the_disk_is_not_applied_at_all() {
     for k in &keys {
         s.write(k, b"old", Durability::Full).unwrap();
     }
+    s.checkpoint().unwrap();
     // Ballast leaves room for part of the batch only.
     let ballast = fs.path().join("ballast");
     std::fs::write(&ballast, vec![0u8; 256 * 1024]).unwrap();

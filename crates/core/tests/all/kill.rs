@@ -1,6 +1,6 @@
 //! A real killed process: the test binary re-executed as a child that commits random batches
-//! (or saves large values) in a loop and prints each acknowledged id, SIGKILLed at random
-//! moments. After each kill a reader (before any writer reopens) and then the next writer must
+//! (or batches mixed with single saves, single deletes and checkpoints, or saves large values)
+//! in a loop and prints each acknowledged id, SIGKILLed at random moments. After each kill a reader (before any writer reopens) and then the next writer must
 //! see every acknowledged batch whole and no batch in part.
 //!
 //! `STATEVAULT_KILL_ROUNDS` sets the number of kills per test (default 200).
@@ -41,8 +41,11 @@ fn mix(mut x: u64) -> u64 {
     x ^ (x >> 31)
 }
 
+/// Which keys a step sets (to a value) or deletes (`None`), by index.
+type Changes = Vec<(usize, Option<Vec<u8>>)>;
+
 /// Batch `id`: which keys it sets (to a value naming the batch and the operation) or deletes.
-fn batch(id: u64) -> Vec<(usize, Option<Vec<u8>>)> {
+fn batch(id: u64) -> Changes {
     let mut ops = Vec::new();
     for (index, _) in KEYS.iter().enumerate() {
         let r = mix(id.wrapping_mul(31).wrapping_add(index as u64));
@@ -59,8 +62,24 @@ fn batch(id: u64) -> Vec<(usize, Option<Vec<u8>>)> {
     ops
 }
 
-fn apply(state: &mut [Option<Vec<u8>>], id: u64) {
-    for (index, value) in batch(id) {
+/// Step `id` of `mode`: a batch, or (in `mixed`, one step in two) a single save or a single
+/// delete of one key. Returns the changes and whether they are one single operation.
+fn step(mode: &str, id: u64) -> (Changes, bool) {
+    if mode != "mixed" || id % 4 < 2 {
+        return (batch(id), false);
+    }
+    let index = (mix(id) % KEYS.len() as u64) as usize;
+    if id % 4 == 2 {
+        let pad = "y".repeat((mix(id) >> 8) as usize % 2000);
+        let v = format!("{{\"single\":{id},\"pad\":\"{pad}\"}}");
+        (vec![(index, Some(v.into_bytes()))], true)
+    } else {
+        (vec![(index, None)], true)
+    }
+}
+
+fn apply(state: &mut [Option<Vec<u8>>], mode: &str, id: u64) {
+    for (index, value) in step(mode, id).0 {
         state[index] = value;
     }
 }
@@ -94,8 +113,27 @@ fn kill_child_entry() {
     let keys = keys();
     for id in start.. {
         match mode.as_str() {
-            "batches" => {
-                let ops = batch(id)
+            "batches" | "mixed" => {
+                let (changes, single) = step(&mode, id);
+                if single {
+                    let (index, value) = changes.into_iter().next().unwrap();
+                    match value {
+                        Some(bytes) => {
+                            storage
+                                .write(&keys[index], &bytes, Durability::Full)
+                                .unwrap();
+                        }
+                        None => {
+                            storage.delete(&keys[index], Durability::Full).unwrap();
+                        }
+                    }
+                    if id % 7 == 0 {
+                        storage.checkpoint().unwrap();
+                    }
+                    println!("ACK {id}");
+                    continue;
+                }
+                let ops = changes
                     .into_iter()
                     .map(|(index, value)| match value {
                         Some(bytes) => BatchOp::Put {
@@ -109,9 +147,11 @@ fn kill_child_entry() {
                     .collect();
                 storage.commit_batch(ops, Durability::Full).unwrap();
             }
-            _ => storage
-                .write(&keys[0], &large(id), Durability::Full)
-                .unwrap(),
+            _ => {
+                storage
+                    .write(&keys[0], &large(id), Durability::Full)
+                    .unwrap();
+            }
         }
         println!("ACK {id}");
     }
@@ -204,6 +244,16 @@ fn read_before_writer(dir: &Path, keys: &[Key], round: u64) -> Vec<Option<Vec<u8
 #[cfg(unix)]
 #[test]
 fn killed_batch_writers_never_leave_a_batch_half_applied() {
+    killed_writers("batches");
+}
+
+#[cfg(unix)]
+#[test]
+fn killed_writers_of_single_saves_deletes_batches_and_checkpoints_lose_nothing_acknowledged() {
+    killed_writers("mixed");
+}
+
+fn killed_writers(mode: &str) {
     let dir = tempfile::tempdir().unwrap();
     drop(Storage::open(dir.path()).unwrap());
     let keys = keys();
@@ -212,13 +262,13 @@ fn killed_batch_writers_never_leave_a_batch_half_applied() {
     let mut next = 0u64;
     let (mut acked_total, mut in_flight_seen) = (0u64, 0u64);
     for round in 0..rounds() {
-        let last = run_and_kill("batches", dir.path(), next, &mut rng);
+        let last = run_and_kill(mode, dir.path(), next, &mut rng);
         // Every batch up to `last` was acknowledged; batch `last + 1` may have committed.
         let mut acked = state.clone();
         let first_unacked = match last {
             Some(last) => {
                 for id in next..=last {
-                    apply(&mut acked, id);
+                    apply(&mut acked, mode, id);
                 }
                 acked_total += last + 1 - next;
                 last + 1
@@ -226,7 +276,7 @@ fn killed_batch_writers_never_leave_a_batch_half_applied() {
             None => next,
         };
         let mut with_next = acked.clone();
-        apply(&mut with_next, first_unacked);
+        apply(&mut with_next, mode, first_unacked);
         let seen = read_before_writer(dir.path(), &keys, round);
         assert!(
             seen == acked || seen == with_next,
@@ -252,8 +302,8 @@ fn killed_batch_writers_never_leave_a_batch_half_applied() {
         state = seen;
     }
     eprintln!(
-        "killed batch writer: {} kills, {acked_total} acknowledged batches, {in_flight_seen} \
-         unacknowledged batches found whole, 0 violations",
+        "killed writer ({mode}): {} kills, {acked_total} acknowledged commits, {in_flight_seen} \
+         unacknowledged commits found whole, 0 violations",
         rounds()
     );
 }
@@ -300,5 +350,77 @@ fn killed_large_saves_leave_exactly_one_written_value() {
     eprintln!(
         "killed large saves: {} kills, {acked_total} acknowledged saves of 256 KiB-1 MiB, 0 violations",
         rounds()
+    );
+}
+
+/// A fingerprint of a state (a hash per key, combined), so a long run of states costs little
+/// memory.
+fn fingerprint(state: &[Option<Vec<u8>>]) -> u64 {
+    use std::hash::{DefaultHasher, Hash, Hasher};
+    let mut h = DefaultHasher::new();
+    state.hash(&mut h);
+    h.finish()
+}
+
+#[cfg(unix)]
+#[test]
+fn a_reader_in_another_process_never_sees_a_state_that_never_existed() {
+    // The child commits single saves, single deletes and batches, checkpointing often (its
+    // journal checkpoints every 4 KiB, and after one single operation in seven), while this
+    // process reads every key as one view through a read-only handle kept open (its index of
+    // the journal extended read after read). Each view must be the state after some prefix
+    // of the child's steps, and never an older one than the view before it.
+    let dir = tempfile::tempdir().unwrap();
+    drop(Storage::open(dir.path()).unwrap());
+    let keys = keys();
+    let start = 1;
+    let mut child = spawn("mixed", dir.path(), start);
+    let mut out = BufReader::new(child.stdout.take().unwrap());
+    let mut line = String::new();
+    while !line.contains("READY") {
+        line.clear();
+        assert!(
+            out.read_line(&mut line).unwrap() > 0,
+            "the child ended early"
+        );
+    }
+    let reader = Storage::open_with(dir.path(), OpenOptions::new().read_only(true)).unwrap();
+    // The states the child's steps go through, by fingerprint, extended as far as needed.
+    let mut state: Vec<Option<Vec<u8>>> = vec![None; KEYS.len()];
+    let mut prints: Vec<u64> = vec![fingerprint(&state)];
+    let mut next_step = start;
+    let mut last_seen = 0usize;
+    let (mut reads, mut distinct) = (0u64, 0u64);
+    let until = std::time::Instant::now() + Duration::from_millis(1500);
+    while std::time::Instant::now() < until {
+        let seen = fingerprint(&reader.read_many(&keys).unwrap());
+        reads += 1;
+        let found = loop {
+            if let Some(at) = prints[last_seen..].iter().position(|p| *p == seen) {
+                break last_seen + at;
+            }
+            assert!(
+                prints.len() < 5_000_000,
+                "after {reads} reads: a view that is no state the writer went through"
+            );
+            // Not reached yet: the writer is further on than what was computed.
+            for _ in 0..1000 {
+                apply(&mut state, "mixed", next_step);
+                next_step += 1;
+                prints.push(fingerprint(&state));
+            }
+        };
+        distinct += u64::from(found != last_seen);
+        last_seen = found;
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert!(
+        distinct > 10,
+        "the reads ran beside the writer ({distinct} states seen)"
+    );
+    eprintln!(
+        "reader beside a writer of single saves, deletes, batches and checkpoints: {reads} \
+         views, {distinct} distinct states, each one the writer went through, in order"
     );
 }

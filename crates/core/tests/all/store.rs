@@ -120,7 +120,9 @@ fn write_read_delete_exists_list() {
     assert!(s.delete(&key("layout.default"), Durability::Full).unwrap());
     assert!(!s.delete(&key("layout.default"), Durability::Full).unwrap());
     assert_eq!(s.read(&key("layout.default")).unwrap(), None);
+    s.checkpoint().unwrap();
     assert!(dir.path().join("layouts/mobile.json").is_file());
+    assert!(!dir.path().join("layouts/default.json").exists());
 }
 
 #[test]
@@ -241,6 +243,7 @@ fn permissions_are_0600_and_0700_under_umask_000() {
         .unwrap();
     s.write(&key("layout.default"), b"{}", Durability::None)
         .unwrap();
+    s.checkpoint().unwrap();
     // SAFETY: as above.
     unsafe { libc::umask(old) };
     let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;

@@ -1,0 +1,148 @@
+//! A reader's index of the journal: what a handle that does not write (a read-only handle, a
+//! writer poisoned by a failed sync) knows of the journal on disk, kept between reads and
+//! extended from where it stopped, so a read costs what was committed since the previous one,
+//! not the journal's size.
+//!
+//! For each journal file with a run, the index keeps the run's generation and the offset after
+//! the last complete record it read. A read lists the journal folder, reads each file's first
+//! header (the run it starts) and, when file and run are those the index knows, only the bytes
+//! after the offset. Anything else (a run ended by a checkpoint and a new one started, a file
+//! gone or new out of order, a first header that does not read) rebuilds the index from the
+//! files' starts, as a first read does. All of it runs under `apply.lock` shared, so no
+//! checkpoint replaces files or ends a run meanwhile; the writer may append, and a record
+//! being written is not complete and not read until a later read finds it whole.
+
+use std::io;
+use std::path::{Path, PathBuf};
+
+use crate::error::{Error, Result};
+use crate::folder::Folder;
+use crate::pending::{Pending, apply_record};
+use crate::record::{self, RunMark, ScanEnd};
+use crate::wal;
+
+/// Where the index stands in one journal file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct FileMark {
+    path: PathBuf,
+    /// The generation of the file's run, as its first header names it (`None`: that header
+    /// did not read).
+    generation: Option<u64>,
+    /// The end of the last complete record read (0: none yet).
+    offset: u64,
+    /// The run's last record read (`None`: none yet).
+    last_sequence: Option<u64>,
+}
+
+/// A reader's index of the journal (see the module's doc).
+#[derive(Debug, Default)]
+pub(crate) struct ReaderIndex {
+    /// The files read, in the order of the journal (oldest first).
+    files: Vec<FileMark>,
+    pending: Pending,
+    /// How many records the index holds.
+    records: usize,
+}
+
+impl ReaderIndex {
+    /// The keys the journal holds, as of the last [`ReaderIndex::refresh`].
+    pub(crate) fn pending(&self) -> &Pending {
+        &self.pending
+    }
+
+    /// How many committed records the journal held at the last refresh.
+    pub(crate) fn records(&self) -> usize {
+        self.records
+    }
+
+    /// Brings the index up to date with the journal files in `dir`. Must run under
+    /// `apply.lock` shared. A damaged record (one followed by a record of its run) is
+    /// [`Error::CorruptMetadata`], as for any reader; the index is then rebuilt by the next
+    /// refresh.
+    pub(crate) fn refresh(&mut self, folder: &Folder, dir: &Path) -> Result<()> {
+        let runs = live_runs(folder, dir)?;
+        // The files the index read must still be the journal's first ones, each with the run
+        // it read; the writer only ever appends to its last file or starts a newer one.
+        let known = runs.len() >= self.files.len()
+            && self
+                .files
+                .iter()
+                .zip(&runs)
+                .all(|(mark, (path, generation))| {
+                    &mark.path == path && mark.generation == *generation
+                });
+        if !known {
+            *self = ReaderIndex::default();
+        }
+        let result = self.extend(folder, &runs);
+        if result.is_err() {
+            *self = ReaderIndex::default();
+        }
+        result
+    }
+
+    /// Reads what the index has not read of each file in `runs` (in order): the bytes after
+    /// its mark, or the whole file for one it does not know yet.
+    fn extend(&mut self, folder: &Folder, runs: &[(PathBuf, Option<u64>)]) -> Result<()> {
+        for (index, (path, generation)) in runs.iter().enumerate() {
+            let mark = self.files.get(index).cloned().unwrap_or(FileMark {
+                path: path.clone(),
+                generation: *generation,
+                offset: 0,
+                last_sequence: None,
+            });
+            let bytes = match folder.backend().read_from(path, mark.offset) {
+                Ok(bytes) => bytes,
+                // Removed since it was listed: only a checkpoint removes journal files, and
+                // none runs under our shared lock, so this is a writer's failed first append
+                // cleaning up.
+                Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
+                Err(e) => return Err(Error::io("read", path, e)),
+            };
+            let run = match (mark.generation, mark.last_sequence) {
+                (Some(generation), Some(last_sequence)) => Some(RunMark {
+                    generation,
+                    last_sequence,
+                }),
+                _ => None,
+            };
+            let scan = record::scan_from(&bytes, 0, run);
+            if let ScanEnd::Damaged { at, detail } = &scan.end {
+                let at = usize::try_from(mark.offset)
+                    .unwrap_or(usize::MAX)
+                    .saturating_add(*at);
+                return Err(wal::damaged(path, at, detail));
+            }
+            let mut updated = mark;
+            updated.offset += scan.consumed as u64;
+            for record in scan.records {
+                updated.last_sequence = Some(record.sequence);
+                self.records += 1;
+                apply_record(&mut self.pending, record);
+            }
+            match self.files.get_mut(index) {
+                Some(slot) => *slot = updated,
+                None => self.files.push(updated),
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The journal files in `dir` that hold a run, oldest first, each with the generation its
+/// first header names (`None` where that header does not read: scanned whole).
+fn live_runs(folder: &Folder, dir: &Path) -> Result<Vec<(PathBuf, Option<u64>)>> {
+    let mut runs = Vec::new();
+    for path in wal::journal_files(folder, dir)? {
+        let head = match folder.backend().read_prefix(&path, record::HEADER_LEN) {
+            Ok(head) => head,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
+            Err(e) => return Err(Error::io("read", path, e)),
+        };
+        if record::ended_run(&head) {
+            continue;
+        }
+        runs.push((path, record::run_of(&head)));
+    }
+    Ok(runs)
+}
