@@ -36,6 +36,7 @@ pub struct StoreOptions {
     pub(crate) auto_repair: bool,
     pub(crate) backup_policies: statevault_backup::Policies,
     pub(crate) checkpoint_bytes: u64,
+    pub(crate) idle_checkpoint: Option<std::time::Duration>,
 }
 
 impl Default for StoreOptions {
@@ -57,6 +58,7 @@ impl Default for StoreOptions {
             auto_repair: true,
             backup_policies: statevault_backup::Policies::default(),
             checkpoint_bytes: statevault_core::DEFAULT_CHECKPOINT_BYTES,
+            idle_checkpoint: Some(statevault_core::DEFAULT_IDLE_CHECKPOINT),
         }
     }
 }
@@ -229,12 +231,22 @@ impl StoreOptions {
         self
     }
 
-    /// How many bytes of batches the journal holds before they are checkpointed into the keys'
-    /// files (8 MiB by default; `0` checkpoints every batch at once). A batch costs one append
-    /// and one sync; its checkpoint, later, costs about what saving its keys one by one costs.
-    /// See `docs/durability.md`.
+    /// How many bytes of commits (saves, deletes, batches) the journal holds before they are
+    /// checkpointed into the keys' files (8 MiB by default; `0` checkpoints every commit at
+    /// once). A commit costs one append and one sync; its checkpoint, later, costs about what
+    /// replacing each key's file costs. See `docs/durability.md`.
     pub fn checkpoint_bytes(mut self, bytes: u64) -> StoreOptions {
         self.checkpoint_bytes = bytes;
+        self
+    }
+
+    /// How long the journal stays quiet (no commit) before a thread of the writer checkpoints
+    /// it, so a key's file lags its last save by about that much while the application runs
+    /// (2 s by default). `None` starts no thread: files are brought up to date when the
+    /// journal is full, by [`Store::checkpoint`](crate::Store::checkpoint) and when the store
+    /// is dropped.
+    pub fn idle_checkpoint(mut self, idle: Option<std::time::Duration>) -> StoreOptions {
+        self.idle_checkpoint = idle;
         self
     }
 

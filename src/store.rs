@@ -22,11 +22,11 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 use statevault_codec as codec;
-use statevault_core::{Durability, Key, OpenOptions, Storage};
+use statevault_core::{Commit, Durability, Key, OpenOptions, Storage};
 use statevault_migrate::Version;
 use statevault_schema::{DocumentInfo, Registry, contract::SaveOptions};
 
-use crate::audit::{self, AuditLog, AuditReport, Fingerprint};
+use crate::audit::{self, AuditLog, AuditReport};
 use crate::error::{Error, Result};
 use crate::json::check_json;
 use crate::key::parse_key;
@@ -85,7 +85,8 @@ impl Store {
     pub fn open_with(dir: impl AsRef<Path>, options: StoreOptions) -> Result<Store> {
         let mut open = OpenOptions::new()
             .read_only(options.read_only)
-            .checkpoint_bytes(options.checkpoint_bytes);
+            .checkpoint_bytes(options.checkpoint_bytes)
+            .idle_checkpoint(options.idle_checkpoint);
         if let Some(backend) = options.backend {
             open = open.backend(backend);
         }
@@ -228,7 +229,7 @@ impl Store {
                 if self.pipeline.wants_backup(&key, options) && self.storage.exists(&key)? {
                     self.backup_before_overwrite(std::slice::from_ref(&key))?;
                 }
-                self.write_key(&key, &bytes, "save")
+                self.write_key(&key, bytes, "save")
             });
         metrics::histogram!(metric::SAVE_DURATION_MS).record(start.elapsed().as_secs_f64() * 1e3);
         result
@@ -277,12 +278,12 @@ impl Store {
     pub fn delete(&self, key: &str) -> Result<bool> {
         let key = parse_key(key)?;
         let old = self.stored_len(&key)?;
-        let existed = self.storage.delete(&key, self.durability)?;
-        if existed {
-            self.account(old, 0);
-            self.audit_event("delete", key.as_str(), None)?;
-        }
-        Ok(existed)
+        let Some(commit) = self.storage.delete_committed(&key, self.durability)? else {
+            return Ok(false);
+        };
+        self.account(old, 0);
+        self.audit_commit("delete", vec![key.to_string()], &commit, None)?;
+        Ok(true)
     }
 
     /// Whether `key` exists.
@@ -383,7 +384,7 @@ impl Store {
             Some(std::slice::from_ref(key)),
             &format!("before migration of {key}"),
         )?;
-        self.write_key(key, &bytes, "migrate")
+        self.write_key(key, bytes, "migrate")
     }
 
     /// Visits each of `keys` that is stored, with its bytes, in order (keys deleted in between
@@ -462,12 +463,13 @@ impl Store {
 
     /// Writes a key's encoded bytes: quota, atomic write, size accounting, audit. Every write of
     /// one key's file goes through here (a batch's through `save_batch`, with the same checks).
-    pub(crate) fn write_key(&self, key: &Key, bytes: &[u8], op: &str) -> Result<()> {
+    pub(crate) fn write_key(&self, key: &Key, bytes: Vec<u8>, op: &str) -> Result<()> {
         let old = self.stored_len(key)?;
-        self.check_quota(old, bytes.len() as u64, || vec![key.to_string()])?;
-        self.storage.write(key, bytes, self.durability)?;
-        self.account(old, bytes.len() as u64);
-        self.audit_event(op, key.as_str(), Some(&Fingerprint::of(bytes)))
+        let new = bytes.len() as u64;
+        self.check_quota(old, new, || vec![key.to_string()])?;
+        let commit = self.storage.write_owned(key, bytes, self.durability)?;
+        self.account(old, new);
+        self.audit_commit(op, vec![key.to_string()], &commit, None)
     }
 
     /// Refuses a change that replaces `old` bytes with `new` when it would take the store past
@@ -499,19 +501,29 @@ impl Store {
         metrics::gauge!(metric::STORAGE_SIZE_BYTES).set(total as f64);
     }
 
-    /// Records a change in the audit log (a key's, or a restore's, which names its snapshot).
-    pub(crate) fn audit_event(
+    /// Records a commit in the audit log: one line naming its keys and its journal record.
+    pub(crate) fn audit_commit(
         &self,
         op: &str,
-        subject: &str,
-        new: Option<&Fingerprint>,
+        keys: Vec<String>,
+        commit: &Commit,
+        ops: Option<u64>,
     ) -> Result<()> {
         if let Some(log) = &self.audit {
-            log.lock().unwrap_or_else(|e| e.into_inner()).append(
+            log.lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .append_commit(&self.storage, op, keys, commit, ops)?;
+        }
+        Ok(())
+    }
+
+    /// Records an event that is not a commit of its own (a restore, which names its snapshot).
+    pub(crate) fn audit_event(&self, op: &str, subject: &str) -> Result<()> {
+        if let Some(log) = &self.audit {
+            log.lock().unwrap_or_else(|e| e.into_inner()).append_event(
                 &self.storage,
                 op,
                 subject,
-                new,
             )?;
         }
         Ok(())

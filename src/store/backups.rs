@@ -171,7 +171,7 @@ impl Store {
         if report.written + report.deleted > 0 {
             // One line for the whole restore, naming the snapshot; the keys it changed are in
             // the snapshot's manifest.
-            self.audit_event("restore", id.as_str(), None)?;
+            self.audit_event("restore", id.as_str())?;
         }
         Ok(report)
     }

@@ -7,7 +7,6 @@ use serde::de::DeserializeOwned;
 use statevault_core::{BatchOp, Key};
 
 use crate::Store;
-use crate::audit::Fingerprint;
 use crate::batch::{Batch, Op};
 use crate::error::Result;
 use crate::key::parse_key;
@@ -28,11 +27,11 @@ impl Store {
 
     fn save_batch_inner(&self, batch: Batch) -> Result<()> {
         let mut ops = Vec::with_capacity(batch.ops.len());
-        let mut changes = Vec::with_capacity(batch.ops.len());
+        let mut keys = Vec::with_capacity(batch.ops.len());
         let mut to_back_up = Vec::new();
         let (mut old_total, mut new_total) = (0u64, 0u64);
         for op in batch.ops {
-            let (key, new) = match op {
+            let key = match op {
                 Op::Save { key, json, options } => {
                     if self.pipeline().wants_backup(&key, &options)
                         && self.storage().exists(&key)?
@@ -41,41 +40,30 @@ impl Store {
                     }
                     self.refuse_downgrade(&key)?;
                     let bytes = self.pipeline().encode(&key, Input::Json(json), &options)?;
-                    // Only the audit log needs the new bytes' hash.
-                    let fingerprint = self.audit.as_ref().map(|_| Fingerprint::of(&bytes));
                     new_total += bytes.len() as u64;
                     ops.push(BatchOp::Put {
                         key: key.clone(),
                         bytes,
                     });
-                    (key, ("batch-save", fingerprint))
+                    key
                 }
                 Op::Delete { key } => {
                     ops.push(BatchOp::Delete { key: key.clone() });
-                    (key, ("batch-delete", None))
+                    key
                 }
             };
             old_total += self.stored_len(&key)?;
-            changes.push((key, new));
+            keys.push(key.to_string());
         }
-        self.check_quota(old_total, new_total, || {
-            changes.iter().map(|(key, _)| key.to_string()).collect()
-        })?;
+        self.check_quota(old_total, new_total, || keys.clone())?;
         if !to_back_up.is_empty() {
             self.backup_before_overwrite(&to_back_up)?;
         }
-        self.storage().commit_batch(ops, self.durability)?;
+        let Some(commit) = self.storage().commit_batch(ops, self.durability)? else {
+            return Ok(());
+        };
         self.account(old_total, new_total);
-        if let Some(log) = &self.audit {
-            let lines: Vec<(&str, &str, Option<&Fingerprint>)> = changes
-                .iter()
-                .map(|(key, (op, new))| (*op, key.as_str(), new.as_ref()))
-                .collect();
-            log.lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .append_many(self.storage(), &lines)?;
-        }
-        Ok(())
+        self.audit_commit("batch", keys, &commit, None)
     }
 
     /// Loads several keys as one consistent view (no batch half applied in between); missing

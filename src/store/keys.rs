@@ -73,7 +73,7 @@ impl Store {
                 decoded.meta,
                 &options,
             )?;
-            self.write_key(&key, &bytes, "reencrypt")?;
+            self.write_key(&key, bytes, "reencrypt")?;
             rewritten += 1;
             Ok(())
         })?;

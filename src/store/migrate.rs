@@ -157,7 +157,7 @@ impl Store {
                 meta,
                 &report.format.save_options(),
             )?;
-            self.write_key(key, &bytes, "migrate")?;
+            self.write_key(key, bytes, "migrate")?;
             Ok(MigrationOutcome::Migrated)
         })();
         report.outcome = result.unwrap_or_else(|e| MigrationOutcome::Failed {

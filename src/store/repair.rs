@@ -137,7 +137,7 @@ impl Store {
                         Some(std::slice::from_ref(&key)),
                         &format!("before repair of {key}"),
                     )?;
-                    self.write_key(&key, &bytes, "repair")?;
+                    self.write_key(&key, bytes, "repair")?;
                     RepairOutcome::Restored { from }
                 }
             };
@@ -171,7 +171,7 @@ impl Store {
             Some(std::slice::from_ref(key)),
             &format!("before automatic repair of {key}"),
         )?;
-        self.write_key(key, &bytes, "auto-repair")?;
+        self.write_key(key, bytes.clone(), "auto-repair")?;
         tracing::warn!(key = %key, problem, from = %from, damaged_kept_in = %kept.id, "a damaged file was restored from a snapshot");
         Ok(Some((
             bytes,

@@ -4,11 +4,11 @@
 use statevault::schema::{GridLayoutState, UserPreferencesState};
 use statevault::{ErrorKind, Store, StoreOptions};
 
-use super::common::{grid_layout, preferences};
+use super::common::{file_of, grid_layout, preferences};
 
 /// Damages the file of `key` in the middle of its data; returns the damaged bytes.
 fn damage(store: &Store, key: &str) -> Vec<u8> {
-    let path = store.path_of(key).unwrap();
+    let path = file_of(&store, key);
     let mut bytes = std::fs::read(&path).unwrap();
     let at = bytes.len() / 2;
     bytes[at] ^= 0x04;
@@ -58,7 +58,7 @@ fn a_damaged_file_is_restored_from_the_newest_intact_snapshot_on_load() {
     assert_eq!(again.repaired, None);
 
     // The damaged file was kept, never deleted: its snapshot gives back exactly those bytes.
-    let path = store.path_of("layout.default").unwrap();
+    let path = file_of(&store, "layout.default");
     store.restore_backup(&repaired.damaged_kept_in).unwrap();
     assert_eq!(std::fs::read(&path).unwrap(), damaged);
 }
@@ -73,7 +73,7 @@ fn without_an_intact_copy_the_load_fails_and_the_file_is_left_as_it_is() {
         .load::<UserPreferencesState>("settings.preferences")
         .unwrap_err();
     assert_eq!(error.kind(), ErrorKind::Corrupt, "{error}");
-    let path = store.path_of("settings.preferences").unwrap();
+    let path = file_of(&store, "settings.preferences");
     assert_eq!(std::fs::read(path).unwrap(), damaged);
     assert!(store.list_backups().unwrap().is_empty(), "nothing to keep");
 }
@@ -85,7 +85,7 @@ fn with_the_option_off_or_on_a_read_only_handle_nothing_is_repaired() {
     store.save("settings.preferences", &preferences()).unwrap();
     store.create_backup(None).unwrap();
     let damaged = damage(&store, "settings.preferences");
-    let path = store.path_of("settings.preferences").unwrap();
+    let path = file_of(&store, "settings.preferences");
 
     let reader = Store::open_with(dir.path(), StoreOptions::new().read_only(true)).unwrap();
     let error = reader

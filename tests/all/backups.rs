@@ -10,7 +10,7 @@ use statevault::{
     Zeroizing,
 };
 
-use super::common::{grid_layout, history, preferences};
+use super::common::{file_of, grid_layout, history, preferences};
 
 fn keys(byte: u8) -> KeySet {
     KeySet::single(DataKey::new(KeyId(1), Zeroizing::new([byte; 32])).unwrap())
@@ -39,7 +39,7 @@ fn snapshot_of_files(store: &Store) -> Vec<(String, Vec<u8>)> {
         .unwrap()
         .into_iter()
         .map(|k| {
-            let bytes = std::fs::read(store.path_of(k.as_str()).unwrap()).unwrap();
+            let bytes = std::fs::read(file_of(&store, k.as_str())).unwrap();
             (k.to_string(), bytes)
         })
         .collect()

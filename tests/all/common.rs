@@ -249,3 +249,13 @@ pub fn shares_a_substring(file: &[u8], plaintext: &[u8], window: usize) -> Optio
         .find(|w| windows.contains(w))
         .map(|w| String::from_utf8_lossy(w).into_owned())
 }
+
+/// The file of `key` as the test is about to read or damage it: a writer checkpoints first,
+/// since its latest saves are in the journal until its idle checkpoint or its drop writes them
+/// into the keys' files.
+pub(crate) fn file_of(store: &statevault::Store, key: &str) -> PathBuf {
+    if store.is_writer() {
+        store.checkpoint().unwrap();
+    }
+    store.path_of(key).unwrap()
+}

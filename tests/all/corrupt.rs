@@ -5,7 +5,7 @@ use std::path::Path;
 use statevault::schema::{GridLayoutState, UserPreferencesState};
 use statevault::{Error, KeyStatus, Store};
 
-use super::common::{find, grid_layout, preferences};
+use super::common::{file_of, find, grid_layout, preferences};
 
 /// The offset just past `"data":` in a plain file.
 fn data_start(bytes: &[u8]) -> usize {
@@ -53,7 +53,7 @@ fn a_flipped_byte_inside_data_is_corrupt_and_the_file_is_left_as_it_is() {
     let store = Store::open(dir.path()).unwrap();
     store.save("layout.default", &grid_layout()).unwrap();
     store.save("settings.preferences", &preferences()).unwrap();
-    let path = store.path_of("layout.default").unwrap();
+    let path = file_of(&store, "layout.default");
     flip_letter_in_data(&path, b"Developer dashboard");
     let damaged = std::fs::read(&path).unwrap();
     // The damage is invisible to a JSON parser: only the checksum catches it.
@@ -102,7 +102,7 @@ fn load_or_default_does_not_hide_damage_behind_a_default() {
     let dir = tempfile::tempdir().unwrap();
     let store = Store::open(dir.path()).unwrap();
     store.save("settings.preferences", &preferences()).unwrap();
-    let path = store.path_of("settings.preferences").unwrap();
+    let path = file_of(&store, "settings.preferences");
     flip_letter_in_data(&path, b"Ctrl+B");
     let damaged = std::fs::read(&path).unwrap();
     let err = store
@@ -116,9 +116,9 @@ fn load_or_default_does_not_hide_damage_behind_a_default() {
 fn every_single_bit_flip_in_the_middle_of_data_is_detected() {
     let dir = tempfile::tempdir().unwrap();
     let store = Store::open(dir.path()).unwrap();
-    let path = store.path_of("layout.default").unwrap();
     for bit in 0..8 {
         store.save("layout.default", &grid_layout()).unwrap();
+        let path = file_of(&store, "layout.default");
         flip_bit_in_data(&path, bit);
         let damaged = std::fs::read(&path).unwrap();
         let err = store.load::<GridLayoutState>("layout.default").unwrap_err();
@@ -132,7 +132,7 @@ fn a_truncated_file_is_corrupt() {
     let dir = tempfile::tempdir().unwrap();
     let store = Store::open(dir.path()).unwrap();
     store.save("layout.default", &grid_layout()).unwrap();
-    let path = store.path_of("layout.default").unwrap();
+    let path = file_of(&store, "layout.default");
     let whole = std::fs::read(&path).unwrap();
     for len in [0, 1, whole.len() / 2, whole.len() - 1] {
         std::fs::write(&path, &whole[..len]).unwrap();

@@ -10,7 +10,7 @@ use statevault::{
     Error, FileFormat, KeyStatus, SaveOptions, StaticKeyProvider, Store, StoreOptions,
 };
 
-use super::common::{find, history, preferences, shares_a_substring};
+use super::common::{file_of, find, history, preferences, shares_a_substring};
 
 fn provider(byte: u8) -> Arc<StaticKeyProvider> {
     Arc::new(StaticKeyProvider::from_bytes(Zeroizing::new([byte; 32])))
@@ -42,7 +42,7 @@ fn an_encrypted_value_holds_no_plaintext_and_loads_back() {
     store
         .save_with("history.conversations", &history, &ENCRYPT)
         .unwrap();
-    let path = store.path_of("history.conversations").unwrap();
+    let path = file_of(&store, "history.conversations");
     let file = std::fs::read(&path).unwrap();
     assert!(
         matches!(
@@ -119,7 +119,7 @@ fn a_store_policy_encrypts_and_compresses_history_saved_without_options() {
         .unwrap();
 
     for key in ["history.conversations", "history.conversations.ab12"] {
-        let path = store.path_of(key).unwrap();
+        let path = file_of(&store, key);
         assert!(
             matches!(
                 format_of(&path),
@@ -143,11 +143,11 @@ fn a_store_policy_encrypts_and_compresses_history_saved_without_options() {
         );
     }
     assert_eq!(
-        format_of(&store.path_of("settings.preferences").unwrap()),
+        format_of(&file_of(&store, "settings.preferences")),
         Format::Plain
     );
     assert_eq!(
-        format_of(&store.path_of("history.conversations.plain").unwrap()),
+        format_of(&file_of(&store, "history.conversations.plain")),
         Format::Plain
     );
     let reports = store.verify().unwrap();
@@ -193,7 +193,7 @@ fn another_key_does_not_decrypt() {
     store
         .save_with("settings.preferences", &preferences(), &ENCRYPT)
         .unwrap();
-    let path = store.path_of("settings.preferences").unwrap();
+    let path = file_of(&store, "settings.preferences");
     let bytes = std::fs::read(&path).unwrap();
     drop(store);
 
@@ -230,9 +230,9 @@ fn a_file_copied_onto_another_key_or_into_another_store_does_not_decrypt() {
     store
         .save_with("history.conversations.ab12", &history(), &options)
         .unwrap();
-    let from = store.path_of("history.conversations.ab12").unwrap();
+    let from = file_of(&store, "history.conversations.ab12");
     // Same store, same key provider, same document type: only the key name differs.
-    let to = store.path_of("history.conversations.cd34").unwrap();
+    let to = file_of(&store, "history.conversations.cd34");
     std::fs::copy(&from, &to).unwrap();
     let err = store
         .load::<ConversationHistoryState>("history.conversations.cd34")
@@ -242,7 +242,7 @@ fn a_file_copied_onto_another_key_or_into_another_store_does_not_decrypt() {
     // Another store with the same key and the same key name: the store id differs.
     let other = tempfile::tempdir().unwrap();
     let other_store = open_with_key(other.path(), 5);
-    let to = other_store.path_of("history.conversations.ab12").unwrap();
+    let to = file_of(&other_store, "history.conversations.ab12");
     std::fs::create_dir_all(to.parent().unwrap()).unwrap();
     std::fs::copy(&from, &to).unwrap();
     let err = other_store
@@ -266,7 +266,7 @@ fn a_flipped_byte_in_an_encrypted_file_is_corrupt_not_a_wrong_key() {
     store
         .save_with("settings.preferences", &preferences(), &ENCRYPT)
         .unwrap();
-    let path = store.path_of("settings.preferences").unwrap();
+    let path = file_of(&store, "settings.preferences");
     let original = std::fs::read(&path).unwrap();
     // A byte of the header, of the ciphertext, and of the trailer.
     for at in [6, original.len() / 2, original.len() - 1] {
@@ -319,9 +319,7 @@ fn a_gzip_bomb_past_the_inflation_cap_is_refused_never_truncated() {
             .save_with("plugins.sealed-bomb", &bomb(inflated), &both)
             .unwrap();
         for key in ["plugins.bomb", "plugins.sealed-bomb"] {
-            let size = std::fs::metadata(store.path_of(key).unwrap())
-                .unwrap()
-                .len();
+            let size = std::fs::metadata(file_of(&store, key)).unwrap().len();
             assert!(size < 64 * 1024, "{key}: {size} bytes is not a bomb");
         }
     }
@@ -334,7 +332,7 @@ fn a_gzip_bomb_past_the_inflation_cap_is_refused_never_truncated() {
     )
     .unwrap();
     for key in ["plugins.bomb", "plugins.sealed-bomb"] {
-        let path = store.path_of(key).unwrap();
+        let path = file_of(&store, key);
         let before = std::fs::read(&path).unwrap();
         match store.load::<Value>(key) {
             Ok(value) => panic!(
@@ -389,7 +387,7 @@ fn encryption_without_a_key_is_an_error_never_plaintext() {
     )
     .unwrap();
     store.save("settings.preferences", &preferences()).unwrap();
-    let path = store.path_of("settings.preferences").unwrap();
+    let path = file_of(&store, "settings.preferences");
     let before = std::fs::read(&path).unwrap();
     let mut changed = preferences();
     changed.language = "it".into();

@@ -138,6 +138,7 @@ fn legacy_files_are_listed_verified_and_rewritten_in_the_current_format_on_save(
     let mut layout: GridLayoutState = store.load("layout.default").unwrap().unwrap();
     layout.metadata.tags.push("migrated".into());
     store.save("layout.default", &layout).unwrap();
+    store.checkpoint().unwrap();
     let bytes = std::fs::read(dir.path().join("layouts/default.json")).unwrap();
     assert!(
         bytes.starts_with(b"{\"statevault\":1,"),

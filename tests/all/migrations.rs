@@ -1,6 +1,7 @@
 //! Migrations through the store: an application's own document, its version graph, and what
 //! happens to the file on disk.
 
+use super::common::file_of;
 use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -163,7 +164,7 @@ fn an_old_document_invalid_under_the_new_schema_is_migrated_then_validated_and_r
     // `verify` runs the migration to check the result, and writes nothing.
     assert_eq!(calls.shortcut.load(Ordering::SeqCst), 1);
     assert_eq!(
-        file_json(&store.path_of("notes.daily").unwrap())["data"],
+        file_json(&file_of(&store, "notes.daily"))["data"],
         old,
         "verify changes nothing"
     );
@@ -178,7 +179,7 @@ fn an_old_document_invalid_under_the_new_schema_is_migrated_then_validated_and_r
     assert_eq!(calls.to_2_0.load(Ordering::SeqCst), 0);
 
     // Written back at 2.0.0, in the plain format.
-    let file = file_json(&store.path_of("notes.daily").unwrap());
+    let file = file_json(&file_of(&store, "notes.daily"));
     assert_eq!(file["schema_version"], "2.0.0");
     assert_eq!(
         file["data"],
@@ -235,6 +236,7 @@ fn a_hand_written_legacy_file_at_1_0_0_is_migrated_and_rewritten() {
         store.load::<Notes>("notes.weekly").unwrap(),
         Some(expected_notes())
     );
+    store.checkpoint().unwrap();
     let bytes = std::fs::read(dir.path().join("notes/weekly.json")).unwrap();
     assert!(
         bytes.starts_with(b"{\"statevault\":1,"),
@@ -275,7 +277,7 @@ fn an_encrypted_document_stays_encrypted_when_migrated() {
         store.load::<Notes>("notes.secret").unwrap(),
         Some(expected_notes())
     );
-    let bytes = std::fs::read(store.path_of("notes.secret").unwrap()).unwrap();
+    let bytes = std::fs::read(file_of(&store, "notes.secret")).unwrap();
     assert!(matches!(
         statevault::layers::codec::inspect(&bytes).unwrap().format,
         statevault::layers::codec::Format::Envelope {
@@ -303,7 +305,7 @@ fn a_newer_document_is_refused_and_never_overwritten() {
     );
     let calls = Arc::new(Calls::default());
     let store = Store::open_with(dir.path(), notes_options(&calls)).unwrap();
-    let path = store.path_of("notes.future").unwrap();
+    let path = file_of(&store, "notes.future");
     let before = std::fs::read(&path).unwrap();
     match store.load::<Notes>("notes.future").unwrap_err() {
         Error::NewerVersion {
@@ -339,7 +341,7 @@ fn a_failing_step_names_itself_and_leaves_the_file_untouched() {
     );
     let calls = Arc::new(Calls::default());
     let store = Store::open_with(dir.path(), notes_options(&calls)).unwrap();
-    let path = store.path_of("notes.broken").unwrap();
+    let path = file_of(&store, "notes.broken");
     let before = std::fs::read(&path).unwrap();
     let err = store.load::<Notes>("notes.broken").unwrap_err();
     match &err {
@@ -376,7 +378,7 @@ fn a_version_with_no_path_is_a_migration_error() {
     );
     let calls = Arc::new(Calls::default());
     let store = Store::open_with(dir.path(), notes_options(&calls)).unwrap();
-    let before = std::fs::read(store.path_of("notes.ancient").unwrap()).unwrap();
+    let before = std::fs::read(file_of(&store, "notes.ancient")).unwrap();
     match store.load::<Notes>("notes.ancient") {
         Err(Error::Migration { source, .. }) => assert!(
             matches!(*source, statevault::layers::migrate::Error::NoPath { .. }),
@@ -385,7 +387,7 @@ fn a_version_with_no_path_is_a_migration_error() {
         other => panic!("expected a Migration error, got {other:?}"),
     }
     assert_eq!(
-        std::fs::read(store.path_of("notes.ancient").unwrap()).unwrap(),
+        std::fs::read(file_of(&store, "notes.ancient")).unwrap(),
         before
     );
 }
@@ -472,6 +474,7 @@ fn fault_sweep_over_a_migration_write_back() {
                 Some(expected_notes()),
                 "n={n} {kind:?}"
             );
+            store.checkpoint().unwrap();
             assert_eq!(file_json(&path)["data"]["version"], "2.0.0");
         }
     }

@@ -3,7 +3,7 @@
 use statevault::Store;
 use statevault::schema::{ConversationHistoryState, GridLayoutState, UserPreferencesState};
 
-use super::common::{grid_layout, history, preferences, spec_store};
+use super::common::{file_of, grid_layout, history, preferences, spec_store};
 
 #[test]
 fn layout_preferences_and_history_survive_a_reopen_unchanged() {
@@ -192,6 +192,7 @@ fn a_batch_is_seen_at_once_by_every_reader_and_reaches_the_files_at_the_checkpoi
     let dir = tempfile::tempdir().unwrap();
     let store = Store::open(dir.path()).unwrap();
     store.save("settings.preferences", &preferences()).unwrap();
+    store.checkpoint().unwrap();
     let mut batch = Batch::new();
     batch.save("layout.default", &grid_layout()).unwrap();
     batch.delete("settings.preferences").unwrap();

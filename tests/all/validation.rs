@@ -4,7 +4,7 @@ use serde_json::{Value, json};
 use statevault::schema::UserPreferencesState;
 use statevault::{Error, KeyStatus, Registry, Store, StoreOptions};
 
-use super::common::{grid_layout, preferences, spec_store};
+use super::common::{file_of, grid_layout, preferences, spec_store};
 
 fn pointers(err: &Error) -> Vec<String> {
     match err {
@@ -39,7 +39,7 @@ fn an_invalid_preferences_value_is_refused_and_nothing_is_written() {
 
     // An existing key: the old value stays, byte for byte.
     store.save("settings.preferences", &preferences()).unwrap();
-    let path = store.path_of("settings.preferences").unwrap();
+    let path = file_of(&store, "settings.preferences");
     let before = std::fs::read(&path).unwrap();
     let err = store.save("settings.preferences", &neon).unwrap_err();
     assert_eq!(pointers(&err), ["/theme"]);
@@ -168,7 +168,7 @@ fn an_invalid_file_on_disk_fails_validation_on_load_and_stays() {
             .unwrap();
     }
     let store = spec_store(dir.path());
-    let path = store.path_of("settings.preferences").unwrap();
+    let path = file_of(&store, "settings.preferences");
     let before = std::fs::read(&path).unwrap();
     let err = store
         .load::<UserPreferencesState>("settings.preferences")

@@ -216,7 +216,7 @@ pub(crate) fn audit(cli: &Cli, verify: bool) -> Result<()> {
                     e.seq,
                     human::time(e.time),
                     e.op,
-                    e.key,
+                    e.subjects().join(","),
                     human::size(e.size),
                     e.checksum
                 )?;

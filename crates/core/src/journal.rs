@@ -163,13 +163,13 @@ impl Journal {
     }
 
     /// Deletes `key` as a record of its own when it exists (in the journal or in its file);
-    /// returns whether it existed.
+    /// returns the commit, `None` when it did not exist.
     pub(crate) fn delete(
         &self,
         folder: &Folder,
         key: &Key,
         durability: Durability,
-    ) -> Result<bool> {
+    ) -> Result<Option<Commit>> {
         let mut wal = self.lock_wal();
         folder.check_writable()?;
         let pending = self.read_pending().get(key).map(|e| e.value.is_some());
@@ -181,11 +181,12 @@ impl Journal {
                 Err(e) => return Err(Error::io("stat", folder.path_of(key), e)),
             },
         };
-        if exists {
-            let ops = vec![BatchOp::Delete { key: key.clone() }];
-            self.commit_locked(folder, &mut wal, ops, durability)?;
+        if !exists {
+            return Ok(None);
         }
-        Ok(exists)
+        let ops = vec![BatchOp::Delete { key: key.clone() }];
+        self.commit_locked(folder, &mut wal, ops, durability)
+            .map(Some)
     }
 
     fn commit_locked(

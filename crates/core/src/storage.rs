@@ -402,6 +402,12 @@ impl Storage {
     /// Deletes `key`; returns whether it existed. Like [`Storage::write`], a delete of a key
     /// that exists is a record of its own in the journal; its file goes at the next checkpoint.
     pub fn delete(&self, key: &Key, durability: Durability) -> Result<bool> {
+        Ok(self.delete_committed(key, durability)?.is_some())
+    }
+
+    /// [`Storage::delete`], returning the commit (`None`: the key did not exist, and nothing
+    /// was written).
+    pub fn delete_committed(&self, key: &Key, durability: Durability) -> Result<Option<Commit>> {
         self.folder.check_writable()?;
         self.folder.refuse_links_to(&self.path_of(key))?;
         self.journal.delete(&self.folder, key, durability)

@@ -18,7 +18,11 @@ use statevault_core::{
 use super::support::*;
 
 fn open(root: &Path, backend: Arc<dyn Backend>) -> Storage {
-    Storage::open_with(root, OpenOptions::new().backend(backend)).unwrap()
+    Storage::open_with(
+        root,
+        OpenOptions::new().idle_checkpoint(None).backend(backend),
+    )
+    .unwrap()
 }
 
 /// Every snapshot listed verifies and no manifest is damaged.

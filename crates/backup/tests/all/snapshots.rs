@@ -119,8 +119,13 @@ fn a_second_snapshot_after_one_change_adds_one_object_and_a_manifest() {
 fn an_unchanged_file_costs_a_stat_not_a_read() {
     let counting = CountingBackend::new();
     let dir = tempfile::tempdir().unwrap();
-    let storage =
-        Storage::open_with(dir.path(), OpenOptions::new().backend(counting.clone())).unwrap();
+    let storage = Storage::open_with(
+        dir.path(),
+        OpenOptions::new()
+            .idle_checkpoint(None)
+            .backend(counting.clone()),
+    )
+    .unwrap();
     for i in 0..10 {
         put(
             &storage,
