@@ -8,7 +8,7 @@ use super::common::{file_of, grid_layout, preferences};
 
 /// Damages the file of `key` in the middle of its data; returns the damaged bytes.
 fn damage(store: &Store, key: &str) -> Vec<u8> {
-    let path = file_of(&store, key);
+    let path = file_of(store, key);
     let mut bytes = std::fs::read(&path).unwrap();
     let at = bytes.len() / 2;
     bytes[at] ^= 0x04;

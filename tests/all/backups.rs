@@ -39,7 +39,7 @@ fn snapshot_of_files(store: &Store) -> Vec<(String, Vec<u8>)> {
         .unwrap()
         .into_iter()
         .map(|k| {
-            let bytes = std::fs::read(file_of(&store, k.as_str())).unwrap();
+            let bytes = std::fs::read(file_of(store, k.as_str())).unwrap();
             (k.to_string(), bytes)
         })
         .collect()

@@ -3,7 +3,7 @@
 use statevault::Store;
 use statevault::schema::{ConversationHistoryState, GridLayoutState, UserPreferencesState};
 
-use super::common::{file_of, grid_layout, history, preferences, spec_store};
+use super::common::{grid_layout, history, preferences, spec_store};
 
 #[test]
 fn layout_preferences_and_history_survive_a_reopen_unchanged() {
