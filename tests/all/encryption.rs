@@ -33,6 +33,48 @@ fn format_of(path: &Path) -> Format {
 }
 
 #[test]
+fn an_encrypted_value_pending_in_the_journal_holds_no_plaintext_there_either() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open_with_key(dir.path(), 1);
+    let mut history = history();
+    history.conversations[0].messages[0].content =
+        "the launch code is 0451-7719, tell nobody".into();
+    store
+        .save_with("history.conversations", &history, &ENCRYPT)
+        .unwrap();
+    // Not checkpointed: the value is only in the journal, the key's file does not exist yet.
+    assert!(!store.path_of("history.conversations").unwrap().exists());
+    let journal_dir = dir.path().join(".statevault/journal");
+    let mut journal = Vec::new();
+    for entry in std::fs::read_dir(&journal_dir).unwrap() {
+        journal.extend(std::fs::read(entry.unwrap().path()).unwrap());
+    }
+    assert!(
+        find(&journal, b"history.conversations").is_some(),
+        "the record is there"
+    );
+    let plaintext = serde_json::to_vec(&history).unwrap();
+    assert_eq!(find(&journal, b"0451-7719"), None);
+    assert_eq!(find(&journal, b"launch code"), None);
+    assert_eq!(shares_a_substring(&journal, &plaintext, 8), None);
+    // A read-only handle (another process) reads it from the journal and decrypts it.
+    let reader = Store::open_with(
+        dir.path(),
+        StoreOptions::new()
+            .read_only(true)
+            .key_provider(provider(1)),
+    )
+    .unwrap();
+    assert_eq!(
+        reader
+            .load::<ConversationHistoryState>("history.conversations")
+            .unwrap(),
+        Some(history)
+    );
+    drop(store);
+}
+
+#[test]
 fn an_encrypted_value_holds_no_plaintext_and_loads_back() {
     let dir = tempfile::tempdir().unwrap();
     let store = open_with_key(dir.path(), 1);

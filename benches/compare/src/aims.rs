@@ -4,8 +4,10 @@ use statevault::Durability;
 
 use crate::harness::{format_duration, ratio, ratio_f, ratio_of};
 use crate::workloads::contenders::{Fmt, sv_load_name, sv_save_name};
+use crate::workloads::journal::{SV_MANY, SV_READER_LOAD, SV_WRITER_LOAD};
 use crate::workloads::{
-    Bench, PARSE_ONLY, RAW_FULL, SQLITE_BATCH_AMORTIZED, SQLITE_FULL, SV_BATCH_AMORTIZED, WHOLE,
+    Bench, PARSE_ONLY, RAW_FULL, RAW_LOAD, SQLITE_BATCH_AMORTIZED, SQLITE_FULL, SV_BATCH_AMORTIZED,
+    WHOLE,
 };
 
 /// One aim: what it asks, its target, what was measured and whether that meets it.
@@ -24,25 +26,63 @@ impl Bench {
         let mut aims = Vec::new();
 
         let save = self.group("Save: settings");
-        let x = ratio_f(save.must(&default_full), save.must(RAW_FULL));
+        let x = ratio_f(save.must(&default_full), save.must(SQLITE_FULL));
+        let raw = ratio_f(save.must(&default_full), save.must(RAW_FULL));
         let off = ratio_of(
             save,
             &sv_save_name(Durability::Full, Fmt::Plain, false),
-            RAW_FULL,
+            SQLITE_FULL,
         );
         aims.push(Aim {
-            text: "Durable single save of 1 KiB ≤ 1.10× the raw primitive",
-            target: "≤ 1.10×".into(),
-            measured: format!("{x:.2}× (audit log off: {off:.2}×)"),
-            met: x <= 1.10,
+            text: "Durable single save of 1 KiB ≤ 2× SQLite WAL FULL's single-row commit, \
+                   ≤ 0.25× the raw primitive",
+            target: "≤ 2.00× SQLite, ≤ 0.25× raw".into(),
+            measured: format!(
+                "{x:.2}× SQLite ({} vs {}), {raw:.2}× raw (audit log off: {off:.2}× SQLite)",
+                format_duration(save.must(&default_full)),
+                format_duration(save.must(SQLITE_FULL))
+            ),
+            met: x <= 2.0 && raw <= 0.25,
+        });
+
+        let many = self.group("Many saves");
+        let x = ratio_f(many.must(SV_MANY), many.must(RAW_FULL));
+        aims.push(Aim {
+            text: "5,000 single saves of distinct keys, checkpoints and close included, per key \
+                   ≤ 1.0× the raw primitive per key",
+            target: "≤ 1.00×".into(),
+            measured: format!(
+                "{x:.2}× ({} vs {} per key; SQLite {})",
+                format_duration(many.must(SV_MANY)),
+                format_duration(many.must(RAW_FULL)),
+                format_duration(many.must(SQLITE_FULL))
+            ),
+            met: x <= 1.0,
+        });
+
+        let pending = self.group("Load: 1 KiB while");
+        let writer = ratio_f(pending.must(SV_WRITER_LOAD), pending.must(RAW_LOAD));
+        let reader = ratio_f(pending.must(SV_READER_LOAD), pending.must(RAW_LOAD));
+        aims.push(Aim {
+            text: "Load by the writer ≤ 1.2× raw read+parse; by a read-only handle while 1,000 \
+                   records are pending ≤ 1.5×",
+            target: "≤ 1.20×, ≤ 1.50×".into(),
+            measured: format!(
+                "writer {writer:.2}×, reader {reader:.2}× ({} and {} vs {})",
+                format_duration(pending.must(SV_WRITER_LOAD)),
+                format_duration(pending.must(SV_READER_LOAD)),
+                format_duration(pending.must(RAW_LOAD))
+            ),
+            met: writer <= 1.2 && reader <= 1.5,
         });
 
         let batch = self.groups.iter().find(|g| g.title.starts_with("Batch"));
         let batch = batch.expect("batch group");
         let x = ratio_f(batch.must(&default_full), batch.must(SQLITE_FULL));
         aims.push(Aim {
-            text: "Batch of 100 keys ≤ SQLite's time for the same rows in one transaction",
-            target: "≤ 1.00× SQLite".into(),
+            text: "Batch of 100 keys ≤ SQLite's time for the same rows in one transaction; \
+                   amortized with its checkpoint ≤ 1.5× SQLite amortized with its checkpoint",
+            target: "≤ 1.00×; amortized ≤ 1.50×".into(),
             measured: format!(
                 "{x:.2}× SQLite ({} vs {}); amortized with checkpoints {:.2}× ({} vs {})",
                 format_duration(batch.must(&default_full)),
@@ -54,7 +94,11 @@ impl Bench {
                 format_duration(batch.must(SV_BATCH_AMORTIZED)),
                 format_duration(batch.must(SQLITE_BATCH_AMORTIZED))
             ),
-            met: x <= 1.0,
+            met: x <= 1.0
+                && ratio_f(
+                    batch.must(SV_BATCH_AMORTIZED),
+                    batch.must(SQLITE_BATCH_AMORTIZED),
+                ) <= 1.5,
         });
 
         let load = self

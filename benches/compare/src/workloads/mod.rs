@@ -15,6 +15,7 @@ mod batch;
 pub(crate) mod contenders;
 /// The documents saved and loaded.
 pub(crate) mod documents;
+pub(crate) mod journal;
 mod memory;
 mod parts;
 mod reopen;
@@ -124,6 +125,7 @@ impl Bench {
         self.memory(&big);
         drop(big);
         self.batch();
+        self.journal();
         self.repeated();
         self.reopen();
         self.judge();
