@@ -145,7 +145,15 @@ export declare class Store implements StatePersistenceAPI {
   onDidAnyChange(
     callback: (key: string, newValue: unknown, oldValue: unknown) => void,
   ): () => void;
-  /** The file of `key`. */
+  /**
+   * Writes every saved value into its key's file now. Saves are durable when they resolve
+   * (in the store's journal) and reach the keys' files on their own: 2 s after the last save,
+   * when the journal is full, and at close. Call this before reading a file directly.
+   */
+  checkpoint(): Promise<void>;
+  /** `checkpoint` on this thread. */
+  checkpointSync(): void;
+  /** The file of `key` (it holds the latest value once checkpointed; see `checkpoint`). */
   path(key: string): string;
   /** Every key starting with `prefix`, sorted. */
   keys(prefix?: string): string[];

@@ -302,6 +302,15 @@ class Store {
     return reply.flag === true;
   }
 
+  /** Writes every saved value into its key's file now (see `checkpoint` in index.d.ts). */
+  async checkpoint() {
+    await this.#run(() => this.#native.checkpoint());
+  }
+
+  checkpointSync() {
+    this.#call(() => this.#native.checkpointSync());
+  }
+
   #batch(operations) {
     if (!Array.isArray(operations)) throw invalid('saveBatch takes an array of operations');
     for (const operation of operations) {

@@ -194,6 +194,26 @@ impl NativeStore {
         Ok(reply.value.unwrap_or_default())
     }
 
+    /// Writes every value the journal holds into its key's file now (saves reach the files
+    /// on their own after 2 s without a save, when the journal is full, and at close).
+    #[napi]
+    pub fn checkpoint(&self) -> napi::Result<AsyncTask<Job>> {
+        self.spawn(|s| {
+            s.checkpoint().map_err(store_error)?;
+            Ok(Reply::default())
+        })
+    }
+
+    /// [`NativeStore::checkpoint`] on the calling thread.
+    #[napi]
+    pub fn checkpoint_sync(&self, env: Env) -> napi::Result<()> {
+        self.now(env, |s| {
+            s.checkpoint().map_err(store_error)?;
+            Ok(Reply::default())
+        })?;
+        Ok(())
+    }
+
     /// The file of `key`.
     #[napi]
     pub fn path(&self, key: String) -> napi::Result<String> {

@@ -113,6 +113,7 @@ test('sync calls, validateData and migrateData', async (t) => {
   assert.deepEqual(store.migrateData({ a: 1 }, '1.0.0', '1.0.0'), { a: 1 });
   throwsWith(assert, () => store.migrateData({ a: 1 }, '1.0.0', '2.0.0'), 'E_MIGRATION');
   assert.equal(store.path('settings.preferences'), `${store.dir}/settings/preferences.json`);
+  store.checkpointSync();
   assert.ok(fs.existsSync(store.path('settings.preferences')));
 });
 

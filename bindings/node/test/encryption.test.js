@@ -18,6 +18,7 @@ test('a Buffer key: history is encrypted by default and its file holds no plaint
   await store.save('history.conversations', history(5));
   await store.save('plugins.notes', { text: `${SECRET} public` }, { encrypt: true });
   await store.save('plugins.open', { text: `${SECRET} public` });
+  await store.checkpoint();
   for (const k of ['history.conversations', 'plugins.notes']) {
     const bytes = fs.readFileSync(store.path(k));
     assert.equal(bytes.includes(SECRET), false, `${k} holds plaintext`);
@@ -34,6 +35,7 @@ test('encryption off: history is stored plain, and an explicit encrypt is refuse
   const store = await statevault.open({ dir: tempDir(t), encryption: false });
   t.after(() => store.close());
   await store.save('history.conversations', history(1));
+  await store.checkpoint();
   assert.equal(fs.readFileSync(store.path('history.conversations')).includes(SECRET), true);
   await rejectsWith(assert, store.save('history.conversations', history(1), { encrypt: true }), 'E_KEY_UNAVAILABLE');
 });
@@ -43,6 +45,7 @@ test('the OS keychain (Secret Service) holds the key', { skip: !keychain && 'run
   const dir = tempDir(t);
   const store = await statevault.open({ dir });
   await store.save('history.conversations', history(3));
+  await store.checkpoint();
   assert.equal(fs.readFileSync(store.path('history.conversations')).includes(SECRET), false);
   await store.close();
   const again = await statevault.open({ dir });

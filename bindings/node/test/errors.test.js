@@ -35,6 +35,7 @@ test('E_CORRUPT names the key and the damaged file, which stays as it was', asyn
   const store = await statevault.open({ dir: tempDir(t), encryption: false });
   t.after(() => store.close());
   await store.save('layout.default', layout);
+  await store.checkpoint();
   const file = store.path('layout.default');
   const bytes = fs.readFileSync(file);
   bytes[bytes.length - 10] ^= 0x55;

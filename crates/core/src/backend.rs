@@ -109,12 +109,14 @@ pub trait Backend: Send + Sync + fmt::Debug {
         bytes.truncate(len);
         Ok(bytes)
     }
-    /// Reads a file from byte `offset` to its end (nothing when it is shorter): what a reader
-    /// of the journal has not read yet. The default reads the whole file and cuts it.
-    fn read_from(&self, path: &Path, offset: u64) -> io::Result<Vec<u8>> {
+    /// Reads at most `len` bytes of a file from byte `offset` (fewer at its end, nothing past
+    /// it): what a reader of the journal has not read yet. The default reads the whole file
+    /// and cuts it.
+    fn read_at(&self, path: &Path, offset: u64, len: usize) -> io::Result<Vec<u8>> {
         let bytes = self.read(path)?;
         let start = usize::try_from(offset).map_or(bytes.len(), |o| o.min(bytes.len()));
-        Ok(bytes[start..].to_vec())
+        let end = start.saturating_add(len).min(bytes.len());
+        Ok(bytes[start..end].to_vec())
     }
     /// Renames `from` over `to`, replacing it atomically.
     fn rename(&self, from: &Path, to: &Path) -> io::Result<()>;
@@ -197,9 +199,9 @@ impl Backend for Confined {
         self.inner.read_prefix(path, len)
     }
 
-    fn read_from(&self, path: &Path, offset: u64) -> io::Result<Vec<u8>> {
+    fn read_at(&self, path: &Path, offset: u64, len: usize) -> io::Result<Vec<u8>> {
         self.check(path, false)?;
-        self.inner.read_from(path, offset)
+        self.inner.read_at(path, offset, len)
     }
 
     fn rename(&self, from: &Path, to: &Path) -> io::Result<()> {
@@ -338,12 +340,12 @@ impl Backend for FsBackend {
         Ok(bytes)
     }
 
-    fn read_from(&self, path: &Path, offset: u64) -> io::Result<Vec<u8>> {
+    fn read_at(&self, path: &Path, offset: u64, len: usize) -> io::Result<Vec<u8>> {
         use std::io::{Read, Seek, SeekFrom};
         let mut file = file_options().read(true).open(path)?;
         file.seek(SeekFrom::Start(offset))?;
-        let mut bytes = Vec::new();
-        file.read_to_end(&mut bytes)?;
+        let mut bytes = Vec::with_capacity(len.min(1024 * 1024));
+        file.take(len as u64).read_to_end(&mut bytes)?;
         Ok(bytes)
     }
 

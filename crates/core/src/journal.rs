@@ -1,32 +1,34 @@
-//! Atomic batches through a write-ahead journal that carries the values, checkpoints that bring
-//! the keys' files up to date, recovery, and reads that never see a batch half applied.
-//! `docs/durability.md` states the protocol and its promises;
-//! `docs/decisions/0010-values-in-the-journal.md` says why it is built this way.
+//! The one commit path: every change (a single save, a delete, a batch) is a record of a
+//! write-ahead journal that carries the values; checkpoints bring the keys' files up to date;
+//! recovery; reads that never see a commit half applied. `docs/durability.md` states the
+//! protocol and its promises; decisions 0010 and 0016 say why it is built this way.
 //!
-//! A batch is one record in the journal file `.statevault/journal/<sequence>.wal`:
+//! A commit is one record in the journal file `.statevault/journal/<sequence>.wal`:
 //!
-//! 1. *Commit*: write the record (every value of the batch, with a checksum) after the last
-//!    record of the file's current run, sync the file. That sync is the commit point; the first
-//!    record of a journal file also syncs the journal folder first, so the file's name is durable
-//!    before anything in it is promised.
-//! 2. The batch is now visible: the writer keeps its values in memory (`Pending`), and readers
-//!    in other processes read the journal file. Nothing else is written.
+//! 1. *Commit*: write the record (every value, with a checksum) after the last record of the
+//!    file's current run, sync the file. That sync is the commit point; the first record of a
+//!    journal file also syncs the journal folder first, so the file's name is durable before
+//!    anything in it is promised.
+//! 2. The change is now visible: the writer keeps its values in memory (`Pending`), and readers
+//!    in other processes read the journal file (through their index of it, `reader.rs`).
+//!    Nothing else is written.
 //! 3. *Checkpoint*, once the journal holds [`OpenOptions::checkpoint_bytes`] (8 MiB by default),
-//!    before a single save or delete of a key the journal holds, when the writer is dropped, and
-//!    at the next writer's open after a crash: write the latest value of every key the journal
-//!    holds to a temp file, sync them as a group, rename them into place, sync the folders, then
-//!    end the run (zero the first record's header and sync it; the next batch starts a new run
-//!    at offset 0, over blocks that exist, so its sync flushes data only). The drop and
-//!    recovery remove the journal files instead.
+//!    after the journal has been quiet for the idle time (`idle.rs`), when the writer is
+//!    dropped, and at the next writer's open after a crash: write the latest value of every key
+//!    the journal holds to a temp file, sync them as a group, rename them into place, sync the
+//!    folders, then end the run (zero the first record's header and sync it; the next commit
+//!    starts a new run at offset 0, over blocks that exist, so its sync flushes data only). The
+//!    drop and recovery remove the journal files instead.
 //!
-//! A failure while writing a record leaves it incomplete: it was never acknowledged, and the
-//! next batch starts a new journal file, so a torn record is always the last of its run. A
-//! failed sync of the journal poisons the handle: the record may or may not be on the medium, so
-//! the handle reads the journal as it stands on disk, as the next open will.
+//! A failure while writing a record leaves it incomplete: it was never acknowledged, the file is
+//! cut back to its complete records, and the next commit starts a new journal file, so a torn
+//! record is always the last of its run. A failed sync of the journal poisons the handle: the
+//! record may or may not be on the medium, so the handle reads the journal as it stands on disk,
+//! as the next open will.
 //!
 //! [`Journal`] owns the journal's state (its files, the pending values, the sequence numbers,
-//! the locks that order batches, checkpoints and single saves); `Storage` calls in through its
-//! methods and changes files only through the [`Folder`] it passes.
+//! the lock that orders commits and checkpoints); `Storage` calls in through its methods and
+//! changes files only through the [`Folder`] it passes.
 //!
 //! [`OpenOptions::checkpoint_bytes`]: crate::OpenOptions::checkpoint_bytes
 

@@ -85,47 +85,106 @@ impl ReaderIndex {
     /// its mark, or the whole file for one it does not know yet.
     fn extend(&mut self, folder: &Folder, runs: &[(PathBuf, Option<u64>)]) -> Result<()> {
         for (index, (path, generation)) in runs.iter().enumerate() {
-            let mark = self.files.get(index).cloned().unwrap_or(FileMark {
+            let mut mark = self.files.get(index).cloned().unwrap_or(FileMark {
                 path: path.clone(),
                 generation: *generation,
                 offset: 0,
                 last_sequence: None,
             });
-            let bytes = match folder.backend().read_from(path, mark.offset) {
-                Ok(bytes) => bytes,
-                // Removed since it was listed: only a checkpoint removes journal files, and
-                // none runs under our shared lock, so this is a writer's failed first append
-                // cleaning up.
-                Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
-                Err(e) => return Err(Error::io("read", path, e)),
+            // A file read for the first time is read whole, so damage anywhere in it is
+            // reported; after that, what follows the mark.
+            let mut want = if mark.last_sequence.is_none() {
+                usize::MAX
+            } else {
+                WINDOW
             };
-            let run = match (mark.generation, mark.last_sequence) {
-                (Some(generation), Some(last_sequence)) => Some(RunMark {
-                    generation,
-                    last_sequence,
-                }),
-                _ => None,
-            };
-            let scan = record::scan_from(&bytes, 0, run);
-            if let ScanEnd::Damaged { at, detail } = &scan.end {
-                let at = usize::try_from(mark.offset)
-                    .unwrap_or(usize::MAX)
-                    .saturating_add(*at);
-                return Err(wal::damaged(path, at, detail));
-            }
-            let mut updated = mark;
-            updated.offset += scan.consumed as u64;
-            for record in scan.records {
-                updated.last_sequence = Some(record.sequence);
-                self.records += 1;
-                apply_record(&mut self.pending, record);
+            // `None`: removed since it was listed. Only a checkpoint removes journal files, and
+            // none runs under our shared lock, so this is a writer's failed first append
+            // cleaning up.
+            while let Some(bytes) = read_at(folder, path, mark.offset, want)? {
+                let at_end = bytes.len() < want;
+                let scan = record::scan_from(&bytes, 0, run_mark(&mark));
+                if let ScanEnd::Damaged { at, detail } = &scan.end {
+                    let at = usize::try_from(mark.offset)
+                        .unwrap_or(usize::MAX)
+                        .saturating_add(*at);
+                    return Err(wal::damaged(path, at, detail));
+                }
+                mark.offset += scan.consumed as u64;
+                for record in scan.records {
+                    mark.last_sequence = Some(record.sequence);
+                    self.records += 1;
+                    apply_record(&mut self.pending, record);
+                }
+                if at_end {
+                    break;
+                }
+                want = match next_read(&bytes[scan.consumed..]) {
+                    Next::Done => break,
+                    Next::Window(len) => len,
+                    // Something that is not the run's end right after it: an append under way,
+                    // or damage. Read the rest of the file, as recovery would, to tell which.
+                    Next::Rest => usize::MAX,
+                };
             }
             match self.files.get_mut(index) {
-                Some(slot) => *slot = updated,
-                None => self.files.push(updated),
+                Some(slot) => *slot = mark,
+                None => self.files.push(mark),
             }
         }
         Ok(())
+    }
+}
+
+/// How much a read that follows a file reads at once: a few commits' worth.
+const WINDOW: usize = 16 * 1024;
+
+/// What a reader reads next, after a window whose scan stopped before the window's end, given
+/// the bytes left in the window from where it stopped.
+enum Next {
+    /// The run ends here: bytes never written, or the zeros a writer leaves after its last
+    /// record (`wal.rs`), so what follows is not read.
+    Done,
+    /// The window cut a record or a header: read again from where the scan stopped.
+    Window(usize),
+    /// Read the rest of the file.
+    Rest,
+}
+
+fn next_read(rest: &[u8]) -> Next {
+    if rest.len() < record::HEADER_LEN {
+        return Next::Window(WINDOW);
+    }
+    if rest[..record::HEADER_LEN].iter().all(|&b| b == 0) {
+        return Next::Done;
+    }
+    match record::record_len(rest) {
+        Some(len) if len > rest.len() => Next::Window(len.max(WINDOW)),
+        _ => Next::Rest,
+    }
+}
+
+fn run_mark(mark: &FileMark) -> Option<RunMark> {
+    match (mark.generation, mark.last_sequence) {
+        (Some(generation), Some(last_sequence)) => Some(RunMark {
+            generation,
+            last_sequence,
+        }),
+        _ => None,
+    }
+}
+
+/// At most `len` bytes of `path` from `offset`; `None` when the file is gone.
+fn read_at(folder: &Folder, path: &Path, offset: u64, len: usize) -> Result<Option<Vec<u8>>> {
+    let read = if offset == 0 && len == usize::MAX {
+        folder.backend().read(path)
+    } else {
+        folder.backend().read_at(path, offset, len)
+    };
+    match read {
+        Ok(bytes) => Ok(Some(bytes)),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(Error::io("read", path, e)),
     }
 }
 

@@ -145,6 +145,9 @@ pub(crate) fn scan_from(bytes: &[u8], mut at: usize, mark: Option<RunMark>) -> S
                 at += len;
             }
             Ok(_) => break,
+            // Bytes never written (the file grows ahead of its records by zeros) or a run's
+            // zeroed start: no record can follow, so there is nothing to search.
+            Err(_) if bytes[at..].iter().all(|&b| b == 0) => break,
             Err(detail) => {
                 let end = if later_record_of_run(bytes, at, generation) {
                     ScanEnd::Damaged { at, detail }
@@ -229,6 +232,12 @@ fn find_magic(bytes: &[u8], from: usize) -> Option<usize> {
 /// scanned.
 pub(crate) fn ended_run(head: &[u8]) -> bool {
     head.iter().all(|&b| b == 0)
+}
+
+/// The total length of the record `bytes` start with, as its header says, if the header is
+/// intact (the rest of the record need not be there).
+pub(crate) fn record_len(bytes: &[u8]) -> Option<usize> {
+    header_at(bytes, 0).map(|(len, _, _)| len)
 }
 
 /// The total length, the sequence and the generation of the record at `at` as its header

@@ -3,6 +3,7 @@
 //! What a record holds and how it is encoded is `record.rs`; when to append, checkpoint or
 //! recover is `journal.rs`.
 
+use std::io;
 use std::path::{Path, PathBuf};
 
 use crate::backend::FileHandle;
@@ -115,31 +116,60 @@ impl Wal {
             current.name_synced = true;
         }
         let generation = current.generation.unwrap_or(sequence);
-        let encoded = record::encode(sequence, generation, ops);
-        let mut at = current.len;
+        let mut encoded = record::encode(sequence, generation, ops);
         let mut digest = blake3::Hasher::new();
         for piece in &encoded.pieces {
+            digest.update(piece.bytes());
+        }
+        // The record is followed by a zeroed header, in the same write: where a run ends is
+        // then plain to see, over stale records of an earlier run too, and a reader that
+        // follows the file stops there without reading on (`reader.rs`).
+        if let Some(record::Piece::Owned(last)) = encoded.pieces.last_mut() {
+            last.extend_from_slice(&[0; record::HEADER_LEN]);
+        }
+        let mut at = current.len;
+        let mut written = Ok(());
+        for piece in &encoded.pieces {
             let bytes = piece.bytes();
-            digest.update(bytes);
-            if let Err(e) = current.file.write_all_at(at, bytes) {
-                // The record is incomplete: never replayed. The next batch starts a new file,
-                // so the torn record stays the last record of its run in this one; a file
-                // that holds nothing else of its run goes (if that fails too, the next open
-                // drops it). One that does is cut back to its complete records, which frees
-                // what the torn one took of a full disk (a cut that does not reach the medium
-                // leaves the torn record last, as before).
-                let path = current.path.clone();
-                let empty = current.len == 0;
-                if !empty {
-                    let _ = current.file.set_len(current.len);
-                }
-                self.current = None;
-                if empty && folder.backend().remove_file(&path).is_ok() {
-                    self.files.retain(|p| p != &path);
-                }
-                return Err(Error::io("write", path, e));
+            written = current.file.write_all_at(at, bytes);
+            if written.is_err() {
+                break;
             }
             at += bytes.len() as u64;
+        }
+        let marked = at;
+        at = current.len + encoded.len;
+        // Past the file's end, the file grows ahead of the records by zeros: a record written
+        // over blocks that exist costs a data-only sync, where one that grows the file makes
+        // the sync commit its new size and blocks too (the first record after a growth pays
+        // that, once per chunk).
+        let mut ahead = preallocation_end(current.size, marked);
+        if written.is_ok()
+            && ahead > marked.max(current.size)
+            && let Err(e) = write_zeros(&mut *current.file, marked.max(current.size), ahead)
+        {
+            // Only a saving for later commits: a disk too full to grow the file ahead of the
+            // record still takes the record.
+            tracing::debug!(error = %e, "the journal file could not grow ahead of its records");
+            ahead = marked;
+        }
+        if let Err(e) = written {
+            // The record is incomplete: never replayed. The next commit starts a new file, so
+            // the torn record stays the last record of its run in this one; a file that holds
+            // nothing else of its run goes (if that fails too, the next open drops it). One
+            // that does is cut back to its complete records, which frees what the torn one took
+            // of a full disk (a cut that does not reach the medium leaves the torn record
+            // last, as before).
+            let path = current.path.clone();
+            let empty = current.len == 0;
+            if !empty {
+                let _ = current.file.set_len(current.len);
+            }
+            self.current = None;
+            if empty && folder.backend().remove_file(&path).is_ok() {
+                self.files.retain(|p| p != &path);
+            }
+            return Err(Error::io("write", path, e));
         }
         if sync && let Err(e) = current.file.sync() {
             // The record may or may not be on the medium, and the page cache no longer says
@@ -152,7 +182,7 @@ impl Wal {
         }
         current.generation = Some(generation);
         current.len = at;
-        current.size = current.size.max(at);
+        current.size = current.size.max(marked).max(ahead);
         self.bytes += encoded.len;
         Ok((encoded.len, *digest.finalize().as_bytes()))
     }
@@ -302,6 +332,32 @@ fn leading_sequence(name: &str) -> Option<u64> {
         return None;
     }
     digits.parse().ok()
+}
+
+/// The smallest growth ahead of the records: 64 KiB, then as much as the file holds, up to
+/// 1 MiB at a time.
+const GROWTH_MIN: u64 = 64 * 1024;
+const GROWTH_MAX: u64 = 1024 * 1024;
+
+/// Where a journal file of `size` bytes whose records now end at `end` should end: `size`
+/// while the records fit, else `end` plus a chunk that grows with the file.
+fn preallocation_end(size: u64, end: u64) -> u64 {
+    if end <= size {
+        return size;
+    }
+    end + size.clamp(GROWTH_MIN, GROWTH_MAX)
+}
+
+/// Writes zeros over `from..to`.
+fn write_zeros(file: &mut dyn FileHandle, from: u64, to: u64) -> io::Result<()> {
+    static ZEROS: [u8; 64 * 1024] = [0; 64 * 1024];
+    let mut at = from;
+    while at < to {
+        let n = (to - at).min(ZEROS.len() as u64);
+        file.write_all_at(at, &ZEROS[..n as usize])?;
+        at += n;
+    }
+    Ok(())
 }
 
 #[cfg(test)]

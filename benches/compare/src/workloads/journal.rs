@@ -44,12 +44,12 @@ impl Bench {
         let reps = if self.plan.reps_batch > 5 { 3 } else { 1 };
         let root = self.dir("many");
         {
-            let mut contenders: Vec<Contender<'_>> = Vec::new();
             let fresh = |what: &str| {
                 let dir = root.join(format!("{what}-{}", next_round()));
                 let _ = fs::remove_dir_all(&dir);
                 dir
             };
+            let mut contenders: Vec<Contender<'_>> = Vec::new();
             contenders.push(contender(RAW_FULL, true, || {
                 let dir = fresh("raw");
                 fs::create_dir_all(&dir).expect("raw folder");

@@ -274,7 +274,7 @@ fn no_damage_to_store_json_gives_the_store_a_new_identity() {
 #[test]
 fn no_damage_to_the_journal_loses_a_committed_batch_without_a_word() {
     let template = tempfile::tempdir().unwrap();
-    let (keys, _) = crash_before_checkpoint(template.path());
+    let (keys, after_both) = crash_before_checkpoint(template.path());
     let old = vec![Some(b"old".to_vec()); 3];
     let after_first = vec![
         Some(b"first".to_vec()),
@@ -283,18 +283,30 @@ fn no_damage_to_the_journal_loses_a_committed_batch_without_a_word() {
     ];
     let name = wal_files(template.path()).pop().unwrap();
     let journal = |root: &Path| root.join(".statevault/journal").join(&name);
-    let intact = std::fs::read(journal(template.path())).unwrap();
+    let whole = std::fs::read(journal(template.path())).unwrap();
     let magic = b"\x89SVWAL\r\n";
-    let first_len = 1 + intact[1..].windows(8).position(|w| w == magic).unwrap();
-    let versions = damaged_versions(&intact);
+    let first_len = 1 + whole[1..].windows(8).position(|w| w == magic).unwrap();
+    // The records are followed by zeros (the run's end, and the file grown ahead): damage is
+    // tried over the records and the zeroed header after them, the rest kept as it is.
+    let records_len = whole.len() - whole.iter().rev().take_while(|&&b| b == 0).count();
+    let intact = &whole[..records_len + 44];
+    let versions = damaged_versions(intact);
     let (mut reported, mut dropped_tail) = (0, 0);
-    for (what, bytes) in &versions {
+    for (what, damaged) in &versions {
         let dir = copy_of(template.path());
-        std::fs::write(journal(dir.path()), bytes).unwrap();
-        let cut = bytes.len() < intact.len();
+        let cut = damaged.len() < intact.len();
+        let mut bytes = damaged.clone();
+        if !cut {
+            bytes.extend_from_slice(&whole[intact.len()..]);
+        }
+        std::fs::write(journal(dir.path()), &bytes).unwrap();
         let damage_in_first = !cut && bytes[..first_len] != intact[..first_len];
+        let second_whole =
+            bytes.len() >= records_len && bytes[..records_len] == whole[..records_len];
         let expected = if cut && bytes.len() < first_len || damage_in_first {
             &old
+        } else if second_whole {
+            &after_both
         } else {
             &after_first
         };

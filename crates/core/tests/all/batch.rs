@@ -872,8 +872,14 @@ fn a_reader_kept_open_follows_commits_checkpoints_new_runs_and_new_files() {
     same(&s, "first record");
     s.write(&key("config.a"), b"2", Durability::Full).unwrap();
     same(&s, "a record after the ones the reader read");
+    // Records longer than what a reader reads at once, two in a row.
+    s.write(&key("layout.c"), &vec![b'z'; 40 * 1024], Durability::Full)
+        .unwrap();
+    s.write(&key("config.b"), &vec![b'y'; 20 * 1024], Durability::Full)
+        .unwrap();
+    same(&s, "records longer than a reader's window");
     assert!(s.delete(&key("config.b"), Durability::Full).unwrap());
-    assert_eq!(r.journal_records().unwrap(), 3);
+    assert_eq!(r.journal_records().unwrap(), 5);
     same(&s, "a delete");
     s.checkpoint().unwrap();
     same(&s, "the run ended");
