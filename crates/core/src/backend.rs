@@ -40,6 +40,13 @@ pub trait FileHandle: Send {
     }
 }
 
+/// A file open for reading at any offset, kept open by a reader of the journal so that
+/// following it costs a read, not an open, per look.
+pub trait ReadHandle: Send {
+    /// Reads at most `len` bytes from `offset` (fewer at the file's end, nothing past it).
+    fn read_at(&mut self, offset: u64, len: usize) -> io::Result<Vec<u8>>;
+}
+
 /// What [`Backend::metadata`] reports.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Metadata {
@@ -117,6 +124,13 @@ pub trait Backend: Send + Sync + fmt::Debug {
         let start = usize::try_from(offset).map_or(bytes.len(), |o| o.min(bytes.len()));
         let end = start.saturating_add(len).min(bytes.len());
         Ok(bytes[start..end].to_vec())
+    }
+    /// Opens a file to read it at any offset, later ([`ReadHandle`]), not following a symbolic
+    /// link at its end. The default reports [`io::ErrorKind::Unsupported`]; callers then read
+    /// by path.
+    fn open_read(&self, path: &Path) -> io::Result<Box<dyn ReadHandle>> {
+        let _ = path;
+        Err(io::ErrorKind::Unsupported.into())
     }
     /// Renames `from` over `to`, replacing it atomically.
     fn rename(&self, from: &Path, to: &Path) -> io::Result<()>;
@@ -202,6 +216,11 @@ impl Backend for Confined {
     fn read_at(&self, path: &Path, offset: u64, len: usize) -> io::Result<Vec<u8>> {
         self.check(path, false)?;
         self.inner.read_at(path, offset, len)
+    }
+
+    fn open_read(&self, path: &Path) -> io::Result<Box<dyn ReadHandle>> {
+        self.check(path, false)?;
+        self.inner.open_read(path)
     }
 
     fn rename(&self, from: &Path, to: &Path) -> io::Result<()> {
@@ -297,6 +316,36 @@ impl FileHandle for FsFile {
     }
 }
 
+/// A file of the real file system open for reading.
+#[cfg(unix)]
+struct FsReader(fs::File);
+
+#[cfg(unix)]
+impl ReadHandle for FsReader {
+    fn read_at(&mut self, offset: u64, len: usize) -> io::Result<Vec<u8>> {
+        use std::os::unix::fs::FileExt;
+        let mut bytes = vec![0; len.min(1024 * 1024)];
+        let mut filled = 0;
+        loop {
+            if filled == bytes.len() {
+                if bytes.len() >= len {
+                    break;
+                }
+                let grown = (bytes.len() * 2).min(len);
+                bytes.resize(grown, 0);
+            }
+            match self.0.read_at(&mut bytes[filled..], offset + filled as u64) {
+                Ok(0) => break,
+                Ok(n) => filled += n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
+        }
+        bytes.truncate(filled);
+        Ok(bytes)
+    }
+}
+
 fn file_options() -> fs::OpenOptions {
     let mut options = fs::OpenOptions::new();
     #[cfg(unix)]
@@ -338,6 +387,11 @@ impl Backend for FsBackend {
             .take(len as u64)
             .read_to_end(&mut bytes)?;
         Ok(bytes)
+    }
+
+    #[cfg(unix)]
+    fn open_read(&self, path: &Path) -> io::Result<Box<dyn ReadHandle>> {
+        Ok(Box::new(FsReader(file_options().read(true).open(path)?)))
     }
 
     fn read_at(&self, path: &Path, offset: u64, len: usize) -> io::Result<Vec<u8>> {

@@ -90,7 +90,9 @@ mod storage;
 mod unique;
 mod wal;
 
-pub use backend::{Backend, DirEntry, FileHandle, FsBackend, LockGuard, LockMode, Metadata};
+pub use backend::{
+    Backend, DirEntry, FileHandle, FsBackend, LockGuard, LockMode, Metadata, ReadHandle,
+};
 pub use batch::{BatchOp, Commit};
 pub use durability::Durability;
 pub use error::{Error, Result};

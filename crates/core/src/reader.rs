@@ -12,9 +12,12 @@
 //! checkpoint replaces files or ends a run meanwhile; the writer may append, and a record
 //! being written is not complete and not read until a later read finds it whole.
 
+use std::collections::HashMap;
+use std::fmt;
 use std::io;
 use std::path::{Path, PathBuf};
 
+use crate::backend::ReadHandle;
 use crate::error::{Error, Result};
 use crate::folder::Folder;
 use crate::pending::{Pending, apply_record};
@@ -42,6 +45,8 @@ pub(crate) struct ReaderIndex {
     pending: Pending,
     /// How many records the index holds.
     records: usize,
+    /// The journal files kept open between reads.
+    handles: Handles,
 }
 
 impl ReaderIndex {
@@ -60,7 +65,7 @@ impl ReaderIndex {
     /// [`Error::CorruptMetadata`], as for any reader; the index is then rebuilt by the next
     /// refresh.
     pub(crate) fn refresh(&mut self, folder: &Folder, dir: &Path) -> Result<()> {
-        let runs = live_runs(folder, dir)?;
+        let runs = self.live_runs(folder, dir)?;
         // The files the index read must still be the journal's first ones, each with the run
         // it read; the writer only ever appends to its last file or starts a newer one.
         let known = runs.len() >= self.files.len()
@@ -72,13 +77,41 @@ impl ReaderIndex {
                     &mark.path == path && mark.generation == *generation
                 });
         if !known {
-            *self = ReaderIndex::default();
+            self.forget();
         }
         let result = self.extend(folder, &runs);
         if result.is_err() {
-            *self = ReaderIndex::default();
+            self.forget();
         }
         result
+    }
+
+    /// Forgets what was read (the open files stay open: their names are never reused).
+    fn forget(&mut self) {
+        let handles = std::mem::take(&mut self.handles);
+        *self = ReaderIndex {
+            handles,
+            ..ReaderIndex::default()
+        };
+    }
+
+    /// The journal files in `dir` that hold a run, oldest first, each with the generation its
+    /// first header names (`None` where that header does not read: scanned whole).
+    fn live_runs(&mut self, folder: &Folder, dir: &Path) -> Result<Vec<(PathBuf, Option<u64>)>> {
+        let files = wal::journal_files(folder, dir)?;
+        self.handles.keep_only(&files);
+        let mut runs = Vec::new();
+        for path in files {
+            let Some(head) = self.handles.read(folder, &path, 0, record::HEADER_LEN)? else {
+                continue;
+            };
+            if record::ended_run(&head) {
+                continue;
+            }
+            let generation = record::run_of(&head);
+            runs.push((path, generation));
+        }
+        Ok(runs)
     }
 
     /// Reads what the index has not read of each file in `runs` (in order): the bytes after
@@ -101,7 +134,7 @@ impl ReaderIndex {
             // `None`: removed since it was listed. Only a checkpoint removes journal files, and
             // none runs under our shared lock, so this is a writer's failed first append
             // cleaning up.
-            while let Some(bytes) = read_at(folder, path, mark.offset, want)? {
+            while let Some(bytes) = self.handles.read(folder, path, mark.offset, want)? {
                 let at_end = bytes.len() < want;
                 let scan = record::scan_from(&bytes, 0, run_mark(&mark));
                 if let ScanEnd::Damaged { at, detail } = &scan.end {
@@ -174,7 +207,59 @@ fn run_mark(mark: &FileMark) -> Option<RunMark> {
     }
 }
 
-/// At most `len` bytes of `path` from `offset`; `None` when the file is gone.
+/// The journal files a reader keeps open, by path (a journal file's name is never reused, so
+/// an open file is the one its name lists). Where the backend cannot keep files open, reads go
+/// by path.
+#[derive(Default)]
+struct Handles {
+    open: HashMap<PathBuf, Box<dyn ReadHandle>>,
+    by_path: bool,
+}
+
+impl fmt::Debug for Handles {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Handles")
+            .field("open", &self.open.len())
+            .field("by_path", &self.by_path)
+            .finish()
+    }
+}
+
+impl Handles {
+    /// Closes the files no longer listed.
+    fn keep_only(&mut self, listed: &[PathBuf]) {
+        self.open.retain(|path, _| listed.contains(path));
+    }
+
+    /// At most `len` bytes of `path` from `offset`; `None` when the file is gone.
+    fn read(
+        &mut self,
+        folder: &Folder,
+        path: &Path,
+        offset: u64,
+        len: usize,
+    ) -> Result<Option<Vec<u8>>> {
+        if !self.by_path && !self.open.contains_key(path) {
+            match folder.backend().open_read(path) {
+                Ok(handle) => {
+                    self.open.insert(path.to_path_buf(), handle);
+                }
+                Err(e) if e.kind() == io::ErrorKind::Unsupported => self.by_path = true,
+                Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+                Err(e) => return Err(Error::io("open", path, e)),
+            }
+        }
+        match self.open.get_mut(path) {
+            Some(handle) => handle
+                .read_at(offset, len)
+                .map(Some)
+                .map_err(|e| Error::io("read", path, e)),
+            None => read_at(folder, path, offset, len),
+        }
+    }
+}
+
+/// At most `len` bytes of `path` from `offset`, by path; `None` when the file is gone.
 fn read_at(folder: &Folder, path: &Path, offset: u64, len: usize) -> Result<Option<Vec<u8>>> {
     let read = if offset == 0 && len == usize::MAX {
         folder.backend().read(path)
@@ -186,22 +271,4 @@ fn read_at(folder: &Folder, path: &Path, offset: u64, len: usize) -> Result<Opti
         Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
         Err(e) => Err(Error::io("read", path, e)),
     }
-}
-
-/// The journal files in `dir` that hold a run, oldest first, each with the generation its
-/// first header names (`None` where that header does not read: scanned whole).
-fn live_runs(folder: &Folder, dir: &Path) -> Result<Vec<(PathBuf, Option<u64>)>> {
-    let mut runs = Vec::new();
-    for path in wal::journal_files(folder, dir)? {
-        let head = match folder.backend().read_prefix(&path, record::HEADER_LEN) {
-            Ok(head) => head,
-            Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
-            Err(e) => return Err(Error::io("read", path, e)),
-        };
-        if record::ended_run(&head) {
-            continue;
-        }
-        runs.push((path, record::run_of(&head)));
-    }
-    Ok(runs)
 }
