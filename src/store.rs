@@ -156,27 +156,29 @@ impl Store {
         self.pipeline.registry()
     }
 
-    /// Writes every value the journal holds into its key's file now (batches are checkpointed
-    /// on their own: when the journal is large enough, before a save of one of their keys, and
-    /// when the store is dropped). For a program that reads the files directly.
+    /// Writes every value the journal holds into its key's file now. Saves, deletes and batches
+    /// are committed to the journal and checkpointed on their own: after the journal has been
+    /// quiet for [`StoreOptions::idle_checkpoint`] (2 s by default), when it is large enough,
+    /// and when the store is dropped. For a program that reads the files directly.
     pub fn checkpoint(&self) -> Result<()> {
         Ok(self.storage.checkpoint()?)
     }
 
-    /// How many committed batches the journal holds that are not yet checkpointed into the
-    /// keys' files (those of a writer running now; a closed store has none).
+    /// How many commits (saves, deletes, batches) the journal holds that are not yet
+    /// checkpointed into the keys' files (those of a writer running now; a closed store has
+    /// none).
     pub fn pending_batches(&self) -> Result<usize> {
         Ok(self.storage.journal_records()?)
     }
 
-    /// The path of the file of `key`. A value saved by a batch reaches this file at the next
-    /// checkpoint ([`Store::checkpoint`]); reads through the store see it at once.
+    /// The path of the file of `key`. A saved value reaches this file at the next checkpoint
+    /// ([`Store::checkpoint`]); reads through the store, in any process, see it at once.
     pub fn path_of(&self, key: &str) -> Result<PathBuf> {
         Ok(self.storage.path_of(&parse_key(key)?))
     }
 
     /// The stored bytes of `key` exactly as the store holds them (its file, or the journal
-    /// while a batch is pending), without decoding: for telling whether a key changed, or for
+    /// while a commit is pending), without decoding: for telling whether a key changed, or for
     /// copying it. `None` if the key does not exist.
     pub fn read_raw(&self, key: &str) -> Result<Option<Vec<u8>>> {
         Ok(self.storage.read(&parse_key(key)?)?)
