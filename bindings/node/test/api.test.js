@@ -215,6 +215,7 @@ test('policies set save options per key pattern; durability is checked', async (
   const big = { ...layout, metadata: { ...layout.metadata, description: 'grid '.repeat(4000) } };
   await store.save('layout.big', big);
   await store.save('plugins.big', big);
+  await store.checkpoint();
   const compressed = fs.statSync(store.path('layout.big')).size;
   const plain = fs.statSync(store.path('plugins.big')).size;
   assert.ok(compressed * 10 < plain, `layout.* compressed: ${compressed} vs ${plain} bytes`);
