@@ -56,6 +56,12 @@ fn an_encrypted_value_pending_in_the_journal_holds_no_plaintext_there_either() {
     let plaintext = serde_json::to_vec(&history).unwrap();
     assert_eq!(find(&journal, b"0451-7719"), None);
     assert_eq!(find(&journal, b"launch code"), None);
+    // The record names its key in the clear (as the key's file name does); blank it out
+    // before looking for any 8 bytes of the value.
+    let key = b"history.conversations";
+    while let Some(at) = find(&journal, key) {
+        journal[at..at + key.len()].fill(0);
+    }
     assert_eq!(shares_a_substring(&journal, &plaintext, 8), None);
     // A read-only handle (another process) reads it from the journal and decrypts it.
     let reader = Store::open_with(
