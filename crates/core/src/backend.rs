@@ -116,18 +116,9 @@ pub trait Backend: Send + Sync + fmt::Debug {
         bytes.truncate(len);
         Ok(bytes)
     }
-    /// Reads at most `len` bytes of a file from byte `offset` (fewer at its end, nothing past
-    /// it): what a reader of the journal has not read yet. The default reads the whole file
-    /// and cuts it.
-    fn read_at(&self, path: &Path, offset: u64, len: usize) -> io::Result<Vec<u8>> {
-        let bytes = self.read(path)?;
-        let start = usize::try_from(offset).map_or(bytes.len(), |o| o.min(bytes.len()));
-        let end = start.saturating_add(len).min(bytes.len());
-        Ok(bytes[start..end].to_vec())
-    }
     /// Opens a file to read it at any offset, later ([`ReadHandle`]), not following a symbolic
-    /// link at its end. The default reports [`io::ErrorKind::Unsupported`]; callers then read
-    /// by path.
+    /// link at its end. The default reports [`io::ErrorKind::Unsupported`]; a reader of the
+    /// journal then reads whole files by path (the test doubles; the real backend off Unix).
     fn open_read(&self, path: &Path) -> io::Result<Box<dyn ReadHandle>> {
         let _ = path;
         Err(io::ErrorKind::Unsupported.into())
@@ -211,11 +202,6 @@ impl Backend for Confined {
     fn read_prefix(&self, path: &Path, len: usize) -> io::Result<Vec<u8>> {
         self.check(path, false)?;
         self.inner.read_prefix(path, len)
-    }
-
-    fn read_at(&self, path: &Path, offset: u64, len: usize) -> io::Result<Vec<u8>> {
-        self.check(path, false)?;
-        self.inner.read_at(path, offset, len)
     }
 
     fn open_read(&self, path: &Path) -> io::Result<Box<dyn ReadHandle>> {
@@ -392,15 +378,6 @@ impl Backend for FsBackend {
     #[cfg(unix)]
     fn open_read(&self, path: &Path) -> io::Result<Box<dyn ReadHandle>> {
         Ok(Box::new(FsReader(file_options().read(true).open(path)?)))
-    }
-
-    fn read_at(&self, path: &Path, offset: u64, len: usize) -> io::Result<Vec<u8>> {
-        use std::io::{Read, Seek, SeekFrom};
-        let mut file = file_options().read(true).open(path)?;
-        file.seek(SeekFrom::Start(offset))?;
-        let mut bytes = Vec::with_capacity(len.min(1024 * 1024));
-        file.take(len as u64).read_to_end(&mut bytes)?;
-        Ok(bytes)
     }
 
     fn rename(&self, from: &Path, to: &Path) -> io::Result<()> {

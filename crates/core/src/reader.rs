@@ -259,15 +259,15 @@ impl Handles {
     }
 }
 
-/// At most `len` bytes of `path` from `offset`, by path; `None` when the file is gone.
+/// At most `len` bytes of `path` from `offset`, by path (the whole file read and cut); `None`
+/// when the file is gone.
 fn read_at(folder: &Folder, path: &Path, offset: u64, len: usize) -> Result<Option<Vec<u8>>> {
-    let read = if offset == 0 && len == usize::MAX {
-        folder.backend().read(path)
-    } else {
-        folder.backend().read_at(path, offset, len)
-    };
-    match read {
-        Ok(bytes) => Ok(Some(bytes)),
+    match folder.backend().read(path) {
+        Ok(bytes) => {
+            let start = usize::try_from(offset).map_or(bytes.len(), |o| o.min(bytes.len()));
+            let end = start.saturating_add(len).min(bytes.len());
+            Ok(Some(bytes[start..end].to_vec()))
+        }
         Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
         Err(e) => Err(Error::io("read", path, e)),
     }
