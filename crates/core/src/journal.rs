@@ -46,10 +46,11 @@ use crate::error::{Error, Result};
 use crate::folder::Folder;
 use crate::idle::{IdleSignal, Outcome};
 use crate::key::Key;
-use crate::pending::{Entry, Pending, View, apply_record};
+use crate::pending::{Entry, Pending, apply_record};
 use crate::reader::ReaderIndex;
 use crate::record::{self, OpRef, ScanEnd};
 use crate::unique::now_ns;
+use crate::view::View;
 use crate::wal::{self, AfterCheckpoint, Wal};
 
 /// The journal's folder, inside `.statevault/`.

@@ -88,6 +88,7 @@ mod record;
 mod sim;
 mod storage;
 mod unique;
+mod view;
 mod wal;
 
 pub use backend::{

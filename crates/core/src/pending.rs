@@ -1,11 +1,10 @@
 //! The values the journal holds that the keys' files do not yet, as every read sees them.
 
 use std::collections::BTreeMap;
-use std::sync::{Arc, MutexGuard, RwLockReadGuard};
+use std::sync::Arc;
 
-use crate::backend::{LockGuard, Metadata};
+use crate::backend::Metadata;
 use crate::key::Key;
-use crate::reader::ReaderIndex;
 use crate::record::{Record, RecordOp};
 
 /// The latest operation the journal holds for a key.
@@ -49,32 +48,5 @@ pub(crate) fn apply_record(pending: &mut Pending, record: Record) {
                 sequence: record.sequence,
             },
         );
-    }
-}
-
-/// How a handle sees the keys the journal holds while it reads.
-pub(crate) enum View<'a> {
-    /// The writer's own pending values.
-    Memory(RwLockReadGuard<'a, Pending>),
-    /// The journal as it stands on disk, through the handle's index of it, read under
-    /// `apply.lock` (held until the view drops).
-    Disk {
-        index: MutexGuard<'a, ReaderIndex>,
-        _lock: Option<LockGuard>,
-    },
-}
-
-impl View<'_> {
-    /// The journal's latest operation on `key`, if it holds one.
-    pub(crate) fn get(&self, key: &Key) -> Option<&Entry> {
-        self.entries().get(key)
-    }
-
-    /// Every key the journal holds.
-    pub(crate) fn entries(&self) -> &Pending {
-        match self {
-            View::Memory(pending) => pending,
-            View::Disk { index, .. } => index.pending(),
-        }
     }
 }

@@ -18,7 +18,7 @@ use crate::idle::IdleCheckpointer;
 use crate::info::{self, IdentityRecovery, StoreInfo};
 use crate::journal::{DEFAULT_CHECKPOINT_BYTES, Journal, Recovery};
 use crate::key::{Key, folder_namespace};
-use crate::pending::View;
+use crate::view::View;
 
 /// The folder of the store's own bookkeeping, inside the root.
 pub const META_DIR: &str = ".statevault";
