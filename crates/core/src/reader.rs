@@ -10,7 +10,9 @@
 //! gone or new out of order, a first header that does not read) rebuilds the index from the
 //! files' starts, as a first read does. All of it runs under `apply.lock` shared, so no
 //! checkpoint replaces files or ends a run meanwhile; the writer may append, and a record
-//! being written is not complete and not read until a later read finds it whole.
+//! being written is not complete and not read until a later read finds it whole. A read that
+//! raced two appends can see a record's bytes from before its append and a later record whole;
+//! such "damage" is read again before it is reported (see `extend`).
 
 use std::collections::HashMap;
 use std::fmt;
@@ -134,20 +136,33 @@ impl ReaderIndex {
             // `None`: removed since it was listed. Only a checkpoint removes journal files, and
             // none runs under our shared lock, so this is a writer's failed first append
             // cleaning up.
+            // Where the previous read of this file saw damage, if it did.
+            let mut damage_seen: Option<u64> = None;
             while let Some(bytes) = self.handles.read(folder, path, mark.offset, want)? {
                 let at_end = bytes.len() < want;
                 let scan = record::scan_from(&bytes, 0, run_mark(&mark));
-                if let ScanEnd::Damaged { at, detail } = &scan.end {
-                    let at = usize::try_from(mark.offset)
-                        .unwrap_or(usize::MAX)
-                        .saturating_add(*at);
-                    return Err(wal::damaged(path, at, detail));
-                }
+                let start = mark.offset;
                 mark.offset += scan.consumed as u64;
                 for record in scan.records {
                     mark.last_sequence = Some(record.sequence);
                     self.records += 1;
                     apply_record(&mut self.pending, record);
+                }
+                if let ScanEnd::Damaged { at, detail } = &scan.end {
+                    // A read is not atomic with the writer's appends: one read can copy a
+                    // record's pages before an append reached them and a later record's after
+                    // the next append finished, and so see "damage followed by a record of the
+                    // run". That later record proves every append before it returned, so the
+                    // same bytes read again are final: damage seen twice at one offset is
+                    // damage; anything else was an append under way.
+                    let at_abs = start.saturating_add(*at as u64);
+                    if damage_seen == Some(at_abs) {
+                        let at = usize::try_from(at_abs).unwrap_or(usize::MAX);
+                        return Err(wal::damaged(path, at, detail));
+                    }
+                    damage_seen = Some(at_abs);
+                    want = usize::MAX;
+                    continue;
                 }
                 if at_end {
                     break;

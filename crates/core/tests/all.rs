@@ -10,6 +10,7 @@ mod all {
     mod keys;
     mod kill;
     mod mixed;
+    mod readers;
     mod store;
     mod sweeps;
 }

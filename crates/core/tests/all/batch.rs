@@ -45,11 +45,11 @@ pub(crate) fn wal_files(root: &Path) -> Vec<String> {
 }
 
 /// The bytes in the key's own file (not through the journal).
-fn file_of(root: &Path, k: &Key) -> Option<Vec<u8>> {
+pub(crate) fn file_of(root: &Path, k: &Key) -> Option<Vec<u8>> {
     std::fs::read(root.join(k.relative_path())).ok()
 }
 
-fn reader(root: &Path) -> Storage {
+pub(crate) fn reader(root: &Path) -> Storage {
     Storage::open_with(root, OpenOptions::new().read_only(true)).unwrap()
 }
 
@@ -849,86 +849,6 @@ fn a_read_only_handle_never_sees_a_batch_half_applied() {
     for bytes in [0, 300, DEFAULT_CHECKPOINT_BYTES] {
         isolation(true, bytes);
     }
-}
-
-#[test]
-fn a_reader_kept_open_follows_commits_checkpoints_new_runs_and_new_files() {
-    let dir = tempfile::tempdir().unwrap();
-    let keys = [key("config.a"), key("config.b"), key("layout.c")];
-    let r = reader(dir.path());
-    let s = Storage::open_with(dir.path(), OpenOptions::new().idle_checkpoint(None)).unwrap();
-    let same = |s: &Storage, what: &str| {
-        assert_eq!(
-            r.read_many(&keys).unwrap(),
-            s.read_many(&keys).unwrap(),
-            "{what}"
-        );
-    };
-    s.commit_batch(
-        vec![put("config.a", b"1"), put("config.b", b"1")],
-        Durability::Full,
-    )
-    .unwrap();
-    same(&s, "first record");
-    s.write(&key("config.a"), b"2", Durability::Full).unwrap();
-    same(&s, "a record after the ones the reader read");
-    // Records longer than what a reader reads at once, two in a row.
-    s.write(&key("layout.c"), &vec![b'z'; 40 * 1024], Durability::Full)
-        .unwrap();
-    s.write(&key("config.b"), &vec![b'y'; 20 * 1024], Durability::Full)
-        .unwrap();
-    same(&s, "records longer than a reader's window");
-    assert!(s.delete(&key("config.b"), Durability::Full).unwrap());
-    assert_eq!(r.journal_records().unwrap(), 5);
-    same(&s, "a delete");
-    s.checkpoint().unwrap();
-    same(&s, "the run ended");
-    assert_eq!(r.journal_records().unwrap(), 0);
-    s.write(&key("layout.c"), b"3", Durability::Full).unwrap();
-    same(&s, "a new run over the same file");
-    assert_eq!(r.journal_records().unwrap(), 1);
-    drop(s);
-    let s = Storage::open_with(dir.path(), OpenOptions::new().idle_checkpoint(None)).unwrap();
-    same(&s, "the journal removed at close");
-    s.write(&key("config.b"), b"4", Durability::Full).unwrap();
-    same(&s, "a new journal file");
-    assert_eq!(
-        r.read_many(&keys).unwrap(),
-        vec![
-            Some(b"2".to_vec()),
-            Some(b"4".to_vec()),
-            Some(b"3".to_vec())
-        ]
-    );
-}
-
-#[test]
-fn a_reader_kept_open_reports_a_record_damaged_after_it_read_past_it() {
-    let dir = tempfile::tempdir().unwrap();
-    let r = reader(dir.path());
-    let s = Storage::open_with(dir.path(), OpenOptions::new().idle_checkpoint(None)).unwrap();
-    s.write(&key("config.a"), b"1", Durability::Full).unwrap();
-    s.write(&key("config.b"), b"2", Durability::Full).unwrap();
-    assert_eq!(r.read(&key("config.b")).unwrap().unwrap(), b"2");
-    // The first record's value byte is flipped on disk, a third record follows.
-    let wal = dir
-        .path()
-        .join(".statevault/journal")
-        .join(&wal_files(dir.path())[0]);
-    let mut bytes = std::fs::read(&wal).unwrap();
-    let name = bytes.windows(8).position(|w| w == b"config.a").unwrap();
-    // The key, the value's length (8 bytes), then the value.
-    let at = name + 8 + 8;
-    assert_eq!(bytes[at], b'1');
-    bytes[at] ^= 0x01;
-    std::fs::write(&wal, &bytes).unwrap();
-    s.write(&key("config.c"), b"3", Durability::Full).unwrap();
-    // The index reads only what follows what it read: it does not see the damage behind it.
-    // A new reader reads the whole journal and reports it.
-    assert_eq!(r.read(&key("config.c")).unwrap().unwrap(), b"3");
-    let err = reader(dir.path()).read(&key("config.c")).unwrap_err();
-    assert!(matches!(err, Error::CorruptMetadata { .. }), "{err:?}");
-    drop(s);
 }
 
 #[test]
