@@ -113,6 +113,8 @@ pub struct DocumentInfo {
     schema: Value,
     migrations: Vec<MigrationStep>,
     validator: OnceLock<Result<jsonschema::Validator, String>>,
+    /// Validators of parts of the schema, for partial checks.
+    partial: crate::partial::Cache,
 }
 
 impl fmt::Debug for DocumentInfo {
@@ -147,6 +149,7 @@ impl DocumentInfo {
             schema: schema_for::<T>(),
             migrations: T::migrations(),
             validator: OnceLock::new(),
+            partial: Default::default(),
         }
     }
 
@@ -169,6 +172,7 @@ impl DocumentInfo {
             schema,
             migrations: Vec::new(),
             validator: OnceLock::new(),
+            partial: Default::default(),
         };
         info.compile()?;
         Ok(info)
@@ -280,7 +284,7 @@ impl DocumentInfo {
         })
     }
 
-    fn validator(&self) -> Result<&jsonschema::Validator, &str> {
+    pub(crate) fn validator(&self) -> Result<&jsonschema::Validator, &str> {
         self.validator
             .get_or_init(|| {
                 jsonschema::options()
@@ -290,6 +294,10 @@ impl DocumentInfo {
             })
             .as_ref()
             .map_err(String::as_str)
+    }
+
+    pub(crate) fn partial_cache(&self) -> &crate::partial::Cache {
+        &self.partial
     }
 
     /// Whether two infos describe the same contract (name, version and schema).

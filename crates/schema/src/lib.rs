@@ -70,6 +70,7 @@ mod codegen;
 pub mod contract;
 mod document;
 mod error;
+mod partial;
 mod registry;
 mod typescript;
 
@@ -90,6 +91,7 @@ pub use document::{
     validate,
 };
 pub use error::Error;
+pub use partial::{Checked, Touched, Verdict};
 pub use registry::Registry;
 pub use typescript::{TypeScriptModule, typescript};
 

@@ -6,6 +6,8 @@ mod codegen_fresh;
 mod common;
 #[path = "all/documents.rs"]
 mod documents;
+#[path = "all/partial.rs"]
+mod partial;
 #[path = "all/properties.rs"]
 mod properties;
 #[path = "all/registry.rs"]
