@@ -1,14 +1,16 @@
-//! All-or-nothing batches of saves and deletes (the module specification's `saveBatch`).
+//! All-or-nothing batches of saves, deletes and patches (the module specification's
+//! `saveBatch`).
 
 use serde::Serialize;
 use statevault_core::Key;
-use statevault_schema::contract::{BatchOperation, SaveOptions};
+use statevault_schema::contract::{BatchOperation, PatchOperation, SaveOptions};
 
 use crate::error::{Error, Result};
 use crate::json::check_json;
 use crate::key::parse_key;
+use crate::patch::{Patch, PatchError, PatchFailure};
 
-/// Saves and deletes applied together by [`Store::save_batch`](crate::Store::save_batch): after
+/// Saves, deletes and patches applied together by [`Store::save_batch`](crate::Store::save_batch): after
 /// a crash at any point either all of them are visible or none is.
 ///
 /// ```
@@ -38,6 +40,10 @@ pub(crate) enum Op {
     },
     Delete {
         key: Key,
+    },
+    Patch {
+        key: Key,
+        patch: Patch,
     },
 }
 
@@ -97,6 +103,15 @@ impl Batch {
         Ok(self)
     }
 
+    /// Adds a JSON Patch of the value of `key` (see [`Store::patch`](crate::Store::patch)): the
+    /// key must exist when the batch is saved, and a failing operation rejects the whole
+    /// batch.
+    pub fn patch(&mut self, key: &str, patch: Patch) -> Result<&mut Batch> {
+        let key = parse_key(key)?;
+        self.ops.push(Op::Patch { key, patch });
+        Ok(self)
+    }
+
     /// A batch from the module specification's `BatchOperation`s. Every key is checked before
     /// the batch exists, so a malformed operation rejects the whole batch.
     pub fn from_operations(operations: Vec<BatchOperation>) -> Result<Batch> {
@@ -108,6 +123,10 @@ impl Batch {
                 }
                 BatchOperation::Delete { key } => {
                     batch.delete(&key)?;
+                }
+                BatchOperation::Patch { key, patch } => {
+                    let patch = patch_of(&key, patch)?;
+                    batch.patch(&key, patch)?;
                 }
             }
         }
@@ -122,5 +141,44 @@ impl Batch {
     /// Whether the batch holds no operation.
     pub fn is_empty(&self) -> bool {
         self.ops.is_empty()
+    }
+}
+
+/// The contract's patch operations as a [`Patch`]; an operation whose `path` or `from` is not a
+/// JSON pointer is [`Error::PatchFailed`], naming it.
+fn patch_of(key: &str, operations: Vec<PatchOperation>) -> Result<Patch> {
+    let mut parsed = Vec::with_capacity(operations.len());
+    for (index, operation) in operations.into_iter().enumerate() {
+        let value = serde_json::to_value(&operation).map_err(|source| Error::Serde {
+            key: key.to_owned(),
+            source,
+        })?;
+        let operation: json_patch::PatchOperation =
+            serde_json::from_value(value).map_err(|_| {
+                let (op, path, from) = describe(&operation);
+                Error::PatchFailed {
+                    key: key.to_owned(),
+                    source: PatchError {
+                        index,
+                        op,
+                        path: path.to_owned(),
+                        from: from.map(str::to_owned),
+                        failure: PatchFailure::InvalidPath,
+                    },
+                }
+            })?;
+        parsed.push(operation);
+    }
+    Ok(Patch::from(json_patch::Patch(parsed)))
+}
+
+fn describe(operation: &PatchOperation) -> (&'static str, &str, Option<&str>) {
+    match operation {
+        PatchOperation::Add { path, .. } => ("add", path, None),
+        PatchOperation::Remove { path } => ("remove", path, None),
+        PatchOperation::Replace { path, .. } => ("replace", path, None),
+        PatchOperation::Move { from, path } => ("move", path, Some(from)),
+        PatchOperation::Copy { from, path } => ("copy", path, Some(from)),
+        PatchOperation::Test { path, .. } => ("test", path, None),
     }
 }

@@ -104,6 +104,22 @@ pub enum Error {
         #[source]
         source: Box<Error>,
     },
+    /// A patch (or an append) was given for a key that does not exist; nothing was written.
+    #[error("{key}: no such key to patch")]
+    KeyNotFound {
+        /// The key.
+        key: String,
+    },
+    /// An operation of a JSON Patch failed (a `test` that did not match, a path or `from`
+    /// that does not exist); no operation of the patch was applied and nothing was written.
+    #[error("{key}: the patch was not applied: {source}")]
+    PatchFailed {
+        /// The key.
+        key: String,
+        /// Which operation failed, and why.
+        #[source]
+        source: crate::patch::PatchError,
+    },
     /// No document of that name is registered.
     #[error("no document called {name:?} is registered")]
     UnknownDocument {
@@ -159,7 +175,7 @@ impl From<statevault_migrate::Error> for Error {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum ErrorKind {
-    /// A backup (or another named thing) that does not exist.
+    /// A backup, a key to patch (or another named thing) that does not exist.
     NotFound,
     /// The string is not a valid key; no path was built from it.
     InvalidKey,
@@ -170,6 +186,8 @@ pub enum ErrorKind {
     Validation,
     /// JSON text that is not exactly one JSON value, or repeats a key; nothing was written.
     InvalidJson,
+    /// An operation of a JSON Patch failed; nothing was written.
+    PatchFailed,
     /// Stored bytes are damaged: a key's file, the store's own files, a backup.
     Corrupt,
     /// Another process holds the store's writer lock.
@@ -212,6 +230,7 @@ const KINDS: &[(ErrorKind, &str, u8)] = &[
     (ErrorKind::InvalidInput, "E_INVALID_INPUT", 2),
     (ErrorKind::Validation, "E_VALIDATION", 4),
     (ErrorKind::InvalidJson, "E_INVALID_JSON", 4),
+    (ErrorKind::PatchFailed, "E_PATCH", 4),
     (ErrorKind::Corrupt, "E_CORRUPT", 5),
     (ErrorKind::Locked, "E_LOCKED", 6),
     (ErrorKind::Quota, "E_QUOTA", 7),
@@ -264,6 +283,8 @@ impl Error {
             Error::Migration { .. } | Error::Migrate(_) => ErrorKind::Migration,
             Error::Serde { .. } => ErrorKind::Type,
             Error::InvalidJson { .. } => ErrorKind::InvalidJson,
+            Error::KeyNotFound { .. } => ErrorKind::NotFound,
+            Error::PatchFailed { .. } => ErrorKind::PatchFailed,
             Error::NotAudited { .. } => ErrorKind::NotAudited,
             Error::UnknownDocument { .. } => ErrorKind::NotFound,
             Error::QuotaExceeded { .. } => ErrorKind::Quota,
@@ -292,7 +313,9 @@ impl Error {
             | Error::BadVersion { key, .. }
             | Error::Migration { key, .. }
             | Error::Serde { key, .. }
-            | Error::InvalidJson { key, .. } => Some(key),
+            | Error::InvalidJson { key, .. }
+            | Error::KeyNotFound { key }
+            | Error::PatchFailed { key, .. } => Some(key),
             Error::QuotaExceeded { keys, .. } | Error::NotAudited { keys, .. } => {
                 keys.first().map(String::as_str)
             }
@@ -311,6 +334,15 @@ impl Error {
                 statevault_backup::Error::Core(error) => core_path(error),
                 _ => None,
             },
+            _ => None,
+        }
+    }
+
+    /// The index (from 0) of the operation of a patch that failed, for an
+    /// [`ErrorKind::PatchFailed`] error.
+    pub fn patch_operation(&self) -> Option<usize> {
+        match self {
+            Error::PatchFailed { source, .. } => Some(source.index),
             _ => None,
         }
     }

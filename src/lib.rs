@@ -38,6 +38,7 @@ mod json;
 mod key;
 pub mod metric;
 mod options;
+mod patch;
 mod pipeline;
 mod store;
 mod validate;
@@ -48,10 +49,12 @@ pub use error::{Error, ErrorKind, Result};
 pub use format::FileFormat;
 pub use json::check_json_text;
 pub use options::StoreOptions;
+pub use patch::{Patch, PatchError, PatchFailure};
 pub use pipeline::UNVERSIONED;
 pub use store::Store;
 pub use store::keys::KeyUsage;
 pub use store::migrate::{MigrationOutcome, MigrationReport};
+pub use store::patch::{PatchReport, PatchValidation};
 pub use store::repair::{AutoRepair, RepairAction, RepairOutcome, RepairReport, Reported};
 pub use store::verify::{KeyInfo, KeyReport, KeyStatus};
 pub use validate::validate_json_schema;
@@ -69,7 +72,7 @@ pub use statevault_core::{Durability, IdentityRecovery, Key, KeyError, StoreInfo
 pub use statevault_migrate::Version;
 pub use statevault_schema::contract::SaveOptions;
 pub use statevault_schema::{
-    Document, DocumentInfo, MigrationStep, Registry, ValidationError, Violation,
+    Document, DocumentInfo, MigrationStep, Registry, Touched, ValidationError, Violation,
 };
 
 /// Derive `JsonSchema` for an application's own [`Document`] types with this version of

@@ -2,6 +2,9 @@
 
 /// Histogram: milliseconds per save.
 pub const SAVE_DURATION_MS: &str = "state_persistence.save.duration_ms";
+/// Histogram: milliseconds per patch (`Store::patch`, `Store::append`; its count is the
+/// number of patches).
+pub const PATCH_DURATION_MS: &str = "state_persistence.patch.duration_ms";
 /// Histogram: milliseconds per load.
 pub const LOAD_DURATION_MS: &str = "state_persistence.load.duration_ms";
 /// Gauge: bytes of every key's file.

@@ -70,6 +70,9 @@ pub(crate) enum Input {
     Json(Vec<u8>),
     /// A JSON value.
     Value(Value),
+    /// A registered document's value that the caller validated already (a patched document,
+    /// checked where the patch touched it): only its version is checked here.
+    Validated(Value),
 }
 
 /// Where the JSON text handed to the encoder comes from.
@@ -80,6 +83,15 @@ pub(crate) enum DataOrigin {
     /// From a decoded file: checked again, because a file with a matching checksum is not
     /// proof of JSON (it may have been written by hand).
     File,
+}
+
+/// Which decoded documents the load path validates.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Recheck {
+    /// Every one (a load).
+    Always,
+    /// Only a migrated one (a patch's base, see [`Pipeline::decode_for_patch`]).
+    Migrated,
 }
 
 /// A key's file decoded, migrated and validated: what a load returns before deserializing.
@@ -113,6 +125,17 @@ impl Loaded {
                 serde_json::from_value(value).map_err(serde_error)
             }
             None => serde_json::from_slice(&self.json).map_err(serde_error),
+        }
+    }
+
+    /// The value: the registered document's, or the stored text parsed.
+    pub(crate) fn into_value(self, key: &Key) -> Result<Value> {
+        match self.document {
+            Some(value) => Ok(value),
+            None => serde_json::from_slice(&self.json).map_err(|source| Error::Serde {
+                key: key.to_string(),
+                source,
+            }),
         }
     }
 
@@ -195,12 +218,16 @@ impl Pipeline {
                         check_document(key, document, &value)?;
                         json
                     }
+                    Input::Validated(value) => {
+                        check_current_version(key, document, &value)?;
+                        serde_json::to_vec(&value).map_err(serde_error)?
+                    }
                 };
                 (data, document.version().to_string())
             }
             None => match input {
                 Input::Json(json) => (json, UNVERSIONED.to_owned()),
-                Input::Value(value) => (
+                Input::Value(value) | Input::Validated(value) => (
                     serde_json::to_vec(&value).map_err(serde_error)?,
                     UNVERSIONED.to_owned(),
                 ),
@@ -254,6 +281,18 @@ impl Pipeline {
     /// an encrypted file), then brings a registered document to the current version and
     /// validates it there.
     pub(crate) fn decode(&self, key: &Key, bytes: Vec<u8>) -> Result<Loaded> {
+        self.decode_checked(key, bytes, Recheck::Always)
+    }
+
+    /// The load path for a patch: [`Pipeline::decode`], except that a registered document
+    /// stored at the current version is not validated again. It was validated when it was
+    /// saved, and a patch validates what it changes (`docs/patches.md`); a migrated document is
+    /// validated as on every load.
+    pub(crate) fn decode_for_patch(&self, key: &Key, bytes: Vec<u8>) -> Result<Loaded> {
+        self.decode_checked(key, bytes, Recheck::Migrated)
+    }
+
+    fn decode_checked(&self, key: &Key, bytes: Vec<u8>, recheck: Recheck) -> Result<Loaded> {
         let keys = if codec::needs_key(&bytes) {
             self.keys_for_decryption()?
         } else {
@@ -275,7 +314,8 @@ impl Pipeline {
                 key: key.to_string(),
                 source,
             })?;
-        let (value, migrated_from) = self.upgrade(key, document, value, &decoded.meta)?;
+        let (value, migrated_from) =
+            self.upgrade_checked(key, document, value, &decoded.meta, recheck)?;
         Ok(Loaded {
             json: decoded.data,
             document: Some(value),
@@ -312,6 +352,17 @@ impl Pipeline {
         value: Value,
         meta: &Meta,
     ) -> Result<(Value, Option<Version>)> {
+        self.upgrade_checked(key, document, value, meta, Recheck::Always)
+    }
+
+    fn upgrade_checked(
+        &self,
+        key: &Key,
+        document: &DocumentInfo,
+        value: Value,
+        meta: &Meta,
+        recheck: Recheck,
+    ) -> Result<(Value, Option<Version>)> {
         let stored_text = stored_version(document, &value, meta).to_owned();
         let stored = Version::parse(&stored_text).map_err(|_| Error::BadVersion {
             key: key.to_string(),
@@ -338,7 +389,9 @@ impl Pipeline {
                 (value, Some(stored))
             }
         };
-        validate_as(key, document, &value)?;
+        if recheck == Recheck::Always || migrated_from.is_some() {
+            validate_as(key, document, &value)?;
+        }
         Ok((value, migrated_from))
     }
 

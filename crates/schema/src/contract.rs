@@ -60,6 +60,61 @@ pub enum BatchOperation {
         #[schemars(pattern(KEY_PATTERN), length(max = 255))]
         key: String,
     },
+    /// Apply an RFC 6902 JSON Patch to the value of `key` (which must exist).
+    Patch {
+        /// Target key.
+        #[schemars(pattern(KEY_PATTERN), length(max = 255))]
+        key: String,
+        /// The operations, applied in order, all or none.
+        patch: Vec<PatchOperation>,
+    },
+}
+
+/// One operation of an RFC 6902 JSON Patch. Paths are JSON pointers (RFC 6901); `-` as the last
+/// token of an `add`'s path appends to an array.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(tag = "op", rename_all = "lowercase")]
+pub enum PatchOperation {
+    /// Add `value` at `path` (insert into an array, set an object member).
+    Add {
+        /// Where.
+        path: String,
+        /// The value (JSON).
+        value: Value,
+    },
+    /// Remove the value at `path`.
+    Remove {
+        /// Where.
+        path: String,
+    },
+    /// Replace the value at `path` (which must exist) with `value`.
+    Replace {
+        /// Where.
+        path: String,
+        /// The value (JSON).
+        value: Value,
+    },
+    /// Move the value at `from` to `path`.
+    Move {
+        /// From where.
+        from: String,
+        /// To where.
+        path: String,
+    },
+    /// Copy the value at `from` to `path`.
+    Copy {
+        /// From where.
+        from: String,
+        /// To where.
+        path: String,
+    },
+    /// Check that the value at `path` equals `value`; the whole patch fails if not.
+    Test {
+        /// Where.
+        path: String,
+        /// The value expected (JSON).
+        value: Value,
+    },
 }
 
 /// A backup (snapshot) as `listBackups` reports it.

@@ -355,12 +355,7 @@ fn only_local_references(schema: &Value, at_root: bool) -> bool {
 impl Cache {
     /// The validator of the part of the schema `build` makes, compiled once per location and
     /// use; `None` when it does not compile.
-    fn validator(
-        &self,
-        use_: Use,
-        at: &str,
-        build: impl FnOnce() -> Value,
-    ) -> Compiled {
+    fn validator(&self, use_: Use, at: &str, build: impl FnOnce() -> Value) -> Compiled {
         let key = (use_, at.to_owned());
         if let Some(found) = self
             .validators
