@@ -20,13 +20,22 @@ pub enum BatchOp {
         /// The key.
         key: Key,
     },
+    /// Amend the value of `key`, which must exist, by `bytes`: an amendment the store keeps in
+    /// the journal and folds into the value with the [`Fold`](crate::Fold) the store was
+    /// opened with (at a checkpoint, or when a plain read asks for the value).
+    Amend {
+        /// The key.
+        key: Key,
+        /// The amendment, as the layer above defines it (for the facade, a JSON Patch).
+        bytes: Vec<u8>,
+    },
 }
 
 impl BatchOp {
     /// The key the operation changes.
     pub fn key(&self) -> &Key {
         match self {
-            BatchOp::Put { key, .. } | BatchOp::Delete { key } => key,
+            BatchOp::Put { key, .. } | BatchOp::Delete { key } | BatchOp::Amend { key, .. } => key,
         }
     }
 }

@@ -8,23 +8,47 @@ use std::path::PathBuf;
 use crate::backend::FileHandle;
 use crate::durability::Durability;
 use crate::error::{Error, Result};
+use crate::fold::Folding;
 use crate::folder::{Folder, temp_path};
 use crate::key::Key;
 use crate::pending::Entry;
 
 /// Writes and syncs a temp file for every value to checkpoint. Returns the temp of each
 /// entry (`None` for a delete); every temp created, even on an error, is in `created`.
+///
+/// A value with amendments is folded first (its base read from the key's file where the
+/// journal does not hold it): every fold happens before any file is replaced, so one that
+/// fails leaves everything as it was.
 pub(crate) fn stage(
     folder: &Folder,
+    folding: &Folding,
     entries: &[(Key, Entry)],
     created: &mut Vec<PathBuf>,
 ) -> Result<Vec<Option<PathBuf>>> {
     let mut files: Vec<(PathBuf, Box<dyn FileHandle>)> = Vec::new();
     let mut temps = Vec::with_capacity(entries.len());
     for (key, entry) in entries {
-        let Some(value) = &entry.value else {
-            temps.push(None);
-            continue;
+        let folded;
+        let value: &[u8] = match (&entry.value, entry.amendments.is_empty()) {
+            (None, true) => {
+                temps.push(None);
+                continue;
+            }
+            (Some(value), true) => value,
+            (base, false) => {
+                let base = match base {
+                    Some(value) => value.to_vec(),
+                    None => {
+                        let path = folder.path_of(key);
+                        folder
+                            .backend()
+                            .read(&path)
+                            .map_err(|e| Error::io("read", &path, e))?
+                    }
+                };
+                folded = folding.fold(key, base, &entry.amendments)?;
+                &folded
+            }
         };
         let temp = temp_path(&folder.path_of(key))?;
         // A new folder is made durable in its parent now; the renames' folders are synced

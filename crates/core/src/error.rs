@@ -106,6 +106,22 @@ pub enum Error {
         /// The folder.
         dir: PathBuf,
     },
+    /// An amendment ([`BatchOp::Amend`](crate::BatchOp::Amend)) of a key that does not exist.
+    #[error("{key} does not exist: there is no value to amend")]
+    NothingToAmend {
+        /// The key.
+        key: Key,
+    },
+    /// The amendments of a key could not be folded into its value (see [`crate::Fold`]), or
+    /// the store was opened without a [`Fold`](crate::Fold) and a read needs one. Nothing was
+    /// changed: the journal keeps the amendments.
+    #[error("the amendments of {key} cannot be applied: {detail}")]
+    Fold {
+        /// The key.
+        key: Key,
+        /// Why.
+        detail: String,
+    },
 }
 
 impl Error {

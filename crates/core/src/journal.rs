@@ -43,12 +43,13 @@ use crate::batch::{BatchOp, Commit};
 use crate::checkpoint;
 use crate::durability::Durability;
 use crate::error::{Error, Result};
+use crate::fold::Folding;
 use crate::folder::Folder;
 use crate::idle::{IdleSignal, Outcome};
 use crate::key::Key;
-use crate::pending::{Entry, Pending, apply_record};
+use crate::pending::{Entry, Pending, apply_op, apply_record};
 use crate::reader::ReaderIndex;
-use crate::record::{self, OpRef, ScanEnd};
+use crate::record::{self, OpRef, RecordOp, ScanEnd};
 use crate::unique::now_ns;
 use crate::view::View;
 use crate::wal::{self, AfterCheckpoint, Wal};
@@ -101,6 +102,8 @@ pub(crate) struct Journal {
     reader: Mutex<ReaderIndex>,
     /// Tells the idle checkpoint thread of commits and checkpoints.
     idle: Arc<IdleSignal>,
+    /// Folds amendments into values at a checkpoint (see `fold.rs`).
+    folding: Folding,
 }
 
 impl fmt::Debug for Journal {
@@ -115,7 +118,7 @@ impl fmt::Debug for Journal {
 impl Journal {
     /// The journal of the store whose bookkeeping folder is `meta_dir` (`.statevault/`),
     /// holding nothing until [`Journal::recover`].
-    pub(crate) fn new(meta_dir: &Path, checkpoint_bytes: u64) -> Journal {
+    pub(crate) fn new(meta_dir: &Path, checkpoint_bytes: u64, folding: Folding) -> Journal {
         Journal {
             dir: meta_dir.join(JOURNAL_DIR),
             apply_lock: meta_dir.join(APPLY_LOCK),
@@ -125,7 +128,13 @@ impl Journal {
             last_sequence: AtomicU64::new(0),
             reader: Mutex::new(ReaderIndex::default()),
             idle: Arc::new(IdleSignal::default()),
+            folding,
         }
+    }
+
+    /// How amendments are folded into values.
+    pub(crate) fn folding(&self) -> &Folding {
+        &self.folding
     }
 
     /// `.statevault/journal/`.
@@ -162,7 +171,27 @@ impl Journal {
     ) -> Result<Commit> {
         let mut wal = self.lock_wal();
         folder.check_writable()?;
+        for op in &ops {
+            if let BatchOp::Amend { key, .. } = op
+                && !self.exists_locked(folder, key)?
+            {
+                return Err(Error::NothingToAmend { key: key.clone() });
+            }
+        }
         self.commit_locked(folder, &mut wal, ops, durability)
+    }
+
+    /// Whether `key` exists, in the journal or in its file; the caller holds the wal lock, so
+    /// no commit of this handle changes it meanwhile.
+    fn exists_locked(&self, folder: &Folder, key: &Key) -> Result<bool> {
+        if let Some(entry) = self.read_pending().get(key) {
+            return Ok(entry.exists());
+        }
+        match folder.backend().metadata(&folder.path_of(key)) {
+            Ok(meta) => Ok(!meta.is_dir),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(false),
+            Err(e) => Err(Error::io("stat", folder.path_of(key), e)),
+        }
     }
 
     /// Deletes `key` as a record of its own when it exists (in the journal or in its file);
@@ -175,16 +204,7 @@ impl Journal {
     ) -> Result<Option<Commit>> {
         let mut wal = self.lock_wal();
         folder.check_writable()?;
-        let pending = self.read_pending().get(key).map(|e| e.value.is_some());
-        let exists = match pending {
-            Some(exists) => exists,
-            None => match folder.backend().metadata(&folder.path_of(key)) {
-                Ok(meta) => !meta.is_dir,
-                Err(e) if e.kind() == io::ErrorKind::NotFound => false,
-                Err(e) => return Err(Error::io("stat", folder.path_of(key), e)),
-            },
-        };
-        if !exists {
+        if !self.exists_locked(folder, key)? {
             return Ok(None);
         }
         let ops = vec![BatchOp::Delete { key: key.clone() }];
@@ -199,12 +219,34 @@ impl Journal {
         ops: Vec<BatchOp>,
         durability: Durability,
     ) -> Result<Commit> {
+        let commit = self.append_locked(folder, wal, ops, durability)?;
+        self.idle.committed();
+        if wal.bytes() >= self.checkpoint_bytes
+            && let Err(e) = self.checkpoint_locked(folder, wal, AfterCheckpoint::Reuse)
+        {
+            tracing::warn!(error = %e, "a checkpoint after a commit failed; the commit is in the journal");
+        }
+        Ok(commit)
+    }
+
+    /// Appends `ops` as one record and makes them visible to every read of this handle.
+    fn append_locked(
+        &self,
+        folder: &Folder,
+        wal: &mut Wal,
+        ops: Vec<BatchOp>,
+        durability: Durability,
+    ) -> Result<Commit> {
         let sequence = self.next_sequence();
         let refs: Vec<OpRef<'_>> = ops
             .iter()
             .map(|op| match op {
                 BatchOp::Put { key, bytes } => OpRef::Put { key, value: bytes },
                 BatchOp::Delete { key } => OpRef::Delete { key },
+                BatchOp::Amend { key, bytes } => OpRef::Amend {
+                    key,
+                    amendment: bytes,
+                },
             })
             .collect();
         let (len, digest) = wal.append(folder, &self.dir, sequence, &refs, durability)?;
@@ -213,18 +255,19 @@ impl Journal {
         {
             let mut pending = self.write_pending();
             for op in ops {
-                let (key, value) = match op {
-                    BatchOp::Put { key, bytes } => (key, Some(Arc::new(bytes))),
-                    BatchOp::Delete { key } => (key, None),
+                let op = match op {
+                    BatchOp::Put { key, bytes } => RecordOp::Put {
+                        key,
+                        value: Arc::new(bytes),
+                    },
+                    BatchOp::Delete { key } => RecordOp::Delete { key },
+                    BatchOp::Amend { key, bytes } => RecordOp::Amend {
+                        key,
+                        amendment: Arc::new(bytes),
+                    },
                 };
-                pending.insert(key, Entry { value, sequence });
+                apply_op(&mut pending, op, sequence);
             }
-        }
-        self.idle.committed();
-        if wal.bytes() >= self.checkpoint_bytes
-            && let Err(e) = self.checkpoint_locked(folder, wal, AfterCheckpoint::Reuse)
-        {
-            tracing::warn!(error = %e, "a checkpoint after a commit failed; the commit is in the journal");
         }
         Ok(Commit {
             sequence,
@@ -284,6 +327,7 @@ impl Journal {
             return Ok(());
         }
         let started = std::time::Instant::now();
+        self.settle_amended_files(folder, wal)?;
         let entries: Vec<(Key, Entry)> = self
             .read_pending()
             .iter()
@@ -293,7 +337,7 @@ impl Journal {
         // a batch in their files and others not yet.
         let _apply = self.lock_apply(folder, LockMode::Exclusive)?;
         let mut created = Vec::new();
-        let staged = checkpoint::stage(folder, &entries, &mut created);
+        let staged = checkpoint::stage(folder, &self.folding, &entries, &mut created);
         let temps = match staged {
             Ok(temps) => temps,
             Err(e) => {
@@ -315,6 +359,38 @@ impl Journal {
             "checkpoint: the journal's values are in the keys' files"
         );
         Ok(())
+    }
+
+    /// Folds the amendments of every key whose base is its file, and commits the results as
+    /// one record of plain values, synced, before a checkpoint replaces any file.
+    ///
+    /// Replaying a journal must give the same values whether or not a checkpoint got as far as
+    /// some renames before a crash: a value or a delete replays to itself, but an amendment of
+    /// the key's file would be applied a second time to a file that already holds it. Once the
+    /// folded values are in the journal, the amendments before them no longer count. A fold
+    /// that fails changes nothing (the checkpoint fails with it).
+    fn settle_amended_files(&self, folder: &Folder, wal: &mut Wal) -> Result<()> {
+        let amended: Vec<(Key, Vec<Arc<Vec<u8>>>)> = self
+            .read_pending()
+            .iter()
+            .filter(|(_, entry)| entry.amends_file())
+            .map(|(key, entry)| (key.clone(), entry.amendments.clone()))
+            .collect();
+        if amended.is_empty() {
+            return Ok(());
+        }
+        let mut ops = Vec::with_capacity(amended.len());
+        for (key, amendments) in amended {
+            let path = folder.path_of(&key);
+            let base = folder
+                .backend()
+                .read(&path)
+                .map_err(|e| Error::io("read", &path, e))?;
+            let bytes = self.folding.fold(&key, base, &amendments)?;
+            ops.push(BatchOp::Put { key, bytes });
+        }
+        self.append_locked(folder, wal, ops, Durability::Full)
+            .map(drop)
     }
 
     /// Takes `.statevault/apply.lock`, waiting for its holders.
@@ -372,6 +448,11 @@ impl Journal {
             // drop) tries again once there is space.
             Err(e @ Error::NoSpace { .. }) if !folder.is_poisoned() => {
                 tracing::warn!(error = %e, "the journal cannot be checkpointed for lack of space; its values stay in it");
+            }
+            // Nor do amendments that cannot be folded now (a keychain not yet unlocked for an
+            // encrypted key): the journal keeps them, and reads see them.
+            Err(e @ Error::Fold { .. }) if !folder.is_poisoned() => {
+                tracing::warn!(error = %e, "the journal cannot be checkpointed: amendments cannot be folded; they stay in it");
             }
             Err(e) => return Err(e),
         }

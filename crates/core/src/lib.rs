@@ -76,6 +76,7 @@ mod error;
 #[cfg(feature = "testing")]
 mod fault;
 mod files;
+mod fold;
 mod folder;
 mod idle;
 mod info;
@@ -100,6 +101,7 @@ pub use error::{Error, Result};
 #[cfg(feature = "testing")]
 pub use fault::{FaultBackend, FaultError, FaultKind};
 pub use files::StoreFiles;
+pub use fold::{Fold, Layers};
 pub use info::{IdentityRecovery, STORE_FORMAT, StoreInfo};
 pub use journal::{DEFAULT_CHECKPOINT_BYTES, Recovery};
 pub use key::{

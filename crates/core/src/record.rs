@@ -33,6 +33,7 @@ const TRAILER_LEN: usize = 4;
 
 const KIND_PUT: u8 = 1;
 const KIND_DELETE: u8 = 2;
+const KIND_AMEND: u8 = 3;
 
 /// Values at least this long are written to the journal file straight from the caller's
 /// buffer; shorter pieces are gathered first, so a batch of small values costs a few writes.
@@ -45,12 +46,16 @@ pub(crate) enum RecordOp {
     Put { key: Key, value: Arc<Vec<u8>> },
     /// Remove the key.
     Delete { key: Key },
+    /// Amend the key's value by this amendment (see [`crate::Fold`]).
+    Amend { key: Key, amendment: Arc<Vec<u8>> },
 }
 
 impl RecordOp {
     pub(crate) fn key(&self) -> &Key {
         match self {
-            RecordOp::Put { key, .. } | RecordOp::Delete { key } => key,
+            RecordOp::Put { key, .. } | RecordOp::Delete { key } | RecordOp::Amend { key, .. } => {
+                key
+            }
         }
     }
 }
@@ -340,14 +345,18 @@ fn decode_at(bytes: &[u8], at: usize) -> Result<(Record, usize), String> {
         let key = Key::parse(key_text)
             .map_err(|e| format!("operation {index}: invalid key {key_text:?}: {e}"))?;
         let op = match kind {
-            KIND_PUT => {
+            KIND_PUT | KIND_AMEND => {
                 let value_len = r.u64()?;
                 let value_len = usize::try_from(value_len)
                     .map_err(|_| format!("operation {index}: a value of {value_len} bytes"))?;
-                let value = r.take(value_len)?.to_vec();
-                RecordOp::Put {
-                    key,
-                    value: Arc::new(value),
+                let value = Arc::new(r.take(value_len)?.to_vec());
+                if kind == KIND_PUT {
+                    RecordOp::Put { key, value }
+                } else {
+                    RecordOp::Amend {
+                        key,
+                        amendment: value,
+                    }
                 }
             }
             KIND_DELETE => RecordOp::Delete { key },
@@ -400,6 +409,7 @@ impl Piece<'_> {
 pub(crate) enum OpRef<'a> {
     Put { key: &'a Key, value: &'a [u8] },
     Delete { key: &'a Key },
+    Amend { key: &'a Key, amendment: &'a [u8] },
 }
 
 /// Encodes a record of `ops` without copying values of [`DIRECT_WRITE`] bytes or more.
@@ -407,7 +417,11 @@ pub(crate) fn encode<'a>(sequence: u64, generation: u64, ops: &[OpRef<'a>]) -> E
     let mut body_len: u64 = 0;
     for op in ops {
         body_len += match op {
-            OpRef::Put { key, value } => 1 + 1 + key.as_str().len() as u64 + 8 + value.len() as u64,
+            OpRef::Put { key, value }
+            | OpRef::Amend {
+                key,
+                amendment: value,
+            } => 1 + 1 + key.as_str().len() as u64 + 8 + value.len() as u64,
             OpRef::Delete { key } => 1 + 1 + key.as_str().len() as u64,
         };
     }
@@ -430,8 +444,17 @@ pub(crate) fn encode<'a>(sequence: u64, generation: u64, ops: &[OpRef<'a>]) -> E
     let mut gathered = header;
     for op in ops {
         match op {
-            OpRef::Put { key, value } => {
-                gathered.push(KIND_PUT);
+            OpRef::Put { key, value }
+            | OpRef::Amend {
+                key,
+                amendment: value,
+            } => {
+                let kind = if matches!(op, OpRef::Put { .. }) {
+                    KIND_PUT
+                } else {
+                    KIND_AMEND
+                };
+                gathered.push(kind);
                 push_short(&mut gathered, key.as_str());
                 gathered.extend_from_slice(&(value.len() as u64).to_le_bytes());
                 if value.len() >= DIRECT_WRITE {
@@ -516,6 +539,7 @@ mod tests {
             .map(|op| match op {
                 RecordOp::Put { key, value } => OpRef::Put { key, value },
                 RecordOp::Delete { key } => OpRef::Delete { key },
+                RecordOp::Amend { key, amendment } => OpRef::Amend { key, amendment },
             })
             .collect();
         let encoded = encode(record.sequence, record.generation, &ops);
@@ -794,8 +818,13 @@ mod tests {
         let op = (
             arb_key(),
             proptest::option::of(proptest::collection::vec(any::<u8>(), 0..64)),
+            any::<bool>(),
         )
-            .prop_map(|(key, value)| match value {
+            .prop_map(|(key, value, amend)| match value {
+                Some(value) if amend => RecordOp::Amend {
+                    key,
+                    amendment: Arc::new(value),
+                },
                 Some(value) => RecordOp::Put {
                     key,
                     value: Arc::new(value),

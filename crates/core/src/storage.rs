@@ -13,11 +13,13 @@ use crate::batch::{BatchOp, Commit};
 use crate::durability::Durability;
 use crate::error::{Error, Result};
 use crate::files::StoreFiles;
+use crate::fold::{Fold, Folding, Layers};
 use crate::folder::Folder;
 use crate::idle::IdleCheckpointer;
 use crate::info::{self, IdentityRecovery, StoreInfo};
 use crate::journal::{DEFAULT_CHECKPOINT_BYTES, Journal, Recovery};
 use crate::key::{Key, folder_namespace};
+use crate::pending::Entry;
 use crate::view::View;
 
 /// The folder of the store's own bookkeeping, inside the root.
@@ -41,6 +43,7 @@ pub struct OpenOptions {
     read_only: bool,
     checkpoint_bytes: u64,
     idle_checkpoint: Option<Duration>,
+    fold: Option<Arc<dyn Fold>>,
 }
 
 impl Default for OpenOptions {
@@ -50,6 +53,7 @@ impl Default for OpenOptions {
             read_only: false,
             checkpoint_bytes: DEFAULT_CHECKPOINT_BYTES,
             idle_checkpoint: Some(DEFAULT_IDLE_CHECKPOINT),
+            fold: None,
         }
     }
 }
@@ -63,6 +67,15 @@ impl OpenOptions {
     /// Uses another backend (tests: fault injection, power-loss simulation).
     pub fn backend(mut self, backend: Arc<dyn Backend>) -> OpenOptions {
         self.backend = backend;
+        self
+    }
+
+    /// How amendments ([`BatchOp::Amend`]) are folded into values: at a checkpoint, and when
+    /// [`Storage::read`] asks for an amended value. Without one, a store whose journal holds
+    /// amendments cannot checkpoint them, and a plain read of an amended key is
+    /// [`Error::Fold`]; [`Storage::read_layers`] works either way.
+    pub fn fold(mut self, fold: Arc<dyn Fold>) -> OpenOptions {
+        self.fold = Some(fold);
         self
     }
 
@@ -122,7 +135,11 @@ impl Storage {
     /// Opens the store at `root` with `options`.
     pub fn open_with(root: impl AsRef<Path>, options: OpenOptions) -> Result<Storage> {
         let root = absolute(root.as_ref())?;
-        let journal = Journal::new(&root.join(META_DIR), options.checkpoint_bytes);
+        let journal = Journal::new(
+            &root.join(META_DIR),
+            options.checkpoint_bytes,
+            Folding::new(options.fold),
+        );
         let backend = Arc::new(Confined::new(root.clone(), options.backend));
         let mut storage = Storage {
             folder: Arc::new(Folder::new(root, backend)),
@@ -198,6 +215,9 @@ impl Storage {
             Err(e) => return Err(Error::io("open", root, e)),
         }
         self.info = info::open(&self.folder, &self.folder.root().join(META_DIR), false)?;
+        if let Some(info) = &self.info {
+            self.journal.folding().set_store_id(&info.store_id);
+        }
         Ok(())
     }
 
@@ -211,6 +231,9 @@ impl Storage {
             Some(info) => Some(info),
             None => Some(info::create(&self.folder, &meta_dir)?),
         };
+        if let Some(info) = &self.info {
+            self.journal.folding().set_store_id(&info.store_id);
+        }
         for dir in LAYOUT_DIRS.iter().chain(BACKUP_DIRS) {
             self.folder
                 .create_dirs(&self.folder.root().join(dir), Durability::Full)?;
@@ -339,17 +362,77 @@ impl Storage {
         self.journal.commit(&self.folder, ops, durability)
     }
 
+    /// Amends the value of `key` by `amendment` ([`BatchOp::Amend`]): a journal record of the
+    /// amendment's size, whatever the value's. [`Error::NothingToAmend`] when the key does not
+    /// exist.
+    pub fn amend(&self, key: &Key, amendment: Vec<u8>, durability: Durability) -> Result<Commit> {
+        self.folder.check_writable()?;
+        self.folder.refuse_links_to(&self.path_of(key))?;
+        let ops = vec![BatchOp::Amend {
+            key: key.clone(),
+            bytes: amendment,
+        }];
+        self.journal.commit(&self.folder, ops, durability)
+    }
+
     /// Reads the bytes of `key`, `None` if it does not exist.
     ///
     /// The writer reads a value a batch left in the journal from memory, anything else from
     /// the key's file. A read-only handle reads the journal on disk first, under `apply.lock`
     /// (see [`Storage::read_many`]).
+    ///
+    /// An amended value ([`BatchOp::Amend`]) is folded with the store's [`Fold`] (each read
+    /// folds it anew until a checkpoint writes it: [`Storage::read_layers`] gives the parts).
     pub fn read(&self, key: &Key) -> Result<Option<Vec<u8>>> {
-        let view = self.view()?;
-        match view.get(key) {
-            Some(entry) => Ok(entry.value.as_ref().map(|v| v.to_vec())),
-            None => self.read_direct(key),
+        match self.read_layers(key)? {
+            None => Ok(None),
+            Some(layers) => self
+                .journal
+                .folding()
+                .fold(key, layers.base, &layers.amendments)
+                .map(Some),
         }
+    }
+
+    /// Reads the value of `key` as its base and the amendments committed after it (none for a
+    /// value that is whole), `None` if it does not exist. Costs what [`Storage::read`] costs
+    /// for a value without amendments; nothing is folded.
+    pub fn read_layers(&self, key: &Key) -> Result<Option<Layers>> {
+        let view = self.view()?;
+        self.layers_in(&view, key)
+    }
+
+    /// [`Storage::read_many`] as [`Layers`]: one consistent view of several keys.
+    pub fn read_many_layers(&self, keys: &[Key]) -> Result<Vec<Option<Layers>>> {
+        let view = self.view()?;
+        keys.iter().map(|key| self.layers_in(&view, key)).collect()
+    }
+
+    /// The layers of `key` as `view` and the files show them.
+    fn layers_in(&self, view: &View<'_>, key: &Key) -> Result<Option<Layers>> {
+        let Some(entry) = view.get(key) else {
+            return Ok(self.read_direct(key)?.map(|base| Layers {
+                base,
+                amendments: Vec::new(),
+            }));
+        };
+        let base = match &entry.value {
+            Some(value) => value.to_vec(),
+            None if entry.amendments.is_empty() => return Ok(None),
+            None => match self.read_direct(key)? {
+                Some(base) => base,
+                None => {
+                    return Err(Error::Fold {
+                        key: key.clone(),
+                        detail: "amendments are in the journal but the key's file is gone".into(),
+                    });
+                }
+            },
+        };
+        Ok(Some(Layers {
+            base,
+            amendments: entry.amendments.clone(),
+        }))
     }
 
     /// Reads the file of `key` as it stands.
@@ -391,7 +474,9 @@ impl Storage {
     /// Reads at most the first `len` bytes of `key` (its header), `None` if it does not exist.
     pub fn read_prefix(&self, key: &Key, len: usize) -> Result<Option<Vec<u8>>> {
         let view = self.view()?;
-        if let Some(entry) = view.get(key) {
+        if let Some(entry) = view.get(key)
+            && !entry.amends_file()
+        {
             return Ok(entry.value.as_ref().map(|v| v[..len.min(v.len())].to_vec()));
         }
         self.on_file(key, "read", |path| {
@@ -430,13 +515,21 @@ impl Storage {
     /// with every batch; [`Storage::checkpoint`] first where the file's own metadata matters.
     pub fn metadata(&self, key: &Key) -> Result<Option<Metadata>> {
         let view = self.view()?;
+        let mut amended_by = 0;
         if let Some(entry) = view.get(key) {
-            return Ok(entry.metadata());
+            if !entry.amends_file() {
+                return Ok(entry.metadata());
+            }
+            amended_by = entry.amendment_bytes();
         }
         drop(view);
         Ok(self
             .on_file(key, "stat", |path| self.folder.backend().metadata(path))?
-            .filter(|meta| !meta.is_dir))
+            .filter(|meta| !meta.is_dir)
+            .map(|mut meta| {
+                meta.len += amended_by;
+                meta
+            }))
     }
 
     /// Every key whose text starts with `prefix`, sorted. `""` lists every key.
@@ -467,11 +560,11 @@ impl Storage {
             }
         }
         let pending = view.entries();
-        keys.retain(|key| pending.get(key).is_none_or(|entry| entry.value.is_some()));
+        keys.retain(|key| pending.get(key).is_none_or(Entry::exists));
         keys.extend(
             pending
                 .iter()
-                .filter(|(key, entry)| entry.value.is_some() && key.as_str().starts_with(prefix))
+                .filter(|(key, entry)| entry.exists() && key.as_str().starts_with(prefix))
                 .map(|(key, _)| key.clone()),
         );
         keys.sort();
@@ -588,10 +681,12 @@ impl Storage {
     /// reads the journal on disk before the files.
     pub fn read_many(&self, keys: &[Key]) -> Result<Vec<Option<Vec<u8>>>> {
         let view = self.view()?;
+        let folding = self.journal.folding();
         keys.iter()
-            .map(|key| match view.get(key) {
-                Some(entry) => Ok(entry.value.as_ref().map(|v| v.to_vec())),
-                None => self.read_direct(key),
+            .map(|key| {
+                self.layers_in(&view, key)?
+                    .map(|layers| folding.fold(key, layers.base, &layers.amendments))
+                    .transpose()
             })
             .collect()
     }

@@ -2,6 +2,7 @@
 
 mod all {
     mod adversarial;
+    mod amend;
     mod batch;
     mod child;
     mod diskfull;

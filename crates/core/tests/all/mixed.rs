@@ -1,6 +1,8 @@
-//! The crash proofs of the one commit path: single saves and single deletes are journal
-//! records like batches, so the sweeps run a workload that mixes them with batches and
-//! checkpoints, the journal's file reused across runs.
+//! The crash proofs of the one commit path: single saves, single deletes and amendments are
+//! journal records like batches, so the sweeps run a workload that mixes them with batches and
+//! checkpoints, the journal's file reused across runs. Amendments are folded by appending them
+//! (`Concat`), so a key's file shows exactly which amendments it holds: it must be its value
+//! with some prefix of the acknowledged amendments applied in order.
 //!
 //! After a failure or a crash at every operation: the store holds the state after some prefix
 //! of the workload's steps (never a mix), at least every acknowledged step, and no key's file
@@ -16,7 +18,7 @@ use statevault_core::{
 
 use super::batch::{del, journal_files, key, put};
 use super::store::temp_files;
-use super::sweeps::{State, armed_at, check_crashed, modes, scenario, set_state, value};
+use super::sweeps::{Concat, State, armed_at, check_crashed, modes, scenario, set_state, value};
 
 /// One step of the workload.
 #[derive(Clone)]
@@ -24,6 +26,7 @@ enum Step {
     Save(Key, Vec<u8>),
     Delete(Key),
     Batch(Vec<BatchOp>),
+    Amend(Key, Vec<u8>),
     Checkpoint,
 }
 
@@ -33,27 +36,34 @@ impl Step {
             Step::Save(k, v) => s.write(k, v, durability).map(drop),
             Step::Delete(k) => s.delete(k, durability).map(drop),
             Step::Batch(ops) => s.commit_batch(ops.clone(), durability).map(drop),
+            Step::Amend(k, a) => s.amend(k, a.clone(), durability).map(drop),
             Step::Checkpoint => s.checkpoint(),
         }
     }
 
     fn apply(&self, keys: &[Key], state: &mut State) {
-        let mut set = |k: &Key, v: Option<Vec<u8>>| {
-            let at = keys
-                .iter()
+        let at = |k: &Key| {
+            keys.iter()
                 .position(|x| x == k)
-                .expect("a key of the scenario");
-            state[at] = v;
+                .expect("a key of the scenario")
+        };
+        let amend = |state: &mut State, k: &Key, a: &[u8]| {
+            state[at(k)]
+                .as_mut()
+                .expect("amendments of existing keys only")
+                .extend_from_slice(a);
         };
         match self {
-            Step::Save(k, v) => set(k, Some(v.clone())),
-            Step::Delete(k) => set(k, None),
+            Step::Amend(k, a) => amend(state, k, a),
+            Step::Save(k, v) => state[at(k)] = Some(v.clone()),
+            Step::Delete(k) => state[at(k)] = None,
             Step::Batch(ops) => {
                 for op in ops {
                     match op {
-                        BatchOp::Put { key, bytes } => set(key, Some(bytes.clone())),
-                        BatchOp::Delete { key } => set(key, None),
-                        _ => unreachable!("puts and deletes only"),
+                        BatchOp::Put { key, bytes } => state[at(key)] = Some(bytes.clone()),
+                        BatchOp::Delete { key } => state[at(key)] = None,
+                        BatchOp::Amend { key, bytes } => amend(state, key, bytes),
+                        _ => unreachable!("puts, deletes and amendments only"),
                     }
                 }
             }
@@ -62,8 +72,9 @@ impl Step {
     }
 }
 
-/// Single saves and deletes before, between and after two batches and a checkpoint, touching
-/// keys the batches hold (so a record must win over an older one in the same journal), a new
+/// Single saves, deletes and amendments before, between and after batches (one with an
+/// amendment) and checkpoints, touching keys the batches hold (so a record must win over an
+/// older one in the same journal), amending a value the journal holds and one in its file, a new
 /// folder, and a value large enough to be written in pieces.
 fn workload() -> (Vec<Key>, State, Vec<Step>) {
     let sc = scenario();
@@ -72,17 +83,37 @@ fn workload() -> (Vec<Key>, State, Vec<Step>) {
         Step::Batch(sc.ops.clone()),
         Step::Delete(key("settings.preferences")),
         Step::Save(key("layout.mobile"), value("s2", 20)),
+        Step::Amend(key("layout.mobile"), b"+a1".to_vec()),
         Step::Checkpoint,
+        Step::Amend(key("layout.mobile"), b"+a2".to_vec()),
         Step::Save(key("settings.preferences"), value("s3", 70)),
+        Step::Amend(key("layout.mobile"), b"+a3".to_vec()),
         Step::Delete(key("layout.default")),
         Step::Batch(vec![
             put("config.app", &value("b2", 40)),
+            BatchOp::Amend {
+                key: key("settings.preferences"),
+                bytes: b"+a4".to_vec(),
+            },
+        ]),
+        Step::Checkpoint,
+        Step::Batch(vec![
             del("layout.mobile"),
+            BatchOp::Amend {
+                key: key("config.app"),
+                bytes: b"+a5".to_vec(),
+            },
         ]),
         Step::Save(key("history.conversations.ab12"), value("s4", 70 * 1024)),
+        Step::Amend(key("history.conversations.ab12"), b"+a6".to_vec()),
         Step::Save(key("notes.deep.a.b"), value("s5", 10)),
     ];
     (sc.keys, sc.old, steps)
+}
+
+/// Opens the store in `root` with the sweeps' fold.
+fn open(root: &Path, options: OpenOptions) -> Storage {
+    Storage::open_with(root, options.fold(Arc::new(Concat))).expect("the store opens")
 }
 
 /// The state after each prefix of `steps`: `states[i]` after the first `i`.
@@ -120,15 +151,14 @@ fn fault_sweep_over_single_saves_deletes_batches_and_checkpoints() {
             for error in [FaultError::NoSpace, FaultError::Io] {
                 for n in 0.. {
                     let dir = tempfile::tempdir().unwrap();
-                    set_state(&Storage::open(dir.path()).unwrap(), &keys, &old);
+                    set_state(&open(dir.path(), OpenOptions::new()), &keys, &old);
                     let faults = FaultBackend::new(Arc::new(FsBackend));
-                    let s = Storage::open_with(
+                    let s = open(
                         dir.path(),
                         OpenOptions::new()
                             .idle_checkpoint(None)
                             .backend(Arc::new(faults.clone())),
-                    )
-                    .unwrap();
+                    );
                     faults.fail_at(n, kind, error);
                     let mut acked = 0;
                     let mut failure = None;
@@ -159,7 +189,7 @@ fn fault_sweep_over_single_saves_deletes_batches_and_checkpoints() {
                             "{ctx}"
                         );
                         drop(s);
-                        let reopened = Storage::open(dir.path()).unwrap();
+                        let reopened = open(dir.path(), OpenOptions::new());
                         assert_eq!(
                             &reopened.read_many(&keys).unwrap(),
                             states.last().unwrap(),
@@ -175,7 +205,7 @@ fn fault_sweep_over_single_saves_deletes_batches_and_checkpoints() {
                     }
                     let seen = s.read_many(&keys).unwrap();
                     drop(s);
-                    let reopened = Storage::open(dir.path()).expect("reopen succeeds");
+                    let reopened = open(dir.path(), OpenOptions::new());
                     let after = reopened.read_many(&keys).unwrap();
                     check_prefix(&states, &after, acked, acked + 1, &ctx);
                     assert_eq!(seen, after, "{ctx}: the failed handle read another state");

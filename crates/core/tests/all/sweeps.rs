@@ -265,11 +265,32 @@ fn fault_sweep_over_recovery() {
 
 const ROOT: &str = "/store";
 
+/// The fold of the sweeps' amendments: each one is appended to the value, so a value shows
+/// exactly which amendments it holds, in order.
+#[derive(Debug)]
+pub(crate) struct Concat;
+
+impl statevault_core::Fold for Concat {
+    fn fold(
+        &self,
+        _store_id: &str,
+        _key: &Key,
+        mut base: Vec<u8>,
+        amendments: &[Arc<Vec<u8>>],
+    ) -> Result<Vec<u8>, String> {
+        for amendment in amendments {
+            base.extend_from_slice(amendment);
+        }
+        Ok(base)
+    }
+}
+
 fn sim_open(sim: &SimBackend) -> Storage {
     Storage::open_with(
         ROOT,
         OpenOptions::new()
             .idle_checkpoint(None)
+            .fold(Arc::new(Concat))
             .backend(Arc::new(sim.clone())),
     )
     .expect("a writer opens the disk a crash left")
@@ -280,6 +301,7 @@ fn sim_reader(sim: &SimBackend) -> Storage {
         ROOT,
         OpenOptions::new()
             .backend(Arc::new(sim.clone()))
+            .fold(Arc::new(Concat))
             .read_only(true),
     )
     .expect("a reader opens the disk a crash left")
