@@ -47,6 +47,14 @@ pub(crate) enum Op {
     },
 }
 
+impl Op {
+    pub(crate) fn key(&self) -> &Key {
+        match self {
+            Op::Save { key, .. } | Op::Delete { key } | Op::Patch { key, .. } => key,
+        }
+    }
+}
+
 impl Batch {
     /// An empty batch.
     pub fn new() -> Batch {

@@ -320,7 +320,11 @@ impl Error {
                 keys.first().map(String::as_str)
             }
             Error::Core(statevault_core::Error::InvalidKey { key, .. }) => Some(key),
-            Error::Core(statevault_core::Error::DuplicateInBatch { key }) => Some(key.as_str()),
+            Error::Core(
+                statevault_core::Error::DuplicateInBatch { key }
+                | statevault_core::Error::NothingToAmend { key }
+                | statevault_core::Error::Fold { key, .. },
+            ) => Some(key.as_str()),
             _ => None,
         }
     }
@@ -384,6 +388,9 @@ fn core_kind(error: &statevault_core::Error) -> ErrorKind {
         Core::ReadOnly { .. } => ErrorKind::ReadOnly,
         Core::DuplicateInBatch { .. } => ErrorKind::InvalidInput,
         Core::NotAStore { .. } => ErrorKind::NotAStore,
+        Core::NothingToAmend { .. } => ErrorKind::NotFound,
+        // The key's file or a patch the journal holds does not read.
+        Core::Fold { .. } => ErrorKind::Corrupt,
         Core::Io { .. } | Core::Poisoned { .. } => ErrorKind::Io,
         _ => ErrorKind::Other,
     }

@@ -33,6 +33,7 @@
 mod audit;
 mod batch;
 mod error;
+mod fold;
 mod format;
 mod json;
 mod key;
@@ -48,7 +49,7 @@ pub use batch::Batch;
 pub use error::{Error, ErrorKind, Result};
 pub use format::FileFormat;
 pub use json::check_json_text;
-pub use options::StoreOptions;
+pub use options::{DEFAULT_HOT_DOCUMENTS_BYTES, StoreOptions};
 pub use patch::{Patch, PatchError, PatchFailure};
 pub use pipeline::UNVERSIONED;
 pub use store::Store;

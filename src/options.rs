@@ -37,7 +37,12 @@ pub struct StoreOptions {
     pub(crate) backup_policies: statevault_backup::Policies,
     pub(crate) checkpoint_bytes: u64,
     pub(crate) idle_checkpoint: Option<std::time::Duration>,
+    pub(crate) hot_documents_bytes: u64,
 }
+
+/// How many bytes of patched documents a writer keeps decoded in memory by default (see
+/// [`StoreOptions::hot_documents_bytes`]).
+pub const DEFAULT_HOT_DOCUMENTS_BYTES: u64 = 64 * 1024 * 1024;
 
 impl Default for StoreOptions {
     fn default() -> StoreOptions {
@@ -59,6 +64,7 @@ impl Default for StoreOptions {
             backup_policies: statevault_backup::Policies::default(),
             checkpoint_bytes: statevault_core::DEFAULT_CHECKPOINT_BYTES,
             idle_checkpoint: Some(statevault_core::DEFAULT_IDLE_CHECKPOINT),
+            hot_documents_bytes: DEFAULT_HOT_DOCUMENTS_BYTES,
         }
     }
 }
@@ -247,6 +253,15 @@ impl StoreOptions {
     /// is dropped.
     pub fn idle_checkpoint(mut self, idle: Option<std::time::Duration>) -> StoreOptions {
         self.idle_checkpoint = idle;
+        self
+    }
+
+    /// How many bytes (of JSON text) of patched documents a writer keeps decoded in memory, so
+    /// that the next patch of the same document neither reads nor decodes it: an append to a
+    /// long history then costs the message, not the history. The least recently patched go
+    /// first; a document larger than this is never kept. `0` keeps none. 64 MiB by default.
+    pub fn hot_documents_bytes(mut self, bytes: u64) -> StoreOptions {
+        self.hot_documents_bytes = bytes;
         self
     }
 

@@ -7,7 +7,7 @@
 //! metrics around them. See `docs/decisions/0011-pipeline.md`.
 
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -24,6 +24,7 @@ use crate::error::{Error, Result};
 use crate::format::FileFormat;
 use crate::metric;
 use crate::options::pattern_matches;
+use crate::patch::Patch;
 
 /// The `schema_version` of a value whose key has no registered document.
 pub const UNVERSIONED: &str = "0.0.0";
@@ -32,7 +33,9 @@ pub const UNVERSIONED: &str = "0.0.0";
 pub(crate) struct Pipeline {
     /// The store's folder, only to name a damaged file in an error.
     root: PathBuf,
-    store_id: String,
+    /// Set once the store's identity is read (the pipeline is built before the store opens:
+    /// the store's recovery folds amendments through it).
+    store_id: OnceLock<String>,
     registry: Registry,
     migrations: Migrations,
     policies: Vec<(String, SaveOptions)>,
@@ -55,7 +58,6 @@ impl std::fmt::Debug for Pipeline {
 /// What the pipeline needs to be built.
 pub(crate) struct Parts {
     pub(crate) root: PathBuf,
-    pub(crate) store_id: String,
     pub(crate) registry: Registry,
     pub(crate) migrations: Migrations,
     pub(crate) policies: Vec<(String, SaveOptions)>,
@@ -87,11 +89,15 @@ pub(crate) enum DataOrigin {
 
 /// Which decoded documents the load path validates.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Recheck {
+pub(crate) enum Recheck {
     /// Every one (a load).
     Always,
-    /// Only a migrated one (a patch's base, see [`Pipeline::decode_for_patch`]).
+    /// Only a migrated one (a patch's base: it was validated when it was saved, and a patch
+    /// validates what it changes).
     Migrated,
+    /// None, and nothing is migrated either: the stored text as it is (the fold of a key's
+    /// patches, which writes the document at the version they were written for).
+    Never,
 }
 
 /// A key's file decoded, migrated and validated: what a load returns before deserializing.
@@ -105,6 +111,8 @@ pub(crate) struct Loaded {
     pub(crate) format: FileFormat,
     /// The version the document was stored at, when it was migrated on the way.
     pub(crate) migrated_from: Option<Version>,
+    /// The stored value's envelope metadata (version, time of the save).
+    pub(crate) meta: Meta,
 }
 
 impl Loaded {
@@ -139,6 +147,16 @@ impl Loaded {
         }
     }
 
+    /// The length of the stored JSON text (patches applied).
+    pub(crate) fn json_len(&self) -> u64 {
+        self.json.len() as u64
+    }
+
+    /// The stored JSON text (patches applied), never migrated.
+    pub(crate) fn into_stored_json(self) -> Vec<u8> {
+        self.json
+    }
+
     /// The value as JSON text: the stored text itself (every number exactly as written) unless
     /// a migration produced a new value.
     pub(crate) fn into_json(self, key: &Key) -> Result<Vec<u8>> {
@@ -156,7 +174,7 @@ impl Pipeline {
     pub(crate) fn new(parts: Parts) -> Pipeline {
         Pipeline {
             root: parts.root,
-            store_id: parts.store_id,
+            store_id: OnceLock::new(),
             registry: parts.registry,
             migrations: parts.migrations,
             policies: parts.policies,
@@ -164,6 +182,15 @@ impl Pipeline {
             provider: parts.provider,
             keys: Mutex::new(None),
         }
+    }
+
+    /// Sets the store's id (once; later calls change nothing).
+    pub(crate) fn set_store_id(&self, id: &str) {
+        let _ = self.store_id.set(id.to_owned());
+    }
+
+    fn store_id(&self) -> &str {
+        self.store_id.get().map_or("", String::as_str)
     }
 
     pub(crate) fn registry(&self) -> &Registry {
@@ -284,43 +311,119 @@ impl Pipeline {
         self.decode_checked(key, bytes, Recheck::Always)
     }
 
-    /// The load path for a patch: [`Pipeline::decode`], except that a registered document
-    /// stored at the current version is not validated again. It was validated when it was
-    /// saved, and a patch validates what it changes (`docs/patches.md`); a migrated document is
-    /// validated as on every load.
-    pub(crate) fn decode_for_patch(&self, key: &Key, bytes: Vec<u8>) -> Result<Loaded> {
-        self.decode_checked(key, bytes, Recheck::Migrated)
+    fn decode_checked(&self, key: &Key, bytes: Vec<u8>, recheck: Recheck) -> Result<Loaded> {
+        self.decode_layers(key, bytes, &[], recheck)
     }
 
-    fn decode_checked(&self, key: &Key, bytes: Vec<u8>, recheck: Recheck) -> Result<Loaded> {
-        let keys = if codec::needs_key(&bytes) {
+    /// The load path of a value kept as a base and the patches committed after it (see
+    /// `fold.rs`): the base is decoded, the patches applied in order at the version they were
+    /// written for (the base's), and only then is the document brought to the current version
+    /// and validated, as a load of the folded file would.
+    pub(crate) fn decode_layers(
+        &self,
+        key: &Key,
+        base: Vec<u8>,
+        amendments: &[Arc<Vec<u8>>],
+        recheck: Recheck,
+    ) -> Result<Loaded> {
+        let keys = if codec::needs_key(&base) {
             self.keys_for_decryption()?
         } else {
             None
         };
-        let decoded = codec::decode_owned(bytes, &self.context(key), keys.as_deref(), &self.limits)
+        let decoded = codec::decode_owned(base, &self.context(key), keys.as_deref(), &self.limits)
             .map_err(|e| self.codec_error(key, e))?;
         let format = FileFormat::from(&decoded.format);
-        let Some(document) = self.document(key) else {
-            return Ok(Loaded {
-                json: decoded.data,
-                document: None,
-                format,
-                migrated_from: None,
-            });
+        let serde_error = |source| Error::Serde {
+            key: key.to_string(),
+            source,
         };
-        let value: Value =
-            serde_json::from_slice(&decoded.data).map_err(|source| Error::Serde {
-                key: key.to_string(),
-                source,
-            })?;
-        let (value, migrated_from) =
-            self.upgrade_checked(key, document, value, &decoded.meta, recheck)?;
+        let (json, patched) = if amendments.is_empty() {
+            (decoded.data, None)
+        } else {
+            let mut value: Value = serde_json::from_slice(&decoded.data).map_err(serde_error)?;
+            drop(decoded.data);
+            for amendment in amendments {
+                self.decode_amendment(key, amendment)?
+                    .apply(&mut value)
+                    .map_err(|e| Error::Corrupt {
+                        key: key.to_string(),
+                        path: file_of(&self.root, key),
+                        detail: format!("a patch the journal holds does not apply: {e}"),
+                    })?;
+            }
+            (
+                serde_json::to_vec(&value).map_err(serde_error)?,
+                Some(value),
+            )
+        };
+        let meta = decoded.meta;
+        let document = match self.document(key) {
+            Some(document) if recheck != Recheck::Never => document,
+            _ => {
+                return Ok(Loaded {
+                    json,
+                    document: None,
+                    format,
+                    migrated_from: None,
+                    meta,
+                });
+            }
+        };
+        let value: Value = match patched {
+            Some(value) => value,
+            None => serde_json::from_slice(&json).map_err(serde_error)?,
+        };
+        let (value, migrated_from) = self.upgrade_checked(key, document, value, &meta, recheck)?;
         Ok(Loaded {
-            json: decoded.data,
+            json,
             document: Some(value),
             format,
             migrated_from,
+            meta,
+        })
+    }
+
+    /// A patch of `key` as the journal keeps it: in the codec's envelope, never compressed
+    /// (it is small), encrypted when the key's value is (`encrypt`), so no plaintext of an
+    /// encrypted key reaches the disk, the journal included.
+    pub(crate) fn encode_amendment(
+        &self,
+        key: &Key,
+        patch: &Patch,
+        encrypt: bool,
+    ) -> Result<Vec<u8>> {
+        let data = serde_json::to_vec(patch).map_err(|source| Error::Serde {
+            key: key.to_string(),
+            source,
+        })?;
+        let meta = Meta {
+            schema_version: UNVERSIONED.to_owned(),
+            saved_at_ms: timestamp_ms(),
+        };
+        let options = SaveOptions {
+            encrypt: Some(encrypt),
+            compress: Some(false),
+            backup: None,
+        };
+        self.encode_exact(key, data, DataOrigin::Serialized, meta, &options)
+    }
+
+    /// Whether a patch of `key`, whose value is stored in `format`, is encrypted: when the
+    /// value is, or the key's policy asks for it.
+    pub(crate) fn encrypts_amendments(&self, key: &Key, format: FileFormat) -> bool {
+        self.effective_options(key, &format.save_options())
+            .encrypt
+            .unwrap_or(false)
+    }
+
+    /// Decodes a patch of [`Pipeline::encode_amendment`].
+    pub(crate) fn decode_amendment(&self, key: &Key, bytes: &[u8]) -> Result<Patch> {
+        let decoded = self.decode_file(key, bytes)?;
+        serde_json::from_slice(&decoded.data).map_err(|e| Error::Corrupt {
+            key: key.to_string(),
+            path: file_of(&self.root, key),
+            detail: format!("a patch the journal holds is not a JSON Patch: {e}"),
         })
     }
 
@@ -405,7 +508,7 @@ impl Pipeline {
     /// store.
     pub(crate) fn provider(&self) -> Arc<dyn KeyProvider> {
         self.provider.clone().unwrap_or_else(|| {
-            Arc::new(KeychainProvider::new(&self.store_id)) as Arc<dyn KeyProvider>
+            Arc::new(KeychainProvider::new(self.store_id())) as Arc<dyn KeyProvider>
         })
     }
 
@@ -431,7 +534,7 @@ impl Pipeline {
 
     fn context<'a>(&'a self, key: &'a Key) -> Context<'a> {
         Context {
-            store_id: &self.store_id,
+            store_id: self.store_id(),
             key_name: key.as_str(),
         }
     }
@@ -526,7 +629,11 @@ fn validate_as(key: &Key, document: &DocumentInfo, value: &Value) -> Result<()> 
 /// A typed document must carry the current version in its `version` field when it is saved:
 /// the field decides how the file is read back (`docs/ARCHITECTURE.md`, "Versions"), so a value
 /// saved with another version would be migrated from, or refused as, a version it never had.
-fn check_current_version(key: &Key, document: &DocumentInfo, value: &Value) -> Result<()> {
+pub(crate) fn check_current_version(
+    key: &Key,
+    document: &DocumentInfo,
+    value: &Value,
+) -> Result<()> {
     let Some(found) = document.data_version(value) else {
         return Ok(());
     };
@@ -594,9 +701,8 @@ mod tests {
             compress: Some(true),
             backup: None,
         };
-        Pipeline::new(Parts {
+        let pipeline = Pipeline::new(Parts {
             root: "/nonexistent/statevault-pipeline-test".into(),
-            store_id: "pipeline-test".to_owned(),
             registry,
             migrations,
             policies: vec![("secret.*".to_owned(), on)],
@@ -604,7 +710,9 @@ mod tests {
             provider: Some(Arc::new(StaticKeyProvider::from_bytes(Zeroizing::new(
                 [7; 32],
             )))),
-        })
+        });
+        pipeline.set_store_id("pipeline-test");
+        pipeline
     }
 
     fn key(text: &str) -> Key {

@@ -8,31 +8,37 @@
 
 pub(crate) mod backups;
 pub(crate) mod batch;
+pub(crate) mod hot;
 pub(crate) mod keys;
+pub(crate) mod locks;
 pub(crate) mod migrate;
+pub(crate) mod patch;
 pub(crate) mod repair;
 pub(crate) mod verify;
 
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 use statevault_codec as codec;
-use statevault_core::{Commit, Durability, Key, OpenOptions, Storage};
+use statevault_core::{Commit, Durability, Key, Layers, OpenOptions, Storage};
 use statevault_migrate::Version;
 use statevault_schema::{DocumentInfo, Registry, contract::SaveOptions};
 
 use crate::audit::{self, AuditLog, AuditReport};
 use crate::error::{Error, Result};
+use crate::fold::PatchFold;
 use crate::json::check_json;
 use crate::key::parse_key;
 use crate::metric;
 use crate::options::StoreOptions;
-use crate::pipeline::{Input, Loaded, Parts, Pipeline, stored_version};
+use crate::pipeline::{Input, Loaded, Parts, Pipeline, Recheck, stored_version};
+use crate::store::hot::HotDocs;
+use crate::store::locks::{KeyGuard, KeyLocks};
 use crate::store::repair::{AutoRepair, Reported};
 
 /// A state store: one folder, one file per key, written atomically and durably, validated,
@@ -43,7 +49,7 @@ use crate::store::repair::{AutoRepair, Reported};
 #[derive(Debug)]
 pub struct Store {
     storage: Storage,
-    pipeline: Pipeline,
+    pipeline: Arc<Pipeline>,
     durability: Durability,
     write_back_migrations: bool,
     quota_bytes: Option<u64>,
@@ -53,6 +59,10 @@ pub struct Store {
     overwrite_newer: bool,
     auto_repair: bool,
     backup_policies: statevault_backup::Policies,
+    /// Recently patched documents, decoded (`store/hot.rs`).
+    hot: HotDocs,
+    /// Keeps a patch's read and commit of a key apart from other changes of it.
+    key_locks: KeyLocks,
 }
 
 // `Store` is shared between threads (an `Arc<Store>`, Tauri's managed state): this stops the
@@ -83,14 +93,6 @@ impl Store {
 
     /// Opens the store in `dir` with `options`.
     pub fn open_with(dir: impl AsRef<Path>, options: StoreOptions) -> Result<Store> {
-        let mut open = OpenOptions::new()
-            .read_only(options.read_only)
-            .checkpoint_bytes(options.checkpoint_bytes)
-            .idle_checkpoint(options.idle_checkpoint);
-        if let Some(backend) = options.backend {
-            open = open.backend(backend);
-        }
-        let storage = Storage::open_with(dir, open)?;
         let mut migrations = options.migrations;
         for document in options.registry.documents() {
             for step in document.migrations() {
@@ -100,6 +102,28 @@ impl Store {
                 migrations.add(document.name(), from, to, step.description, run)?;
             }
         }
+        // The root names files in errors only; the store resolves its own the same way.
+        let root = std::path::absolute(dir.as_ref()).unwrap_or_else(|_| dir.as_ref().to_owned());
+        // Built before the store opens: its recovery folds the patches the journal holds
+        // through it (`fold.rs`).
+        let pipeline = Arc::new(Pipeline::new(Parts {
+            root,
+            registry: options.registry,
+            migrations,
+            policies: options.policies,
+            limits: options.limits,
+            provider: options.key_provider,
+        }));
+        let mut open = OpenOptions::new()
+            .read_only(options.read_only)
+            .checkpoint_bytes(options.checkpoint_bytes)
+            .idle_checkpoint(options.idle_checkpoint)
+            .fold(Arc::new(PatchFold::new(pipeline.clone())));
+        if let Some(backend) = options.backend {
+            open = open.backend(backend);
+        }
+        let storage = Storage::open_with(dir, open)?;
+        pipeline.set_store_id(storage.store_id());
         let audit = if storage.is_writer() && options.audit_log {
             Some(Mutex::new(AuditLog::open(
                 &storage,
@@ -108,15 +132,6 @@ impl Store {
         } else {
             None
         };
-        let pipeline = Pipeline::new(Parts {
-            root: storage.root().to_path_buf(),
-            store_id: storage.store_id().to_owned(),
-            registry: options.registry,
-            migrations,
-            policies: options.policies,
-            limits: options.limits,
-            provider: options.key_provider,
-        });
         let store = Store {
             storage,
             pipeline,
@@ -128,6 +143,8 @@ impl Store {
             overwrite_newer: options.overwrite_newer,
             auto_repair: options.auto_repair,
             backup_policies: options.backup_policies,
+            hot: HotDocs::new(options.hot_documents_bytes),
+            key_locks: KeyLocks::new(),
         };
         if store.storage.is_writer() {
             store.refresh_size()?;
@@ -224,6 +241,7 @@ impl Store {
     ) -> Result<()> {
         let start = Instant::now();
         let key = parse_key(key)?;
+        let _locked = self.lock_key(&key);
         let result = self
             .refuse_downgrade(&key)
             .and_then(|()| encode(&key))
@@ -243,7 +261,7 @@ impl Store {
     pub fn load_json(&self, key: &str) -> Result<Option<Vec<u8>>> {
         let start = Instant::now();
         let key = parse_key(key)?;
-        let result = match self.storage.read(&key)? {
+        let result = match self.storage.read_layers(&key)? {
             None => Ok(None),
             Some(bytes) => self
                 .load_checked(&key, bytes)
@@ -262,7 +280,7 @@ impl Store {
     pub fn load<T: DeserializeOwned>(&self, key: &str) -> Result<Option<T>> {
         let start = Instant::now();
         let key = parse_key(key)?;
-        let result = match self.storage.read(&key)? {
+        let result = match self.storage.read_layers(&key)? {
             None => Ok(None),
             Some(bytes) => self.load_bytes(&key, bytes).map(Some),
         };
@@ -279,6 +297,8 @@ impl Store {
     /// Deletes `key`; returns whether it existed.
     pub fn delete(&self, key: &str) -> Result<bool> {
         let key = parse_key(key)?;
+        let _locked = self.lock_key(&key);
+        self.hot.forget(&key);
         let old = self.stored_len(&key)?;
         let Some(commit) = self.storage.delete_committed(&key, self.durability)? else {
             return Ok(false);
@@ -317,22 +337,50 @@ impl Store {
         &self.pipeline
     }
 
+    /// How this store's commits are synced.
+    pub(crate) fn durability(&self) -> Durability {
+        self.durability
+    }
+
+    /// The hot documents of patches.
+    pub(crate) fn hot(&self) -> &HotDocs {
+        &self.hot
+    }
+
+    /// Locks `key` against other saves, deletes, batches and patches of this store until the
+    /// guard is dropped.
+    pub(crate) fn lock_key(&self, key: &Key) -> KeyGuard<'_> {
+        self.key_locks.lock(key)
+    }
+
+    /// Locks every key of `keys` (a batch's).
+    pub(crate) fn lock_keys(&self, keys: &[Key]) -> KeyGuard<'_> {
+        self.key_locks.lock_all(keys)
+    }
+
     /// Decodes a loaded file and, when its document was migrated on the way, writes the
     /// migrated document back (after an automatic backup of the original), as the store is
     /// configured to.
-    fn load_bytes<T: DeserializeOwned>(&self, key: &Key, bytes: Vec<u8>) -> Result<T> {
+    fn load_bytes<T: DeserializeOwned>(&self, key: &Key, bytes: Layers) -> Result<T> {
         self.load_checked(key, bytes)?.into_typed(key)
     }
 
-    fn load_checked(&self, key: &Key, bytes: Vec<u8>) -> Result<Loaded> {
+    fn load_checked(&self, key: &Key, bytes: Layers) -> Result<Loaded> {
         Ok(self.load_repaired(key, bytes)?.0)
     }
 
-    /// Decodes a loaded file; when it is damaged and the store repairs automatically, restores
+    /// Decodes a loaded file and the patches the journal holds for it; when the file is
+    /// damaged (and no patch is pending over it) and the store repairs automatically, restores
     /// it from a snapshot first (saying so); then writes back a migrated document.
-    fn load_repaired(&self, key: &Key, bytes: Vec<u8>) -> Result<(Loaded, Option<AutoRepair>)> {
-        let (loaded, repaired) = match self.pipeline.decode(key, bytes) {
-            Err(Error::Corrupt { detail, .. }) if self.auto_repair && self.storage.is_writer() => {
+    fn load_repaired(&self, key: &Key, layers: Layers) -> Result<(Loaded, Option<AutoRepair>)> {
+        let patched = !layers.amendments.is_empty();
+        let decoded =
+            self.pipeline
+                .decode_layers(key, layers.base, &layers.amendments, Recheck::Always);
+        let (loaded, repaired) = match decoded {
+            Err(Error::Corrupt { detail, .. })
+                if self.auto_repair && self.storage.is_writer() && !patched =>
+            {
                 let Some((bytes, repaired)) = self.repair_on_load(key, &detail)? else {
                     return Err(Error::Corrupt {
                         key: key.to_string(),
@@ -356,7 +404,7 @@ impl Store {
     pub fn load_reported<T: DeserializeOwned>(&self, key: &str) -> Result<Option<Reported<T>>> {
         let start = Instant::now();
         let key = parse_key(key)?;
-        let result = match self.storage.read(&key)? {
+        let result = match self.storage.read_layers(&key)? {
             None => Ok(None),
             Some(bytes) => self
                 .load_repaired(&key, bytes)
@@ -469,6 +517,7 @@ impl Store {
         let old = self.stored_len(key)?;
         let new = bytes.len() as u64;
         self.check_quota(old, new, || vec![key.to_string()])?;
+        self.hot.forget(key);
         let commit = self.storage.write_owned(key, bytes, self.durability)?;
         self.account(old, new);
         self.audit_commit(op, vec![key.to_string()], &commit, None)

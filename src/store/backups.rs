@@ -167,6 +167,7 @@ impl Store {
                 ..RestoreOptions::default()
             },
         )?;
+        self.hot().clear();
         self.refresh_size()?;
         if report.written + report.deleted > 0 {
             // One line for the whole restore, naming the snapshot; the keys it changed are in

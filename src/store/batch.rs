@@ -26,9 +26,15 @@ impl Store {
     }
 
     fn save_batch_inner(&self, batch: Batch) -> Result<()> {
+        let all_keys: Vec<Key> = batch.ops.iter().map(|op| op.key().clone()).collect();
+        // A patch reads its key before the commit writes it: no other change of the same key
+        // may land in between.
+        let _locked = self.lock_keys(&all_keys);
         let mut ops = Vec::with_capacity(batch.ops.len());
         let mut keys = Vec::with_capacity(batch.ops.len());
         let mut to_back_up = Vec::new();
+        let mut patched = Vec::new();
+        let mut patch_ops = None;
         let (mut old_total, mut new_total) = (0u64, 0u64);
         for op in batch.ops {
             let key = match op {
@@ -40,7 +46,6 @@ impl Store {
                     }
                     self.refuse_downgrade(&key)?;
                     let bytes = self.pipeline().encode(&key, Input::Json(json), &options)?;
-                    new_total += bytes.len() as u64;
                     ops.push(BatchOp::Put {
                         key: key.clone(),
                         bytes,
@@ -51,19 +56,41 @@ impl Store {
                     ops.push(BatchOp::Delete { key: key.clone() });
                     key
                 }
+                Op::Patch { key, patch } => {
+                    self.refuse_downgrade(&key)?;
+                    let document = self.patched(&key, &patch)?;
+                    if self
+                        .pipeline()
+                        .wants_backup(&key, &document.format.save_options())
+                    {
+                        to_back_up.push(key.clone());
+                    }
+                    ops.push(document.operation(self, &key, &patch)?);
+                    *patch_ops.get_or_insert(0) += patch.len() as u64;
+                    patched.push((key.clone(), document, patch));
+                    key
+                }
             };
-            old_total += self.stored_len(&key)?;
+            let (old, new) = self.sizes_after(&key, ops.last().expect("just pushed"))?;
+            old_total += old;
+            new_total += new;
             keys.push(key.to_string());
         }
         self.check_quota(old_total, new_total, || keys.clone())?;
         if !to_back_up.is_empty() {
             self.backup_before_overwrite(&to_back_up)?;
         }
-        let Some(commit) = self.storage().commit_batch(ops, self.durability)? else {
+        for key in &all_keys {
+            self.hot().forget(key);
+        }
+        let Some(commit) = self.storage().commit_batch(ops, self.durability())? else {
             return Ok(());
         };
         self.account(old_total, new_total);
-        self.audit_commit("batch", keys, &commit, None)
+        for (key, document, patch) in patched {
+            document.keep(self, key, &patch, commit.sequence);
+        }
+        self.audit_commit("batch", keys, &commit, patch_ops)
     }
 
     /// Loads several keys as one consistent view (no batch half applied in between); missing
@@ -74,7 +101,7 @@ impl Store {
             .iter()
             .map(|k| parse_key(k))
             .collect::<Result<Vec<Key>>>()?;
-        let values = self.storage().read_many(&keys)?;
+        let values = self.storage().read_many_layers(&keys)?;
         let mut loaded = HashMap::with_capacity(keys.len());
         for (key, bytes) in keys.into_iter().zip(values) {
             if let Some(bytes) = bytes {

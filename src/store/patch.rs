@@ -1,27 +1,34 @@
 //! JSON Patch updates through the store: [`Store::patch`] and [`Store::append`].
 //!
-//! A patch loads the stored document (migrating an older one first: the patch is written
-//! against the current version, as every caller sees the document), applies the patch all or
-//! nothing, validates a registered document only where the patch touched it when its schema
-//! allows that (else whole), and saves through the one single-key write path, keeping the
-//! file's format. See `docs/patches.md`.
+//! A patch is committed as a journal record of the patch itself, not of the patched document
+//! (`docs/decisions/0017-json-patch.md`): the record costs the size of the change, and the
+//! document reaches the key's file at the next checkpoint, which folds the patches in
+//! (`fold.rs`). The writer keeps recently patched documents decoded (`store/hot.rs`), so a patch
+//! neither reads nor decodes the document it changes; loads, here and in other processes,
+//! apply the patches the journal holds to the stored document.
+//!
+//! Before the commit, the patch is applied to the document all or nothing and a registered
+//! document is validated where the patch touched it when its schema allows that (else whole):
+//! the document is valid after every commit. A document stored at an older version is migrated
+//! first and written whole (a patch is always written against the current version); a newer
+//! one is refused.
 
 use std::time::Instant;
 
 use serde::Serialize;
 use serde_json::Value;
-use statevault_core::Key;
+use statevault_core::{BatchOp, Key};
 use statevault_migrate::Version;
-use statevault_schema::Checked;
+use statevault_schema::{Checked, Touched};
 
 use crate::Store;
-use crate::audit::Change;
 use crate::error::{Error, Result};
 use crate::format::FileFormat;
 use crate::key::parse_key;
 use crate::metric;
 use crate::patch::Patch;
-use crate::pipeline::Input;
+use crate::pipeline::{Input, Recheck, check_current_version};
+use crate::store::hot::Hot;
 
 /// What [`Store::patch`] did.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -33,7 +40,8 @@ pub struct PatchReport {
     pub changed: Vec<String>,
     /// How the patched document was validated.
     pub validation: PatchValidation,
-    /// The version the stored document was migrated from before the patch, if it was older.
+    /// The version the stored document was migrated from before the patch, if it was older
+    /// (the document was then written whole).
     pub migrated_from: Option<Version>,
 }
 
@@ -49,25 +57,65 @@ pub enum PatchValidation {
     Full,
 }
 
-/// A patched document, validated, on its way to being written.
+/// A patched document, validated, and how to commit it.
 pub(crate) struct Patched {
     pub(crate) value: Value,
     pub(crate) format: FileFormat,
     pub(crate) report: PatchReport,
+    /// The bytes of the document's JSON text before the patch (for the hot documents' budget).
+    bytes: u64,
+}
+
+impl Patched {
+    /// The journal operation that commits the patch: the patch itself, in the codec's envelope
+    /// (encrypted as the value is), or, for a document migrated first, the whole document.
+    pub(crate) fn operation(&self, store: &Store, key: &Key, patch: &Patch) -> Result<BatchOp> {
+        let pipeline = store.pipeline();
+        if self.report.migrated_from.is_some() {
+            let options = self.format.save_options();
+            let bytes = pipeline.encode(key, Input::Validated(self.value.clone()), &options)?;
+            return Ok(BatchOp::Put {
+                key: key.clone(),
+                bytes,
+            });
+        }
+        let encrypt = pipeline.encrypts_amendments(key, self.format);
+        let bytes = pipeline.encode_amendment(key, patch, encrypt)?;
+        Ok(BatchOp::Amend {
+            key: key.clone(),
+            bytes,
+        })
+    }
+
+    /// Keeps the patched document hot, as of the record `sequence` that committed it.
+    pub(crate) fn keep(self, store: &Store, key: Key, patch: &Patch, sequence: u64) {
+        let bytes = self.bytes + serde_json::to_vec(patch).map_or(0, |p| p.len() as u64);
+        store.hot().put(
+            key,
+            Hot {
+                value: self.value,
+                format: self.format,
+                sequence,
+                bytes,
+            },
+        );
+    }
 }
 
 impl Store {
     /// Applies `patch` (RFC 6902 JSON Patch) to the value of `key`, all of it or none, and
-    /// saves the result.
+    /// commits it.
     ///
-    /// The stored document is loaded (an older version is migrated first, and the original
-    /// kept in an automatic snapshot as a load's write-back keeps it; a newer one is
-    /// [`Error::NewerVersion`]), patched, validated if its key has a registered document (only
-    /// where the patch touched it, when the schema allows that), and written in the file's own
-    /// format (an encrypted key stays encrypted), audited as `patch` with the number of
-    /// operations. A key that does not exist is [`Error::KeyNotFound`]; a failing operation is
-    /// [`Error::PatchFailed`], naming it; an invalid result is [`Error::Validation`]. On any
-    /// error nothing is written.
+    /// The commit is a journal record of the patch, not of the document, so it costs the size
+    /// of the change; every load (in any process) sees the patched document at once, and the
+    /// key's file gets it at the next checkpoint. A registered document is validated where the
+    /// patch touched it, when its schema allows that, and whole otherwise. An encrypted key's
+    /// patch is encrypted too. A document stored at an older version is migrated first (its
+    /// original kept in an automatic snapshot, as a load's write-back keeps it) and written
+    /// whole; a newer one is [`Error::NewerVersion`]. A key that does not exist is
+    /// [`Error::KeyNotFound`]; a failing operation is [`Error::PatchFailed`], naming it; an
+    /// invalid result is [`Error::Validation`]. On any error nothing is written. Audited as
+    /// `patch` with the number of operations.
     ///
     /// ```
     /// use serde_json::json;
@@ -117,34 +165,77 @@ impl Store {
     }
 
     fn patch_locked(&self, key: &Key, patch: &Patch) -> Result<PatchReport> {
-        let Patched {
-            value,
-            format,
-            report,
-        } = self.patched(key, patch)?;
-        let options = format.save_options();
-        let change = Change::patch(patch.len(), false);
-        self.write_encoded(key, &options, change, |key| {
-            self.pipeline()
-                .encode(key, Input::Validated(value), &options)
-        })?;
+        self.refuse_downgrade(key)?;
+        let patched = self.patched(key, patch)?;
+        let op = patched.operation(self, key, patch)?;
+        let report = patched.report.clone();
+        let migrated = report.migrated_from.is_some();
+        let (old, new) = self.sizes_after(key, &op)?;
+        self.check_quota(old, new, || vec![key.to_string()])?;
+        if !migrated
+            && self
+                .pipeline()
+                .wants_backup(key, &patched.format.save_options())
+        {
+            self.backup_before_overwrite(std::slice::from_ref(key))?;
+        }
+        let commit = match self.storage().commit_batch(vec![op], self.durability()) {
+            Ok(commit) => commit.expect("one operation"),
+            Err(e) => return Err(e.into()),
+        };
+        self.account(old, new);
+        patched.keep(self, key.clone(), patch, commit.sequence);
+        self.audit_commit(
+            "patch",
+            vec![key.to_string()],
+            &commit,
+            Some(patch.len() as u64),
+        )?;
         Ok(report)
     }
 
-    /// Loads `key`, applies `patch` and validates the result (a batch's patches too); the
-    /// caller holds the key's lock and writes the result. When the stored document was
-    /// migrated, its original is kept in an automatic snapshot first.
+    /// The stored bytes of `key` before and after `op` (a patch adds its record's value to the
+    /// key's, a migrated document replaces it).
+    pub(crate) fn sizes_after(&self, key: &Key, op: &BatchOp) -> Result<(u64, u64)> {
+        let old = self.stored_len(key)?;
+        let new = match op {
+            BatchOp::Put { bytes, .. } => bytes.len() as u64,
+            BatchOp::Amend { bytes, .. } => old + bytes.len() as u64,
+            _ => 0,
+        };
+        Ok((old, new))
+    }
+
+    /// The document of `key` with `patch` applied and validated (a batch's patches too); the
+    /// caller holds the key's lock and commits it. The document comes from the hot documents
+    /// when it is kept there, else from the store (its file and the patches the journal holds).
+    /// When the stored document was migrated, its original is kept in an automatic snapshot
+    /// first.
     pub(crate) fn patched(&self, key: &Key, patch: &Patch) -> Result<Patched> {
-        let bytes = self
-            .storage()
-            .read(key)?
-            .ok_or_else(|| Error::KeyNotFound {
-                key: key.to_string(),
-            })?;
-        let loaded = self.pipeline().decode_for_patch(key, bytes)?;
-        let (format, migrated_from) = (loaded.format, loaded.migrated_from.clone());
-        let mut value = loaded.into_value(key)?;
-        let touched = patch
+        let latest = self.storage().pending_sequence(key)?;
+        let (mut value, format, migrated_from, bytes) = match self.hot().take(key, latest) {
+            Some(hot) => (hot.value, hot.format, None, hot.bytes),
+            None => {
+                let layers =
+                    self.storage()
+                        .read_layers(key)?
+                        .ok_or_else(|| Error::KeyNotFound {
+                            key: key.to_string(),
+                        })?;
+                let loaded = self.pipeline().decode_layers(
+                    key,
+                    layers.base,
+                    &layers.amendments,
+                    Recheck::Migrated,
+                )?;
+                let (format, migrated_from) = (loaded.format, loaded.migrated_from.clone());
+                let bytes = loaded.json_len();
+                (loaded.into_value(key)?, format, migrated_from, bytes)
+            }
+        };
+        // From here on the document is out of the hot documents: an error drops it (the next
+        // patch decodes the stored one again).
+        let touched: Touched = patch
             .apply(&mut value)
             .map_err(|source| Error::PatchFailed {
                 key: key.to_string(),
@@ -152,15 +243,17 @@ impl Store {
             })?;
         let validation = match self.pipeline().document(key) {
             None => PatchValidation::Unregistered,
-            Some(document) => match document.validate_touched(&value, &touched) {
-                Ok(Checked::Partial) => PatchValidation::Partial,
-                Ok(_) => PatchValidation::Full,
-                Err(source) => {
-                    return Err(Error::Validation {
+            Some(document) => match check_current_version(key, document, &value).and_then(|()| {
+                document
+                    .validate_touched(&value, &touched)
+                    .map_err(|source| Error::Validation {
                         key: key.to_string(),
                         source,
-                    });
-                }
+                    })
+            }) {
+                Ok(Checked::Partial) => PatchValidation::Partial,
+                Ok(_) => PatchValidation::Full,
+                Err(e) => return Err(e),
             },
         };
         if migrated_from.is_some() && self.is_writer() {
@@ -178,6 +271,7 @@ impl Store {
                 validation,
                 migrated_from,
             },
+            bytes,
         })
     }
 }

@@ -503,6 +503,13 @@ impl Storage {
         Ok(self.metadata(key)?.is_some())
     }
 
+    /// The sequence number of the journal record that last changed `key` ([`Commit::sequence`]),
+    /// while the journal holds it; `None` once a checkpoint wrote it into the key's file, or
+    /// for a key the journal does not hold.
+    pub fn pending_sequence(&self, key: &Key) -> Result<Option<u64>> {
+        Ok(self.view()?.get(key).map(|entry| entry.sequence))
+    }
+
     /// Whether the latest change of `key` (a value or a delete) is still only in the journal,
     /// committed but not yet checkpointed into the key's file.
     pub fn is_pending(&self, key: &Key) -> Result<bool> {
