@@ -4,6 +4,7 @@
 import type {
   BatchOperation,
   BackupInfo,
+  PatchOperation,
   SaveOptions,
   Schema,
   SchemaValidator,
@@ -32,6 +33,7 @@ export type ErrorCode =
   | 'E_IO'
   | 'E_CLOSED'
   | 'E_FORBIDDEN'
+  | 'E_PATCH'
   | 'E_OTHER';
 
 /** One way a value breaks its schema. */
@@ -120,6 +122,14 @@ export declare class Store implements StatePersistenceAPI {
   delete(key: string): Promise<void>;
   exists(key: string): Promise<boolean>;
   saveBatch(operations: BatchOperation[]): Promise<void>;
+  /**
+   * Applies an RFC 6902 JSON Patch to the value of `key` (which must exist), all of it or none.
+   * The commit is a journal record of the patch, so an append to a long history costs the
+   * message, not the history. A failing operation rejects with `E_PATCH` naming its index.
+   */
+  patch(key: string, operations: PatchOperation[]): Promise<void>;
+  /** Appends `value` to the array at the JSON pointer `pointer` in the value of `key`. */
+  append(key: string, pointer: string, value: unknown): Promise<void>;
   loadBatch<T>(keys: string[]): Promise<Map<string, T>>;
   createBackup(name?: string): Promise<string>;
   restoreBackup(backupId: string): Promise<void>;
@@ -135,6 +145,10 @@ export declare class Store implements StatePersistenceAPI {
   deleteSync(key: string): void;
   /** `saveBatch` on this thread. */
   saveBatchSync(operations: BatchOperation[]): void;
+  /** `patch` on this thread. */
+  patchSync(key: string, operations: PatchOperation[]): void;
+  /** `append` on this thread. */
+  appendSync(key: string, pointer: string, value: unknown): void;
 
   /** Calls `callback` after each durable change of `key`; returns the unsubscribe function. */
   onDidChange<T = unknown>(

@@ -60,6 +60,12 @@ function encode(data, what = 'data') {
   return json;
 }
 
+/** The JSON Patch that appends `value` to the array at the JSON pointer `pointer`. */
+function appendPatch(pointer, value) {
+  if (typeof pointer !== 'string') throw invalid('a JSON pointer is a string');
+  return [{ op: 'add', path: `${pointer}/-`, value }];
+}
+
 const decode = (json) => (json === undefined || json === null ? undefined : JSON.parse(json));
 
 function checkKey(key) {
@@ -296,6 +302,41 @@ class Store {
     if (watching && reply.flag) this.#emit(key, undefined, decode(reply.old));
   }
 
+  /**
+   * Applies an RFC 6902 JSON Patch to the value of `key`, all of it or none; the commit is a
+   * journal record of the patch, so it costs the change, not the document.
+   */
+  async patch(key, operations) {
+    const [json, watching] = this.#patchArgs(key, operations);
+    const reply = await this.#run(() => this.#native.patch(key, json, watching));
+    this.#patched(key, reply, watching);
+  }
+
+  patchSync(key, operations) {
+    const [json, watching] = this.#patchArgs(key, operations);
+    const reply = this.#call(() => this.#native.patchSync(key, json, watching));
+    this.#patched(key, reply, watching);
+  }
+
+  /** Appends `value` to the array at the JSON pointer `pointer` in the value of `key`. */
+  async append(key, pointer, value) {
+    await this.patch(key, appendPatch(pointer, value));
+  }
+
+  appendSync(key, pointer, value) {
+    this.patchSync(key, appendPatch(pointer, value));
+  }
+
+  #patchArgs(key, operations) {
+    checkKey(key);
+    if (!Array.isArray(operations)) throw invalid('a patch is an array of operations');
+    return [encode(operations, 'the patch'), this.#watching(key)];
+  }
+
+  #patched(key, reply, watching) {
+    if (watching) this.#emit(key, decode(reply.value), decode(reply.old));
+  }
+
   async exists(key) {
     checkKey(key);
     const reply = await this.#run(() => this.#native.exists(key));
@@ -328,6 +369,9 @@ class Store {
       const old = decode(reply.list?.[i]);
       if (operation.type === 'save') {
         this.#emit(operation.key, JSON.parse(JSON.stringify(operation.data)), old);
+      } else if (operation.type === 'patch') {
+        // The patched value is the store's now: read once for the listeners.
+        this.#emit(operation.key, this.loadSync(operation.key) ?? undefined, old);
       } else if (old !== undefined) {
         this.#emit(operation.key, undefined, old);
       }

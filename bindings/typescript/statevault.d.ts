@@ -208,6 +208,14 @@ export type BatchOperation =
       type: "delete";
       /** Target key. */
       key: string;
+    }
+  /** Apply an RFC 6902 JSON Patch to the value of `key` (which must exist). */
+  | {
+      type: "patch";
+      /** Target key. */
+      key: string;
+      /** The operations, applied in order, all or none. */
+      patch: PatchOperation[];
     };
 
 /** A backup (snapshot) as `listBackups` reports it. */
@@ -376,6 +384,58 @@ export interface Message {
   /** Tokens it used, when the model reported them. */
   tokens?: number;
 }
+
+/**
+ * One operation of an RFC 6902 JSON Patch. Paths are JSON pointers (RFC 6901); `-` as the last
+ * token of an `add`'s path appends to an array.
+ */
+export type PatchOperation =
+  /** Add `value` at `path` (insert into an array, set an object member). */
+  | {
+      op: "add";
+      /** Where. */
+      path: string;
+      /** The value (JSON). */
+      value: unknown;
+    }
+  /** Remove the value at `path`. */
+  | {
+      op: "remove";
+      /** Where. */
+      path: string;
+    }
+  /** Replace the value at `path` (which must exist) with `value`. */
+  | {
+      op: "replace";
+      /** Where. */
+      path: string;
+      /** The value (JSON). */
+      value: unknown;
+    }
+  /** Move the value at `from` to `path`. */
+  | {
+      op: "move";
+      /** From where. */
+      from: string;
+      /** To where. */
+      path: string;
+    }
+  /** Copy the value at `from` to `path`. */
+  | {
+      op: "copy";
+      /** From where. */
+      from: string;
+      /** To where. */
+      path: string;
+    }
+  /** Check that the value at `path` equals `value`; the whole patch fails if not. */
+  | {
+      op: "test";
+      /** Where. */
+      path: string;
+      /** The value expected (JSON). */
+      value: unknown;
+    };
 
 /** A message kept in the context, copied so the context stands alone. */
 export interface PinnedMessage {

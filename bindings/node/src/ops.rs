@@ -6,7 +6,7 @@ use serde::Serialize;
 use serde_json::value::RawValue;
 use statevault::layers::migrate::Version;
 use statevault::schema::contract::BatchOperation;
-use statevault::{Batch, SaveOptions, Store};
+use statevault::{Batch, Patch, SaveOptions, Store};
 
 use crate::error::{bad_json, store_error};
 use crate::task::Reply;
@@ -85,6 +85,24 @@ pub(crate) fn op_delete(store: &Store, key: &str, want_old: bool) -> napi::Resul
     })
 }
 
+/// Applies a JSON Patch (JSON text of an RFC 6902 operation array) to `key`; with `want_old`,
+/// `old` is the value before and `value` the value after, for change listeners.
+pub(crate) fn op_patch(
+    store: &Store,
+    key: &str,
+    patch: &str,
+    want_old: bool,
+) -> napi::Result<Reply> {
+    let patch: Patch = serde_json::from_str(patch).map_err(|e| bad_json("patch", e))?;
+    let old = old_text(store, key, want_old);
+    store.patch(key, &patch).map_err(store_error)?;
+    Ok(Reply {
+        old,
+        value: old_text(store, key, want_old),
+        ..Reply::default()
+    })
+}
+
 pub(crate) fn op_save_batch(
     store: &Store,
     operations: &str,
@@ -96,9 +114,9 @@ pub(crate) fn op_save_batch(
         operations
             .iter()
             .map(|op| match op {
-                BatchOperation::Save { key, .. } | BatchOperation::Delete { key } => {
-                    old_text(store, key, true)
-                }
+                BatchOperation::Save { key, .. }
+                | BatchOperation::Delete { key }
+                | BatchOperation::Patch { key, .. } => old_text(store, key, true),
             })
             .collect()
     });

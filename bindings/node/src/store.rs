@@ -110,6 +110,30 @@ impl NativeStore {
         self.now(env, |s| op_delete(s, &key, want_old))
     }
 
+    /// Applies a JSON Patch (an RFC 6902 operation array as JSON text) to the value of `key`,
+    /// all or nothing; with `wantOld`, `old` and `value` are the values before and after.
+    #[napi]
+    pub fn patch(
+        &self,
+        key: String,
+        patch: String,
+        want_old: bool,
+    ) -> napi::Result<AsyncTask<Job>> {
+        self.spawn(move |s| op_patch(s, &key, &patch, want_old))
+    }
+
+    /// [`NativeStore::patch`] on the calling thread.
+    #[napi]
+    pub fn patch_sync(
+        &self,
+        env: Env,
+        key: String,
+        patch: String,
+        want_old: bool,
+    ) -> napi::Result<Reply> {
+        self.now(env, |s| op_patch(s, &key, &patch, want_old))
+    }
+
     /// Whether `key` exists (`flag`).
     #[napi]
     pub fn exists(&self, key: String) -> napi::Result<AsyncTask<Job>> {
