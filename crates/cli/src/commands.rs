@@ -6,7 +6,7 @@ use std::io::Write;
 use anyhow::{Context as _, Result, bail};
 use serde::Deserialize;
 use serde_json::{Value, json};
-use statevault::{Batch, Error, FileFormat, MigrationOutcome, SaveOptions};
+use statevault::{Batch, Error, FileFormat, MigrationOutcome, Patch, PatchReport, SaveOptions};
 
 use crate::exit::{self, Exit};
 use crate::human;
@@ -24,6 +24,45 @@ struct Line {
     data: Option<Box<serde_json::value::RawValue>>,
     #[serde(default)]
     options: Option<SaveOptions>,
+    /// The operations of a patch.
+    #[serde(default)]
+    patch: Option<Patch>,
+}
+
+/// `statevault patch KEY FILE` and `statevault append KEY POINTER FILE`: a JSON Patch, or one
+/// value appended to the array at a JSON pointer.
+pub(crate) fn patch(cli: &Cli, key: &str, pointer: Option<&str>, file: &str) -> Result<()> {
+    let input = crate::json_input(&read_input(file)?)?;
+    let store = open(cli, false)?;
+    let report: PatchReport = match pointer {
+        None => {
+            let patch: Patch = serde_json::from_slice(&input)
+                .map_err(|e| usage(&format!("not a JSON Patch (an array of operations): {e}")))?;
+            store.patch(key, &patch)?
+        }
+        Some(pointer) => {
+            let value: Value = serde_json::from_slice(&input)?;
+            store.append(key, pointer, &value)?
+        }
+    };
+    let validation = format!("{:?}", report.validation).to_lowercase();
+    print(
+        cli,
+        &json!({
+            "key": key,
+            "patched": true,
+            "operations": report.operations,
+            "changed": report.changed,
+            "validation": validation,
+        }),
+        || {
+            format!(
+                "patched {key}: {} operation(s), changed {}",
+                report.operations,
+                report.changed.join(", ")
+            )
+        },
+    )
 }
 
 pub(crate) fn batch(cli: &Cli, file: &str) -> Result<()> {
@@ -38,6 +77,18 @@ pub(crate) fn batch(cli: &Cli, file: &str) -> Result<()> {
         }
         let line: Line = serde_json::from_str(raw)
             .map_err(|e| usage(&format!("line {number}: not a batch operation: {e}")))?;
+        if line.op == "patch" {
+            let Some(patch) = line.patch else {
+                return Err(usage(&format!(
+                    "line {number}: a patch needs `patch` (an array of JSON Patch operations)"
+                )));
+            };
+            batch
+                .patch(&line.key, patch)
+                .map_err(|e| usage(&format!("line {number}: {e:#}")))?;
+            lines_of_keys.entry(line.key).or_insert(number);
+            continue;
+        }
         let added = match (line.op.as_str(), line.data) {
             ("save", Some(data)) => crate::json_input(data.get().as_bytes()).and_then(|json| {
                 batch.save_json(&line.key, &json, &line.options.unwrap_or_default())?;
@@ -50,7 +101,7 @@ pub(crate) fn batch(cli: &Cli, file: &str) -> Result<()> {
             }
             (other, _) => {
                 return Err(usage(&format!(
-                    "line {number}: unknown op {other:?} (save or delete)"
+                    "line {number}: unknown op {other:?} (save, delete or patch)"
                 )));
             }
         };

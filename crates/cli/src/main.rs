@@ -89,6 +89,33 @@ enum Command {
         #[arg(long)]
         compress: bool,
     },
+    /// Apply an RFC 6902 JSON Patch to a key's value, all or nothing (exit 4 naming the
+    /// operation that failed). The commit writes the patch, not the document.
+    #[command(
+        after_help = "Example:\n  echo '[{\"op\":\"replace\",\"path\":\"/theme\",\"value\":\"dark\"}]' \
+                            | statevault patch settings.preferences -"
+    )]
+    Patch {
+        /// The key.
+        key: String,
+        /// A JSON file holding the patch (an array of operations), or `-` for standard input.
+        #[arg(default_value = "-")]
+        file: String,
+    },
+    /// Append a JSON value to the array at a JSON pointer in a key's value.
+    #[command(
+        after_help = "Example:\n  statevault append history.conversations /conversations/0/messages message.json"
+    )]
+    Append {
+        /// The key.
+        key: String,
+        /// The JSON pointer of the array, e.g. `/conversations/0/messages` (`""` for the value
+        /// itself).
+        pointer: String,
+        /// A JSON file holding the value, or `-` for standard input.
+        #[arg(default_value = "-")]
+        file: String,
+    },
     /// Print a key's value as JSON.
     #[command(after_help = "Example:\n  statevault get settings.preferences")]
     Get {
@@ -124,10 +151,11 @@ enum Command {
     /// Check every file: checksum, decryption, version, schema. Exit 5 if any is corrupt.
     #[command(after_help = "Example:\n  statevault verify")]
     Verify,
-    /// Apply saves and deletes from JSON Lines, all or nothing.
+    /// Apply saves, deletes and patches from JSON Lines, all or nothing.
     #[command(after_help = "Each line is one operation:\n  \
                             {\"op\":\"save\",\"key\":\"layout.default\",\"data\":{...}}\n  \
-                            {\"op\":\"delete\",\"key\":\"settings.old\"}\n\
+                            {\"op\":\"delete\",\"key\":\"settings.old\"}\n  \
+                            {\"op\":\"patch\",\"key\":\"plugins.todo\",\"patch\":[...]}\n\
                             A malformed line rejects the whole batch before anything is written.\n\n\
                             Example:\n  statevault batch changes.jsonl")]
     Batch {
@@ -526,6 +554,8 @@ fn run(cli: &Cli) -> Result<()> {
         }
         Command::Verify => verify(cli),
         Command::Batch { file } => commands::batch(cli, file),
+        Command::Patch { key, file } => commands::patch(cli, key, None, file),
+        Command::Append { key, pointer, file } => commands::patch(cli, key, Some(pointer), file),
         Command::Edit { key } => commands::edit(cli, key),
         Command::Migrate { key, dry_run } => commands::migrate(cli, key.as_deref(), *dry_run),
         Command::Audit { verify } => commands::audit(cli, *verify),

@@ -13,5 +13,6 @@ mod all {
     mod logging;
     mod observability;
     mod ops;
+    mod patch;
     mod people;
 }
