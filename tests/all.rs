@@ -14,6 +14,7 @@ mod all {
     mod legacy;
     mod lock;
     mod migrations;
+    mod patches;
     mod permissions;
     mod roundtrip;
     mod validation;

@@ -1,5 +1,6 @@
 //! A real killed process: the test binary re-executed as a child that commits random batches
-//! (or batches mixed with single saves, single deletes and checkpoints, or saves large values)
+//! (or batches mixed with single saves, single deletes, amendments and checkpoints, or saves
+//! large values)
 //! in a loop and prints each acknowledged id, SIGKILLed at random moments. After each kill a reader (before any writer reopens) and then the next writer must
 //! see every acknowledged batch whole and no batch in part.
 //!
@@ -8,11 +9,13 @@
 use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
 use std::time::Duration;
 
 use statevault_core::{BatchOp, DEFAULT_CHECKPOINT_BYTES, Durability, Key, OpenOptions, Storage};
 
 use super::store::temp_files;
+use super::sweeps::Concat;
 
 const MODE_ENV: &str = "STATEVAULT_CORE_KILL_CHILD";
 const DIR_ENV: &str = "STATEVAULT_CORE_KILL_DIR";
@@ -62,8 +65,9 @@ fn batch(id: u64) -> Changes {
     ops
 }
 
-/// Step `id` of `mode`: a batch, or (in `mixed`, one step in two) a single save or a single
-/// delete of one key. Returns the changes and whether they are one single operation.
+/// Step `id` of `mode`: a batch, or (in `mixed`, one step in two) a single save, a single
+/// delete or an amendment of one key. Returns the changes and whether they are one single
+/// operation.
 fn step(mode: &str, id: u64) -> (Changes, bool) {
     if mode != "mixed" || id % 4 < 2 {
         return (batch(id), false);
@@ -78,10 +82,33 @@ fn step(mode: &str, id: u64) -> (Changes, bool) {
     }
 }
 
+/// Whether step `id` of `mode` is an amendment (the single step of a delete's slot, one in
+/// two): `amendment(id)` appended to the key's value when it exists, nothing when it does not.
+fn amends(mode: &str, id: u64) -> bool {
+    mode == "mixed" && id % 8 == 7
+}
+
+fn amendment(id: u64) -> Vec<u8> {
+    format!("+{id}").into_bytes()
+}
+
 fn apply(state: &mut [Option<Vec<u8>>], mode: &str, id: u64) {
-    for (index, value) in step(mode, id).0 {
+    let (changes, _) = step(mode, id);
+    if amends(mode, id) {
+        let (index, _) = changes[0];
+        if let Some(value) = &mut state[index] {
+            value.extend_from_slice(&amendment(id));
+        }
+        return;
+    }
+    for (index, value) in changes {
         state[index] = value;
     }
+}
+
+/// The options every handle of these tests opens with: the sweeps' fold of amendments.
+fn options() -> OpenOptions {
+    OpenOptions::new().fold(Arc::new(Concat))
 }
 
 /// A large value (256 KiB to 1 MiB) naming its id throughout.
@@ -108,7 +135,7 @@ fn kill_child_entry() {
     // Checkpoints after every batch, every few batches, or (the default) rarely: kills land in
     // appends, in checkpoints and in the recovery of both.
     let checkpoint_bytes = [0, 4096, DEFAULT_CHECKPOINT_BYTES][(start % 3) as usize];
-    let storage = Storage::open_with(&dir, OpenOptions::new().checkpoint_bytes(checkpoint_bytes))
+    let storage = Storage::open_with(&dir, options().checkpoint_bytes(checkpoint_bytes))
         .expect("the child opens the store");
     let keys = keys();
     for id in start.. {
@@ -117,6 +144,14 @@ fn kill_child_entry() {
                 let (changes, single) = step(&mode, id);
                 if single {
                     let (index, value) = changes.into_iter().next().unwrap();
+                    if amends(&mode, id) {
+                        match storage.amend(&keys[index], amendment(id), Durability::Full) {
+                            Ok(_) | Err(statevault_core::Error::NothingToAmend { .. }) => {}
+                            Err(e) => panic!("{e}"),
+                        }
+                        println!("ACK {id}");
+                        continue;
+                    }
                     match value {
                         Some(bytes) => {
                             storage
@@ -235,7 +270,7 @@ fn read_before_writer(dir: &Path, keys: &[Key], round: u64) -> Vec<Option<Vec<u8
         f.lock().unwrap();
         f
     });
-    let reader = Storage::open_with(dir, OpenOptions::new().read_only(true)).unwrap();
+    let reader = Storage::open_with(dir, options().read_only(true)).unwrap();
     let values = reader.read_many(keys).unwrap();
     drop(held);
     values
@@ -283,7 +318,7 @@ fn killed_writers(mode: &str) {
             "round {round}: after batch {first_unacked} was cut, a reader saw neither the \
              acknowledged state nor the next batch whole"
         );
-        let writer = Storage::open(dir.path()).unwrap();
+        let writer = Storage::open_with(dir.path(), options()).unwrap();
         assert_eq!(
             writer.read_many(&keys).unwrap(),
             seen,
@@ -384,7 +419,7 @@ fn a_reader_in_another_process_never_sees_a_state_that_never_existed() {
             "the child ended early"
         );
     }
-    let reader = Storage::open_with(dir.path(), OpenOptions::new().read_only(true)).unwrap();
+    let reader = Storage::open_with(dir.path(), options().read_only(true)).unwrap();
     // The states the child's steps go through, by fingerprint, extended as far as needed.
     let mut state: Vec<Option<Vec<u8>>> = vec![None; KEYS.len()];
     let mut prints: Vec<u64> = vec![fingerprint(&state)];
