@@ -5,6 +5,10 @@ use statevault::Durability;
 use crate::harness::{format_duration, ratio, ratio_f, ratio_of};
 use crate::workloads::contenders::{Fmt, sv_load_name, sv_save_name};
 use crate::workloads::journal::{SV_MANY, SV_READER_LOAD, SV_WRITER_LOAD};
+use crate::workloads::patch::{
+    APPEND_EMPTY, APPEND_EMPTY_SEALED, APPEND_LONG, APPEND_LONG_SEALED, LOAD_CHECKPOINTED,
+    LOAD_PENDING, SAVE_LONG,
+};
 use crate::workloads::{
     Bench, PARSE_ONLY, RAW_FULL, RAW_LOAD, SQLITE_BATCH_AMORTIZED, SQLITE_FULL, SV_BATCH_AMORTIZED,
     WHOLE,
@@ -74,6 +78,50 @@ impl Bench {
                 format_duration(pending.must(RAW_LOAD))
             ),
             met: writer <= 1.2 && reader <= 1.5,
+        });
+
+        let append = self.group("Append:");
+        let long = append.must(APPEND_LONG);
+        let vs_empty = ratio_f(long, append.must(APPEND_EMPTY));
+        let vs_save = ratio_f(long, append.must(SAVE_LONG));
+        aims.push(Aim {
+            text: "Durable append of a 1 KiB message to a 10,000-message history ≤ 2× the same \
+                   append to an empty history, and ≤ 1/50 of a full save of that history",
+            target: "≤ 2.00×, ≤ 0.020×".into(),
+            measured: format!(
+                "{vs_empty:.2}× empty, {vs_save:.3}× the full save ({} vs {} and {})",
+                format_duration(long),
+                format_duration(append.must(APPEND_EMPTY)),
+                format_duration(append.must(SAVE_LONG))
+            ),
+            met: vs_empty <= 2.0 && vs_save <= 0.02,
+        });
+        let sealed = ratio_f(
+            append.must(APPEND_LONG_SEALED),
+            append.must(APPEND_EMPTY_SEALED),
+        );
+        aims.push(Aim {
+            text: "The same append to a compressed and encrypted history ≤ 3× the empty case",
+            target: "≤ 3.00×".into(),
+            measured: format!(
+                "{sealed:.2}× ({} vs {})",
+                format_duration(append.must(APPEND_LONG_SEALED)),
+                format_duration(append.must(APPEND_EMPTY_SEALED))
+            ),
+            met: sealed <= 3.0,
+        });
+        let loads = self.group("Load: a ");
+        let x = ratio_f(loads.must(LOAD_PENDING), loads.must(LOAD_CHECKPOINTED));
+        aims.push(Aim {
+            text: "Load of a history with 1,000 pending patches ≤ 1.3× the load of the same \
+                   history checkpointed",
+            target: "≤ 1.30×".into(),
+            measured: format!(
+                "{x:.2}× ({} vs {})",
+                format_duration(loads.must(LOAD_PENDING)),
+                format_duration(loads.must(LOAD_CHECKPOINTED))
+            ),
+            met: x <= 1.3,
         });
 
         let batch = self.groups.iter().find(|g| g.title.starts_with("Batch"));

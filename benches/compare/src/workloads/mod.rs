@@ -18,6 +18,7 @@ pub(crate) mod documents;
 pub(crate) mod journal;
 mod memory;
 mod parts;
+pub(crate) mod patch;
 mod reopen;
 mod repeated;
 mod single;
@@ -126,6 +127,7 @@ impl Bench {
         drop(big);
         self.batch();
         self.journal();
+        self.patches();
         self.repeated();
         self.reopen();
         self.judge();
