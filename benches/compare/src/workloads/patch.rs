@@ -57,7 +57,7 @@ pub(crate) fn message(i: usize) -> Value {
     }
     json!({
         "id": format!("m-{i:06}"),
-        "role": if i % 2 == 0 { "user" } else { "assistant" },
+        "role": if i.is_multiple_of(2) { "user" } else { "assistant" },
         "content": content,
         "timestamp": 1_764_000_000_000u64 + i as u64,
         "tokens": 200,
