@@ -47,7 +47,7 @@ impl Fold for PatchFold {
             schema_version: loaded.meta.schema_version.clone(),
             saved_at_ms: timestamp_ms(),
         };
-        let json = loaded.into_stored_json();
+        let json = loaded.into_stored_json(key).map_err(|e| e.to_string())?;
         self.pipeline
             .encode_exact(key, json, DataOrigin::Serialized, meta, &options)
             .map_err(|e| e.to_string())

@@ -131,6 +131,15 @@ impl Patch {
     }
 }
 
+impl Patch {
+    /// Applies the patch to a document that is discarded if it fails (a load or a fold of
+    /// patches the journal holds: a failure there is damage), without recording what changed
+    /// or how to undo it.
+    pub(crate) fn apply_committed(&self, doc: &mut Value) -> Result<(), String> {
+        json_patch::patch_unsafe(doc, &self.0).map_err(|e| e.to_string())
+    }
+}
+
 impl From<json_patch::Patch> for Patch {
     fn from(patch: json_patch::Patch) -> Patch {
         Patch(patch)

@@ -103,8 +103,11 @@ pub(crate) enum Recheck {
 /// A key's file decoded, migrated and validated: what a load returns before deserializing.
 #[derive(Debug)]
 pub(crate) struct Loaded {
-    /// The file's JSON text, exactly as stored.
-    json: Vec<u8>,
+    /// The stored value: the file's JSON text exactly as stored, or, when the journal holds
+    /// patches of it, the value they produced (not serialized unless asked for).
+    body: Body,
+    /// The bytes of the stored value's JSON text (an estimate for a patched value).
+    size: u64,
     /// For a registered document, its value at the current version, valid against its schema.
     document: Option<Value>,
     /// The file's format (a write-back keeps it).
@@ -113,6 +116,14 @@ pub(crate) struct Loaded {
     pub(crate) migrated_from: Option<Version>,
     /// The stored value's envelope metadata (version, time of the save).
     pub(crate) meta: Meta,
+}
+
+/// The stored value of a [`Loaded`].
+#[derive(Debug)]
+enum Body {
+    Text(Vec<u8>),
+    /// Taken by a registered document (its `document`).
+    Value(Option<Value>),
 }
 
 impl Loaded {
@@ -127,45 +138,65 @@ impl Loaded {
             key: key.to_string(),
             source,
         };
-        match self.document {
-            Some(value) => {
-                drop(self.json);
+        match (self.document, self.body) {
+            (Some(value), _) | (None, Body::Value(Some(value))) => {
                 serde_json::from_value(value).map_err(serde_error)
             }
-            None => serde_json::from_slice(&self.json).map_err(serde_error),
+            (None, Body::Text(json)) => serde_json::from_slice(&json).map_err(serde_error),
+            (None, Body::Value(None)) => unreachable!("a patched value is the document's or here"),
         }
     }
 
     /// The value: the registered document's, or the stored text parsed.
     pub(crate) fn into_value(self, key: &Key) -> Result<Value> {
-        match self.document {
-            Some(value) => Ok(value),
-            None => serde_json::from_slice(&self.json).map_err(|source| Error::Serde {
-                key: key.to_string(),
-                source,
-            }),
+        match (self.document, self.body) {
+            (Some(value), _) | (None, Body::Value(Some(value))) => Ok(value),
+            (None, Body::Text(json)) => {
+                serde_json::from_slice(&json).map_err(|source| Error::Serde {
+                    key: key.to_string(),
+                    source,
+                })
+            }
+            (None, Body::Value(None)) => unreachable!("a patched value is the document's or here"),
         }
     }
 
-    /// The length of the stored JSON text (patches applied).
+    /// The length of the stored JSON text (an estimate where patches were applied).
     pub(crate) fn json_len(&self) -> u64 {
-        self.json.len() as u64
+        self.size
     }
 
-    /// The stored JSON text (patches applied), never migrated.
-    pub(crate) fn into_stored_json(self) -> Vec<u8> {
-        self.json
+    /// The stored JSON text (patches applied), never migrated: the fold's (`Recheck::Never`,
+    /// so no document took the value).
+    pub(crate) fn into_stored_json(self, key: &Key) -> Result<Vec<u8>> {
+        match self.body {
+            Body::Text(json) => Ok(json),
+            Body::Value(value) => {
+                let value = value.or(self.document).unwrap_or(Value::Null);
+                serde_json::to_vec(&value).map_err(|source| Error::Serde {
+                    key: key.to_string(),
+                    source,
+                })
+            }
+        }
     }
 
     /// The value as JSON text: the stored text itself (every number exactly as written) unless
     /// a migration produced a new value.
     pub(crate) fn into_json(self, key: &Key) -> Result<Vec<u8>> {
-        match (self.migrated_from, self.document) {
-            (Some(_), Some(value)) => serde_json::to_vec(&value).map_err(|source| Error::Serde {
-                key: key.to_string(),
-                source,
-            }),
-            _ => Ok(self.json),
+        let serde_error = |source| Error::Serde {
+            key: key.to_string(),
+            source,
+        };
+        match (self.migrated_from, self.document, self.body) {
+            (None, _, Body::Text(json)) => Ok(json),
+            (_, Some(value), _) | (_, None, Body::Value(Some(value))) => {
+                serde_json::to_vec(&value).map_err(serde_error)
+            }
+            (Some(_), None, Body::Text(json)) => Ok(json),
+            (_, None, Body::Value(None)) => {
+                unreachable!("a patched value is the document's or here")
+            }
         }
     }
 }
@@ -338,31 +369,36 @@ impl Pipeline {
             key: key.to_string(),
             source,
         };
-        let (json, patched) = if amendments.is_empty() {
-            (decoded.data, None)
+        let size = decoded.data.len() as u64;
+        let (body, patched, size) = if amendments.is_empty() {
+            (Body::Text(decoded.data), None, size)
         } else {
             let mut value: Value = serde_json::from_slice(&decoded.data).map_err(serde_error)?;
             drop(decoded.data);
+            let mut size = size;
             for amendment in amendments {
+                size += amendment.len() as u64;
                 self.decode_amendment(key, amendment)?
-                    .apply(&mut value)
+                    .apply_committed(&mut value)
                     .map_err(|e| Error::Corrupt {
                         key: key.to_string(),
                         path: file_of(&self.root, key),
                         detail: format!("a patch the journal holds does not apply: {e}"),
                     })?;
             }
-            (
-                serde_json::to_vec(&value).map_err(serde_error)?,
-                Some(value),
-            )
+            (Body::Value(None), Some(value), size)
         };
         let meta = decoded.meta;
         let document = match self.document(key) {
             Some(document) if recheck != Recheck::Never => document,
             _ => {
+                let body = match patched {
+                    Some(value) => Body::Value(Some(value)),
+                    None => body,
+                };
                 return Ok(Loaded {
-                    json,
+                    body,
+                    size,
                     document: None,
                     format,
                     migrated_from: None,
@@ -370,13 +406,15 @@ impl Pipeline {
                 });
             }
         };
-        let value: Value = match patched {
-            Some(value) => value,
-            None => serde_json::from_slice(&json).map_err(serde_error)?,
+        let value: Value = match (&patched, &body) {
+            (Some(_), _) => patched.expect("just matched"),
+            (None, Body::Text(json)) => serde_json::from_slice(json).map_err(serde_error)?,
+            (None, Body::Value(_)) => unreachable!("a body without patches is text"),
         };
         let (value, migrated_from) = self.upgrade_checked(key, document, value, &meta, recheck)?;
         Ok(Loaded {
-            json,
+            body,
+            size,
             document: Some(value),
             format,
             migrated_from,
