@@ -57,6 +57,7 @@ fn every_series_the_dashboard_queries_exists() {
     // get their bucket, sum and count series).
     for name in [
         statevault::metric::SAVE_DURATION_MS,
+        statevault::metric::PATCH_DURATION_MS,
         statevault::metric::LOAD_DURATION_MS,
         statevault::metric::STORAGE_SIZE_BYTES,
         statevault::metric::CORRUPTION_DETECTED,
