@@ -11,8 +11,7 @@
 
 use std::sync::Arc;
 
-use statevault_codec::Meta;
-use statevault_core::{Fold, Key, timestamp_ms};
+use statevault_core::{Fold, Key};
 
 use crate::pipeline::{DataOrigin, Pipeline, Recheck};
 
@@ -43,10 +42,9 @@ impl Fold for PatchFold {
             .decode_layers(key, base, amendments, Recheck::Never)
             .map_err(|e| e.to_string())?;
         let options = loaded.format.save_options();
-        let meta = Meta {
-            schema_version: loaded.meta.schema_version.clone(),
-            saved_at_ms: timestamp_ms(),
-        };
+        // The version the patches were written for, and the time of the last one: folding the
+        // same layers gives the same bytes.
+        let meta = loaded.meta.clone();
         let json = loaded.into_stored_json(key).map_err(|e| e.to_string())?;
         self.pipeline
             .encode_exact(key, json, DataOrigin::Serialized, meta, &options)

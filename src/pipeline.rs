@@ -370,6 +370,7 @@ impl Pipeline {
             source,
         };
         let size = decoded.data.len() as u64;
+        let mut patched_at = None;
         let (body, patched, size) = if amendments.is_empty() {
             (Body::Text(decoded.data), None, size)
         } else {
@@ -378,7 +379,10 @@ impl Pipeline {
             let mut size = size;
             for amendment in amendments {
                 size += amendment.len() as u64;
-                self.decode_amendment(key, amendment)?
+                let (patch, saved_at_ms) = self.decode_amendment(key, amendment)?;
+                // The value was last saved when its last patch was.
+                patched_at = Some(saved_at_ms);
+                patch
                     .apply_committed(&mut value)
                     .map_err(|e| Error::Corrupt {
                         key: key.to_string(),
@@ -388,7 +392,10 @@ impl Pipeline {
             }
             (Body::Value(None), Some(value), size)
         };
-        let meta = decoded.meta;
+        let mut meta = decoded.meta;
+        if let Some(saved_at_ms) = patched_at {
+            meta.saved_at_ms = saved_at_ms;
+        }
         let document = match self.document(key) {
             Some(document) if recheck != Recheck::Never => document,
             _ => {
@@ -455,14 +462,15 @@ impl Pipeline {
             .unwrap_or(false)
     }
 
-    /// Decodes a patch of [`Pipeline::encode_amendment`].
-    pub(crate) fn decode_amendment(&self, key: &Key, bytes: &[u8]) -> Result<Patch> {
+    /// Decodes a patch of [`Pipeline::encode_amendment`], with when it was committed.
+    pub(crate) fn decode_amendment(&self, key: &Key, bytes: &[u8]) -> Result<(Patch, u64)> {
         let decoded = self.decode_file(key, bytes)?;
-        serde_json::from_slice(&decoded.data).map_err(|e| Error::Corrupt {
+        let patch = serde_json::from_slice(&decoded.data).map_err(|e| Error::Corrupt {
             key: key.to_string(),
             path: file_of(&self.root, key),
             detail: format!("a patch the journal holds is not a JSON Patch: {e}"),
-        })
+        })?;
+        Ok((patch, decoded.meta.saved_at_ms))
     }
 
     /// The caps that keep decoding bounded (the store's `max_inflated_bytes`): every file the
