@@ -95,6 +95,7 @@ impl AuditLog {
         )
     }
 
+    #[cfg(feature = "backup")]
     /// Records an event that names something other than a commit (a restore names its
     /// snapshot), with no size or checksum.
     pub(crate) fn append_event(

@@ -152,10 +152,21 @@ pub enum Error {
     #[error(transparent)]
     Migrate(Box<statevault_migrate::Error>),
     /// A backup operation failed (a damaged snapshot, an unknown id, …).
+    #[cfg(feature = "backup")]
     #[error(transparent)]
     Backup(Box<statevault_backup::Error>),
+    /// The operation needs a layer this build of statevault leaves out (a Cargo feature that is
+    /// off). Nothing was changed.
+    #[error("{operation} needs the `{feature}` feature of statevault, which this build leaves out")]
+    FeatureDisabled {
+        /// The Cargo feature: `backup`, `schema`, `encryption` or `compression`.
+        feature: &'static str,
+        /// What was asked for.
+        operation: String,
+    },
 }
 
+#[cfg(feature = "backup")]
 impl From<statevault_backup::Error> for Error {
     fn from(error: statevault_backup::Error) -> Error {
         Error::Backup(Box::new(error))
@@ -219,6 +230,8 @@ pub enum ErrorKind {
     Closed,
     /// The caller may not touch that key or operation (a renderer outside its allow list).
     Forbidden,
+    /// The operation needs a Cargo feature this build leaves out; nothing was changed.
+    FeatureDisabled,
     /// Everything else (registering documents or migrations, a failed random source, …).
     Other,
 }
@@ -246,6 +259,7 @@ const KINDS: &[(ErrorKind, &str, u8)] = &[
     (ErrorKind::NotAudited, "E_NOT_AUDITED", 1),
     (ErrorKind::Closed, "E_CLOSED", 1),
     (ErrorKind::Forbidden, "E_FORBIDDEN", 1),
+    (ErrorKind::FeatureDisabled, "E_FEATURE_DISABLED", 1),
     (ErrorKind::Other, "E_OTHER", 1),
 ];
 
@@ -273,6 +287,7 @@ impl ErrorKind {
 impl Error {
     /// What kind of failure this is.
     pub fn kind(&self) -> ErrorKind {
+        #[cfg(feature = "backup")]
         use statevault_backup::Error as Backup;
         match self {
             Error::Corrupt { .. } => ErrorKind::Corrupt,
@@ -291,6 +306,8 @@ impl Error {
             Error::Codec(codec) => codec_kind(codec),
             Error::Core(core) => core_kind(core),
             Error::Schema(_) => ErrorKind::Other,
+            Error::FeatureDisabled { .. } => ErrorKind::FeatureDisabled,
+            #[cfg(feature = "backup")]
             Error::Backup(backup) => match backup.as_ref() {
                 Backup::NotFound { .. } => ErrorKind::NotFound,
                 Backup::InvalidId { .. } => ErrorKind::InvalidInput,
@@ -334,6 +351,7 @@ impl Error {
         match self {
             Error::Corrupt { path, .. } | Error::Decrypt { path, .. } => Some(path),
             Error::Core(error) => core_path(error),
+            #[cfg(feature = "backup")]
             Error::Backup(backup) => match backup.as_ref() {
                 statevault_backup::Error::Core(error) => core_path(error),
                 _ => None,
@@ -433,9 +451,12 @@ mod tests {
     fn a_locked_store_is_locked_whatever_layer_reports_it() {
         let locked = || statevault_core::Error::Locked { dir: "/s".into() };
         assert_eq!(Error::Core(locked()).kind(), ErrorKind::Locked);
-        let via_backup = Error::from(statevault_backup::Error::Core(locked()));
-        assert_eq!(via_backup.kind(), ErrorKind::Locked);
-        assert_eq!(via_backup.path(), Some(Path::new("/s")));
+        #[cfg(feature = "backup")]
+        {
+            let via_backup = Error::from(statevault_backup::Error::Core(locked()));
+            assert_eq!(via_backup.kind(), ErrorKind::Locked);
+            assert_eq!(via_backup.path(), Some(Path::new("/s")));
+        }
         assert_eq!(ErrorKind::Locked.code(), "E_LOCKED");
         assert_eq!(ErrorKind::Locked.exit_status(), 6);
     }

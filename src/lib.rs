@@ -60,6 +60,7 @@ pub use store::repair::{AutoRepair, RepairAction, RepairOutcome, RepairReport, R
 pub use store::verify::{KeyInfo, KeyReport, KeyStatus};
 pub use validate::validate_json_schema;
 
+#[cfg(feature = "backup")]
 pub use statevault_backup::{
     BackupId, BackupInfo, BackupKind, Policies, Policy, PruneReport, RestoreReport, VerifyReport,
 };
@@ -82,6 +83,7 @@ pub use schemars;
 
 /// The layers, for what the facade does not re-export.
 pub mod layers {
+    #[cfg(feature = "backup")]
     pub use statevault_backup as backup;
     pub use statevault_codec as codec;
     pub use statevault_core as storage;

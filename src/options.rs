@@ -34,6 +34,7 @@ pub struct StoreOptions {
     pub(crate) audit_rotate_bytes: u64,
     pub(crate) overwrite_newer: bool,
     pub(crate) auto_repair: bool,
+    #[cfg(feature = "backup")]
     pub(crate) backup_policies: statevault_backup::Policies,
     pub(crate) checkpoint_bytes: u64,
     pub(crate) idle_checkpoint: Option<std::time::Duration>,
@@ -61,6 +62,7 @@ impl Default for StoreOptions {
             audit_rotate_bytes: 4 * 1024 * 1024,
             overwrite_newer: false,
             auto_repair: true,
+            #[cfg(feature = "backup")]
             backup_policies: statevault_backup::Policies::default(),
             checkpoint_bytes: statevault_core::DEFAULT_CHECKPOINT_BYTES,
             idle_checkpoint: Some(statevault_core::DEFAULT_IDLE_CHECKPOINT),
@@ -165,6 +167,7 @@ impl StoreOptions {
     /// kept until someone removes them; automatic ones by
     /// [`Policies::DEFAULT_AUTO`](statevault_backup::Policies::DEFAULT_AUTO): the last 10, one a
     /// day for 7 days, one a week for 4 weeks).
+    #[cfg(feature = "backup")]
     pub fn backup_policies(mut self, policies: statevault_backup::Policies) -> StoreOptions {
         self.backup_policies = policies;
         self

@@ -473,6 +473,7 @@ impl Pipeline {
         Ok((patch, decoded.meta.saved_at_ms))
     }
 
+    #[cfg(feature = "backup")]
     /// The caps that keep decoding bounded (the store's `max_inflated_bytes`): every file the
     /// store reads, its own or an archive's, is decoded under them.
     pub(crate) fn limits(&self) -> &Limits {

@@ -6,12 +6,15 @@
 //! (snapshots and archives) and `store/repair.rs`. Turning values into bytes and back is the
 //! [`Pipeline`]'s, which does no I/O.
 
+#[cfg(feature = "backup")]
 pub(crate) mod backups;
 pub(crate) mod batch;
 pub(crate) mod hot;
 pub(crate) mod keys;
 pub(crate) mod locks;
 pub(crate) mod migrate;
+#[cfg(not(feature = "backup"))]
+pub(crate) mod no_backups;
 pub(crate) mod patch;
 pub(crate) mod repair;
 pub(crate) mod verify;
@@ -58,6 +61,7 @@ pub struct Store {
     audit: Option<Mutex<AuditLog>>,
     overwrite_newer: bool,
     auto_repair: bool,
+    #[cfg(feature = "backup")]
     backup_policies: statevault_backup::Policies,
     /// Recently patched documents, decoded (`store/hot.rs`).
     hot: HotDocs,
@@ -142,6 +146,7 @@ impl Store {
             audit,
             overwrite_newer: options.overwrite_newer,
             auto_repair: options.auto_repair,
+            #[cfg(feature = "backup")]
             backup_policies: options.backup_policies,
             hot: HotDocs::new(options.hot_documents_bytes),
             key_locks: KeyLocks::new(),
@@ -392,7 +397,13 @@ impl Store {
             }
             other => (other?, None),
         };
-        if loaded.migrated_from.is_some() && self.write_back_migrations && self.storage.is_writer()
+        // The original of a migrated document is kept in a snapshot before it is replaced:
+        // without the `backup` feature there are none, so the file keeps its version and each
+        // load migrates it in memory.
+        if cfg!(feature = "backup")
+            && loaded.migrated_from.is_some()
+            && self.write_back_migrations
+            && self.storage.is_writer()
         {
             self.write_back(key, &loaded)?;
         }
@@ -568,6 +579,7 @@ impl Store {
         Ok(())
     }
 
+    #[cfg(feature = "backup")]
     /// Records an event that is not a commit of its own (a restore, which names its snapshot).
     pub(crate) fn audit_event(&self, op: &str, subject: &str) -> Result<()> {
         if let Some(log) = &self.audit {

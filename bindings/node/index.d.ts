@@ -19,6 +19,7 @@ export type ErrorCode =
   | 'E_INVALID_KEY'
   | 'E_INVALID_INPUT'
   | 'E_VALIDATION'
+  | 'E_INVALID_JSON'
   | 'E_CORRUPT'
   | 'E_LOCKED'
   | 'E_QUOTA'
@@ -34,6 +35,7 @@ export type ErrorCode =
   | 'E_CLOSED'
   | 'E_FORBIDDEN'
   | 'E_PATCH'
+  | 'E_FEATURE_DISABLED'
   | 'E_OTHER';
 
 /** One way a value breaks its schema. */

@@ -1,11 +1,13 @@
 //! Backups through the store: the backup layer's snapshots, with the codec's view of each file
 //! and the re-encryption that lets an archive move between stores.
 
+use std::collections::BTreeSet;
 use std::io::Write;
 
 use statevault_backup::{
-    BackupId, BackupInfo, Backups, CreateOptions, EntryFlags, ExportOptions, ExportReport,
-    ImportOptions, Policies, PruneReport, RestoreOptions, RestoreReport, VerifyReport,
+    BackupId, BackupInfo, BackupKind, Backups, CreateOptions, EntryFlags, ExportOptions,
+    ExportReport, ImportOptions, Policies, PruneReport, RestoreOptions, RestoreReport,
+    VerifyReport,
 };
 use statevault_codec::{self as codec, Context, EncodeOptions, KeySet, Meta};
 use statevault_core::Key;
@@ -63,8 +65,9 @@ impl Store {
         })?)
     }
 
-    /// Takes an automatic snapshot of `keys` (or of the whole store) before a change.
-    pub(crate) fn auto_backup(&self, keys: Option<&[Key]>, reason: &str) -> Result<BackupInfo> {
+    /// Takes an automatic snapshot of `keys` (or of the whole store) before a change; returns
+    /// its id.
+    pub(crate) fn auto_backup(&self, keys: Option<&[Key]>, reason: &str) -> Result<String> {
         let info = self.backups().create(&CreateOptions {
             kind: statevault_backup::BackupKind::Auto,
             reason: Some(reason),
@@ -79,7 +82,70 @@ impl Store {
         if let Err(e) = self.backups().prune(&self.backup_policies, false) {
             tracing::warn!(error = %e, "pruning automatic snapshots failed");
         }
-        Ok(info)
+        Ok(info.id.to_string())
+    }
+
+    /// The encryption key ids each intact snapshot uses (from the manifests; no key needed).
+    pub(crate) fn snapshot_key_ids(&self) -> Result<Vec<BTreeSet<u32>>> {
+        let backups = self.backups();
+        let mut snapshots = Vec::new();
+        for info in backups.list()? {
+            if !info.id.is_native() || info.damaged.is_some() {
+                continue;
+            }
+            let ids: BTreeSet<u32> = backups
+                .get(&info.id)?
+                .entries
+                .iter()
+                .filter_map(|e| e.flags.key_id)
+                .collect();
+            snapshots.push(ids);
+        }
+        Ok(snapshots)
+    }
+
+    /// The snapshot a repair is limited to, by id or name; `None` for any.
+    pub(crate) fn repair_source(&self, from: Option<&str>) -> Result<Option<String>> {
+        let Some(from) = from else {
+            return Ok(None);
+        };
+        let found = self
+            .backups()
+            .list()?
+            .into_iter()
+            .find(|info| info.id.as_str() == from || info.name.as_deref() == Some(from));
+        match found {
+            Some(info) => Ok(Some(info.id.to_string())),
+            None => Err(statevault_backup::Error::NotFound {
+                id: from.to_owned(),
+            }
+            .into()),
+        }
+    }
+
+    /// The newest snapshot's copy of `key` (or `only` that snapshot's) that verifies against
+    /// its hash and decodes.
+    pub(crate) fn intact_copy(
+        &self,
+        key: &Key,
+        only: Option<&str>,
+    ) -> Result<Option<(String, Vec<u8>)>> {
+        let backups = self.backups();
+        for info in backups.list()? {
+            if info.kind == BackupKind::Legacy || info.damaged.is_some() {
+                continue;
+            }
+            if only.is_some_and(|only| only != info.id.as_str()) {
+                continue;
+            }
+            let Ok(Some(bytes)) = backups.read_entry(&info.id, key) else {
+                continue;
+            };
+            if self.pipeline().decode_file(key, &bytes).is_ok() {
+                return Ok(Some((info.id.to_string(), bytes)));
+            }
+        }
+        Ok(None)
     }
 
     /// Bytes the snapshots' objects take on disk (each distinct content counted once).

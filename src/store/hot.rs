@@ -101,6 +101,7 @@ impl HotDocs {
         }
     }
 
+    #[cfg(feature = "backup")]
     /// Forgets every document (a restore, a rewrite of the whole store).
     pub(crate) fn clear(&self) {
         let mut inner = self.inner();

@@ -1,7 +1,7 @@
 //! Encryption keys through the store: what still uses each key, and re-encryption with the
 //! current one.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use serde::Serialize;
@@ -33,17 +33,7 @@ impl Store {
             }
             Ok(())
         })?;
-        let backups = statevault_backup::Backups::new(self.storage());
-        for info in backups.list()? {
-            if !info.id.is_native() || info.damaged.is_some() {
-                continue;
-            }
-            let ids: BTreeSet<u32> = backups
-                .get(&info.id)?
-                .entries
-                .iter()
-                .filter_map(|e| e.flags.key_id)
-                .collect();
+        for ids in self.snapshot_key_ids()? {
             for id in ids {
                 usage.entry(id).or_default().snapshots += 1;
             }

@@ -3,7 +3,6 @@
 use std::path::Path;
 
 use serde::Serialize;
-use statevault_backup::{BackupId, BackupKind, Backups};
 use statevault_core::{IdentityRecovery, Key, OpenOptions, Storage, StoreFiles};
 
 use crate::Store;
@@ -129,7 +128,7 @@ impl Store {
                 continue;
             };
             let key: Key = crate::key::parse_key(&report.key)?;
-            let outcome = match self.intact_copy(&key, source.as_ref())? {
+            let outcome = match self.intact_copy(&key, source.as_deref())? {
                 None => RepairOutcome::NoIntactCopy,
                 Some((from, _)) if dry_run => RepairOutcome::WouldRestore { from },
                 Some((from, bytes)) => {
@@ -172,55 +171,16 @@ impl Store {
             &format!("before automatic repair of {key}"),
         )?;
         self.write_key(key, bytes.clone(), "auto-repair")?;
-        tracing::warn!(key = %key, problem, from = %from, damaged_kept_in = %kept.id, "a damaged file was restored from a snapshot");
+        tracing::warn!(key = %key, problem, from = %from, damaged_kept_in = %kept, "a damaged file was restored from a snapshot");
         Ok(Some((
             bytes,
             AutoRepair {
                 key: key.to_string(),
                 problem: problem.to_owned(),
                 from,
-                damaged_kept_in: kept.id.to_string(),
+                damaged_kept_in: kept,
             },
         )))
-    }
-
-    /// The snapshot a repair is limited to, by id or name; `None` for any.
-    fn repair_source(&self, from: Option<&str>) -> Result<Option<BackupId>> {
-        let Some(from) = from else {
-            return Ok(None);
-        };
-        let found = Backups::new(self.storage())
-            .list()?
-            .into_iter()
-            .find(|info| info.id.as_str() == from || info.name.as_deref() == Some(from));
-        match found {
-            Some(info) => Ok(Some(info.id)),
-            None => Err(statevault_backup::Error::NotFound {
-                id: from.to_owned(),
-            }
-            .into()),
-        }
-    }
-
-    /// The newest snapshot's copy of `key` (or `only` that snapshot's) that verifies against
-    /// its hash and decodes.
-    fn intact_copy(&self, key: &Key, only: Option<&BackupId>) -> Result<Option<(String, Vec<u8>)>> {
-        let backups = Backups::new(self.storage());
-        for info in backups.list()? {
-            if info.kind == BackupKind::Legacy || info.damaged.is_some() {
-                continue;
-            }
-            if only.is_some_and(|only| *only != info.id) {
-                continue;
-            }
-            let Ok(Some(bytes)) = backups.read_entry(&info.id, key) else {
-                continue;
-            };
-            if self.pipeline().decode_file(key, &bytes).is_ok() {
-                return Ok(Some((info.id.to_string(), bytes)));
-            }
-        }
-        Ok(None)
     }
 
     fn count_journal_records(&self) -> Result<usize> {

@@ -297,6 +297,7 @@ fn file_of_version(value: &Value, version: &str, key: &str) -> Vec<u8> {
     .unwrap()
 }
 
+#[cfg(feature = "backup")]
 #[test]
 fn an_older_stored_document_is_migrated_first_then_patched() {
     let dir = tempfile::tempdir().unwrap();
@@ -330,6 +331,32 @@ fn an_older_stored_document_is_migrated_first_then_patched() {
             .iter()
             .any(|b| b.reason.as_deref() == Some("before migration of notes.a")),
         "{backups:?}"
+    );
+}
+
+/// Without snapshots the original of a migrated document could not be kept: the patch is
+/// refused and the file stays as it was.
+#[cfg(not(feature = "backup"))]
+#[test]
+fn without_backups_a_patch_of_an_older_stored_document_is_refused_and_untouched() {
+    let dir = tempfile::tempdir().unwrap();
+    let old = file_of_version(
+        &json!({"version": "1.0.0", "text": "groceries"}),
+        "1.0.0",
+        "notes.a",
+    );
+    std::fs::create_dir_all(dir.path().join("notes")).unwrap();
+    std::fs::write(dir.path().join("notes/a.json"), &old).unwrap();
+    let store = notes_store(dir.path());
+    let error = store.append("notes.a", "/tags", &"home").unwrap_err();
+    assert_eq!(error.kind(), ErrorKind::FeatureDisabled, "{error}");
+    assert!(error.to_string().contains("`backup` feature"), "{error}");
+    store.checkpoint().unwrap();
+    assert_eq!(std::fs::read(dir.path().join("notes/a.json")).unwrap(), old);
+    // A load still migrates it, in memory.
+    assert_eq!(
+        load(&store, "notes.a"),
+        json!({"version": "2.0.0", "title": "groceries", "tags": []})
     );
 }
 
@@ -518,6 +545,7 @@ fn patches_are_timed_in_their_own_histogram() {
     );
 }
 
+#[cfg(feature = "backup")]
 #[test]
 fn a_snapshot_taken_while_patches_are_pending_holds_the_patched_document_and_restores_it() {
     let dir = tempfile::tempdir().unwrap();
