@@ -64,10 +64,12 @@ pub use validate::validate_json_schema;
 pub use statevault_backup::{
     BackupId, BackupInfo, BackupKind, Policies, Policy, PruneReport, RestoreReport, VerifyReport,
 };
+/// The OS keychain as key provider (the default one).
+#[cfg(feature = "encryption")]
+pub use statevault_codec::KeychainProvider;
 pub use statevault_codec::{DataKey, Zeroizing};
 pub use statevault_codec::{
-    EnvKeyProvider, FileKeyProvider, KEY_ENV_VAR, KeyId, KeyProvider, KeySet, KeychainProvider,
-    StaticKeyProvider,
+    EnvKeyProvider, FileKeyProvider, KEY_ENV_VAR, KeyId, KeyProvider, KeySet, StaticKeyProvider,
 };
 pub use statevault_core::{Durability, IdentityRecovery, Key, KeyError, StoreInfo};
 /// The semantic version of a document, as migrations name them.
@@ -93,6 +95,7 @@ pub mod layers {
 
 /// The built-in documents of the module specification and the contract's wire types.
 pub mod schema {
+    pub use statevault_schema::contract;
     pub use statevault_schema::{
         AppConfig, ContextEntity, ConversationContext, ConversationEntry, ConversationHistoryState,
         DataPaths, EnvironmentConfig, EnvironmentName, GridDensity, GridLayoutState,
@@ -101,5 +104,7 @@ pub mod schema {
         ThemeDefinition, ThemesState, UiPreferences, UpdateChannel, UpdateSettings,
         UserPreferencesState, WidgetInstance, WindowBounds, WindowState,
     };
-    pub use statevault_schema::{GeneratedFile, contract, generated_files};
+    /// The generated JSON Schemas and TypeScript declarations of the built-in documents.
+    #[cfg(feature = "schema")]
+    pub use statevault_schema::{GeneratedFile, generated_files};
 }

@@ -13,8 +13,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 use statevault_codec::{
-    self as codec, Compression, Context, Decoded, EncodeOptions, KeyProvider, KeySet,
-    KeychainProvider, Limits, Meta,
+    self as codec, Compression, Context, Decoded, EncodeOptions, KeyProvider, KeySet, Limits, Meta,
 };
 use statevault_core::{Key, timestamp_ms};
 use statevault_migrate::{Migrations, Version};
@@ -552,11 +551,22 @@ impl Pipeline {
     }
 
     /// The key provider: the one the store was opened with, or the OS keychain entry of this
-    /// store.
-    pub(crate) fn provider(&self) -> Arc<dyn KeyProvider> {
-        self.provider.clone().unwrap_or_else(|| {
-            Arc::new(KeychainProvider::new(self.store_id())) as Arc<dyn KeyProvider>
-        })
+    /// store (which a build without the `encryption` feature does not have).
+    pub(crate) fn provider(&self) -> Result<Arc<dyn KeyProvider>> {
+        if let Some(provider) = &self.provider {
+            return Ok(provider.clone());
+        }
+        #[cfg(feature = "encryption")]
+        {
+            Ok(Arc::new(codec::KeychainProvider::new(self.store_id())))
+        }
+        #[cfg(not(feature = "encryption"))]
+        {
+            Err(Error::FeatureDisabled {
+                feature: "encryption",
+                operation: "the OS keychain as key provider".to_owned(),
+            })
+        }
     }
 
     fn keys_for_encryption(&self) -> Result<Arc<KeySet>> {
@@ -564,7 +574,7 @@ impl Pipeline {
         if let Some(keys) = cached.as_ref() {
             return Ok(keys.clone());
         }
-        let keys = Arc::new(self.provider().load_or_create()?);
+        let keys = Arc::new(self.provider()?.load_or_create()?);
         *cached = Some(keys.clone());
         Ok(keys)
     }
@@ -574,7 +584,7 @@ impl Pipeline {
         if let Some(keys) = cached.as_ref() {
             return Ok(Some(keys.clone()));
         }
-        let keys = self.provider().load()?.map(Arc::new);
+        let keys = self.provider()?.load()?.map(Arc::new);
         cached.clone_from(&keys);
         Ok(keys)
     }
@@ -664,6 +674,7 @@ fn check_document(key: &Key, document: &DocumentInfo, value: &Value) -> Result<(
 }
 
 /// Validates `value` as `document`, the error naming `key`.
+#[cfg(feature = "schema")]
 fn validate_as(key: &Key, document: &DocumentInfo, value: &Value) -> Result<()> {
     document
         .validate(value)
@@ -671,6 +682,14 @@ fn validate_as(key: &Key, document: &DocumentInfo, value: &Value) -> Result<()> 
             key: key.to_string(),
             source,
         })
+}
+
+/// Without the `schema` feature there is no validator: documents are versioned and migrated,
+/// not checked against their schemas (decision 0018; the store warns once at open when it has
+/// documents).
+#[cfg(not(feature = "schema"))]
+fn validate_as(_key: &Key, _document: &DocumentInfo, _value: &Value) -> Result<()> {
+    Ok(())
 }
 
 /// A typed document must carry the current version in its `version` field when it is saved:
@@ -714,7 +733,7 @@ mod tests {
     use statevault_migrate::{Migrations, Version};
     use statevault_schema::{DocumentInfo, Registry, contract::SaveOptions};
 
-    use super::{Input, Loaded, Parts, Pipeline};
+    use super::{Loaded, Parts, Pipeline};
     use crate::Error;
     use crate::format::FileFormat;
 
@@ -786,12 +805,14 @@ mod tests {
         assert_eq!(document(loaded), value);
     }
 
+    /// Needs the validator (the `schema` feature).
+    #[cfg(feature = "schema")]
     #[test]
     fn an_invalid_document_is_refused_with_its_pointer() {
         let error = pipeline()
             .encode(
                 &key("notes.a"),
-                Input::Json(br#"{"version":"2.0.0","title":""}"#.to_vec()),
+                super::Input::Json(br#"{"version":"2.0.0","title":""}"#.to_vec()),
                 &SaveOptions::default(),
             )
             .unwrap_err();

@@ -97,6 +97,13 @@ impl Store {
 
     /// Opens the store in `dir` with `options`.
     pub fn open_with(dir: impl AsRef<Path>, options: StoreOptions) -> Result<Store> {
+        #[cfg(not(feature = "schema"))]
+        if options.registry.documents().next().is_some() {
+            tracing::warn!(
+                "this build of statevault has no validator (the `schema` feature is off): \
+                 registered documents are versioned and migrated, not validated"
+            );
+        }
         let mut migrations = options.migrations;
         for document in options.registry.documents() {
             for step in document.migrations() {

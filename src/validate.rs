@@ -30,7 +30,27 @@ pub fn validate_json_schema(
     schema: &Value,
 ) -> Result<std::result::Result<(), ValidationError>> {
     let document = DocumentInfo::from_schema(AD_HOC_DOCUMENT, "1.0.0", schema.clone())?;
+    validate(&document, value)
+}
+
+#[cfg(feature = "schema")]
+fn validate(
+    document: &DocumentInfo,
+    value: &Value,
+) -> Result<std::result::Result<(), ValidationError>> {
     Ok(document.validate(value))
+}
+
+/// There is no validator in a build without the `schema` feature: saying "valid" would be a lie.
+#[cfg(not(feature = "schema"))]
+fn validate(
+    document: &DocumentInfo,
+    _value: &Value,
+) -> Result<std::result::Result<(), ValidationError>> {
+    Err(Error::FeatureDisabled {
+        feature: "schema",
+        operation: format!("validation against {}", document.name()),
+    })
 }
 
 impl Store {
@@ -61,7 +81,7 @@ impl Store {
             .ok_or_else(|| Error::UnknownDocument {
                 name: name.to_owned(),
             })?;
-        Ok(document.validate(value))
+        validate(document, value)
     }
 
     /// Migrates `value` from version `from` to version `to`, without reading or writing any key:
@@ -134,6 +154,15 @@ mod tests {
 
     use crate::{ErrorKind, Store, StoreOptions, validate_json_schema};
 
+    #[cfg(not(feature = "schema"))]
+    #[test]
+    fn without_a_validator_validation_is_refused_not_passed() {
+        let error = validate_json_schema(&json!({"n": 1}), &json!({"type": "object"})).unwrap_err();
+        assert_eq!(error.kind(), ErrorKind::FeatureDisabled);
+        assert!(error.to_string().contains("`schema` feature"), "{error}");
+    }
+
+    #[cfg(feature = "schema")]
     #[test]
     fn a_runtime_schema_validates_and_a_broken_one_is_an_error() {
         let schema = json!({"type": "object", "properties": {"n": {"type": "integer"}}});

@@ -45,7 +45,7 @@ impl Store {
     /// atomically, keeping its compression. Returns how many files were rewritten.
     pub fn reencrypt(&self) -> Result<usize> {
         let pipeline = self.pipeline();
-        let current = pipeline.provider().load_or_create()?;
+        let current = pipeline.provider()?.load_or_create()?;
         let current_id = current.current_id().0;
         // Decrypt with every known key, encrypt with the current one.
         pipeline.use_keys(Arc::new(current));

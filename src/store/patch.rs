@@ -19,7 +19,7 @@ use serde::Serialize;
 use serde_json::Value;
 use statevault_core::{BatchOp, Key};
 use statevault_migrate::Version;
-use statevault_schema::{Checked, Touched};
+use statevault_schema::{DocumentInfo, Touched};
 
 use crate::Store;
 use crate::error::{Error, Result};
@@ -55,6 +55,9 @@ pub enum PatchValidation {
     Partial,
     /// The whole document (its schema does not allow a partial check there).
     Full,
+    /// The key has a registered document, but this build has no validator (the `schema`
+    /// feature is off): only the document's version was checked.
+    NotValidated,
 }
 
 /// A patched document, validated, and how to commit it.
@@ -243,18 +246,10 @@ impl Store {
             })?;
         let validation = match self.pipeline().document(key) {
             None => PatchValidation::Unregistered,
-            Some(document) => match check_current_version(key, document, &value).and_then(|()| {
-                document
-                    .validate_touched(&value, &touched)
-                    .map_err(|source| Error::Validation {
-                        key: key.to_string(),
-                        source,
-                    })
-            }) {
-                Ok(Checked::Partial) => PatchValidation::Partial,
-                Ok(_) => PatchValidation::Full,
-                Err(e) => return Err(e),
-            },
+            Some(document) => {
+                check_current_version(key, document, &value)?;
+                validate_patched(key, document, &value, &touched)?
+            }
         };
         if migrated_from.is_some() && self.is_writer() {
             self.auto_backup(
@@ -274,6 +269,35 @@ impl Store {
             bytes,
         })
     }
+}
+
+/// Validates a patched document where the patch touched it, or whole where its schema needs.
+#[cfg(feature = "schema")]
+fn validate_patched(
+    key: &Key,
+    document: &DocumentInfo,
+    value: &Value,
+    touched: &Touched,
+) -> Result<PatchValidation> {
+    match document.validate_touched(value, touched) {
+        Ok(statevault_schema::Checked::Partial) => Ok(PatchValidation::Partial),
+        Ok(_) => Ok(PatchValidation::Full),
+        Err(source) => Err(Error::Validation {
+            key: key.to_string(),
+            source,
+        }),
+    }
+}
+
+/// Without the `schema` feature there is no validator (decision 0018).
+#[cfg(not(feature = "schema"))]
+fn validate_patched(
+    _key: &Key,
+    _document: &DocumentInfo,
+    _value: &Value,
+    _touched: &Touched,
+) -> Result<PatchValidation> {
+    Ok(PatchValidation::NotValidated)
 }
 
 #[cfg(test)]

@@ -99,6 +99,8 @@ fn the_size_is_scanned_once_at_open_and_kept_by_deletes() {
     assert_eq!(store.size_bytes(), b);
 }
 
+/// Needs the validator (the `schema` feature).
+#[cfg(feature = "schema")]
 #[test]
 fn a_batch_is_applied_whole_and_an_invalid_value_rejects_all_of_it() {
     let dir = tempfile::tempdir().unwrap();
@@ -231,6 +233,7 @@ fn the_save_path_decides_newer_as_the_load_path_does_for_every_format() {
 }
 
 /// An application's own document, registered by type.
+#[cfg(feature = "schema")]
 #[derive(Debug, PartialEq, serde::Serialize, serde::Deserialize, schemars::JsonSchema)]
 struct Note {
     version: String,
@@ -238,11 +241,14 @@ struct Note {
     title: String,
 }
 
+#[cfg(feature = "schema")]
 impl statevault_schema::Document for Note {
     const NAME: &'static str = "Note";
     const VERSION: &'static str = "1.0.0";
 }
 
+/// Needs the validator (the `schema` feature).
+#[cfg(feature = "schema")]
 #[test]
 fn an_application_registers_its_own_document_type() {
     let dir = tempfile::tempdir().unwrap();

@@ -18,6 +18,18 @@ const LAYER_DEPENDENTS: &[(&str, &[&str])] = &[
     ("statevault-backup", &["statevault"]),
 ];
 
+/// The feature sets built, linted and tested beside the workspace's default one: each package
+/// with optional layers without them, and with each alone (decision 0018). The facade's run
+/// `tests/minimal.rs` (`tests/all.rs` needs every feature).
+const FEATURE_SETS: &[(&str, &[&str])] = &[
+    (
+        "statevault",
+        &["", "backup", "compression", "encryption", "schema"],
+    ),
+    ("statevault-codec", &["", "compression", "encryption"]),
+    ("statevault-schema", &["", "validation", "typescript"]),
+];
+
 pub(crate) fn run(root: &Path) -> Result<()> {
     step(root, "format", &["fmt", "--all", "--check"], &[])?;
     layers(root)?;
@@ -43,6 +55,7 @@ pub(crate) fn run(root: &Path) -> Result<()> {
         &["test", "--workspace", "--", "--show-output"],
         &[],
     )?;
+    features(root)?;
     step(
         root,
         "docs",
@@ -51,6 +64,28 @@ pub(crate) fn run(root: &Path) -> Result<()> {
     )?;
     crate::codegen::run(root, true).context("generated files are stale")?;
     println!("xtask ci: all checks passed");
+    Ok(())
+}
+
+/// Clippy and the tests of each package in each of its reduced feature sets.
+fn features(root: &Path) -> Result<()> {
+    for (package, sets) in FEATURE_SETS {
+        for features in *sets {
+            let mut selection = vec!["-p", package, "--no-default-features"];
+            if !features.is_empty() {
+                selection.extend(["--features", features]);
+            }
+            let name = format!("features: {package} [{features}]");
+            let mut clippy = vec!["clippy"];
+            clippy.extend(&selection);
+            clippy.extend(["--all-targets", "--", "-D", "warnings"]);
+            step(root, &name, &clippy, &[])?;
+            let mut test = vec!["test"];
+            test.extend(&selection);
+            test.extend(["--lib", "--tests"]);
+            step(root, &name, &test, &[])?;
+        }
+    }
     Ok(())
 }
 

@@ -139,6 +139,8 @@ fn a_patch_or_an_append_of_a_missing_key_is_not_found_and_creates_nothing() {
     assert!(!store.exists("plugins.none").unwrap());
 }
 
+/// Needs the validator (the `schema` feature).
+#[cfg(feature = "schema")]
 #[test]
 fn appending_a_message_to_a_long_history_validates_only_the_message() {
     let dir = tempfile::tempdir().unwrap();
@@ -158,6 +160,8 @@ fn appending_a_message_to_a_long_history_validates_only_the_message() {
     assert_eq!(stored["conversations"][0]["messages"][2000], message);
 }
 
+/// Needs the validator (the `schema` feature).
+#[cfg(feature = "schema")]
 #[test]
 fn a_registered_document_patched_into_an_invalid_state_is_refused_and_unchanged() {
     let dir = tempfile::tempdir().unwrap();
