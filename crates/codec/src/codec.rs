@@ -195,7 +195,7 @@ pub fn peek_schema_version(prefix: &[u8]) -> Option<String> {
     }
 }
 
-#[cfg(test)]
+#[cfg(all(test, feature = "compression", feature = "encryption"))]
 mod peek_tests {
     use super::*;
     use crate::types::Compression;

@@ -18,12 +18,10 @@
 //! | 46+n+p |    4 | CRC-32C          | over bytes `0 .. 46+n+p`                             |
 
 use std::borrow::Cow;
-use std::io::{Read as _, Write as _};
 
-use aes_gcm_siv::aead::{AeadInPlace, KeyInit};
-use aes_gcm_siv::{Aes256GcmSiv, Nonce, Tag};
-
+use crate::aead;
 use crate::error::Error;
+use crate::gzip;
 use crate::json::check_schema_version;
 use crate::keys::{DataKey, KeySet};
 use crate::types::KeyId;
@@ -216,10 +214,6 @@ fn associated_data(header: &[u8], ctx: &Context<'_>) -> Vec<u8> {
     aad
 }
 
-fn cipher(key: &DataKey) -> Aes256GcmSiv {
-    Aes256GcmSiv::new(key.bytes().into())
-}
-
 pub(crate) fn encode(
     data: &[u8],
     meta: &Meta,
@@ -236,13 +230,7 @@ pub(crate) fn encode(
     };
     out.reserve_exact(estimate + TAG_LEN + TRAILER_LEN);
     match compression {
-        Some(level) => {
-            let mut gz =
-                flate2::write::GzEncoder::new(&mut out, flate2::Compression::new(level.level()));
-            gz.write_all(data)
-                .and_then(|()| gz.try_finish())
-                .expect("gzip into a Vec cannot fail");
-        }
+        Some(level) => gzip::compress_into(&mut out, data, level)?,
         None => out.extend_from_slice(data),
     }
     seal(out, payload_start, key, &nonce, ctx)
@@ -285,10 +273,12 @@ fn header(
     let mut flags = 0;
     let mut nonce = [0u8; NONCE_LEN];
     if key.is_some() {
+        aead::check_available()?;
         flags |= FLAG_ENCRYPTED;
         getrandom::fill(&mut nonce).map_err(Error::Random)?;
     }
     if compression.is_some() {
+        gzip::check_available()?;
         flags |= FLAG_COMPRESSED;
     }
     let payload_start = OFF_SCHEMA + schema.len();
@@ -325,11 +315,7 @@ fn seal(
     if let Some(key) = key {
         let aad = associated_data(&out[..payload_start], ctx);
         let (_, plaintext) = out.split_at_mut(payload_start);
-        let tag = cipher(key)
-            .encrypt_in_place_detached(Nonce::from_slice(nonce), &aad, plaintext)
-            .map_err(|_| Error::InvalidInput {
-                detail: "the payload is too large for AES-GCM-SIV (more than 64 GiB)".into(),
-            })?;
+        let tag = aead::seal_in_place(key, nonce, &aad, plaintext)?;
         out.extend_from_slice(&tag);
     }
     let crc = crc32c::crc32c(&out);
@@ -359,14 +345,8 @@ struct Crypt<'k> {
 impl Crypt<'_> {
     /// Decrypts `buf` (the ciphertext without its tag) in place.
     fn decrypt(&self, buf: &mut [u8]) -> Result<(), Error> {
-        cipher(self.key)
-            .decrypt_in_place_detached(
-                Nonce::from_slice(&self.nonce),
-                &self.aad,
-                buf,
-                Tag::from_slice(&self.tag),
-            )
-            .map_err(|_| Error::Decrypt {
+        aead::open_in_place(self.key, &self.nonce, &self.aad, buf, &self.tag)
+            .map_err(|()| Error::Decrypt {
                 key_id: self.key_id,
             })
     }
@@ -386,6 +366,13 @@ fn open<'k>(
     let h = parse_header(bytes)?;
     let payload_start = h.header_bytes.len();
     let mut body = payload_start..payload_start + h.payload.len();
+    // A build without a layer says so before it asks for keys or reads the payload.
+    if h.flags & FLAG_ENCRYPTED != 0 {
+        aead::check_available()?;
+    }
+    if h.flags & FLAG_COMPRESSED != 0 {
+        gzip::check_available()?;
+    }
     let crypt = if h.flags & FLAG_ENCRYPTED != 0 {
         let key_id = KeyId(h.key_id);
         let key = keys
@@ -431,7 +418,7 @@ pub(crate) fn decode(
         None => Cow::Borrowed(body),
     };
     let data = if o.compressed {
-        inflate(&plain, limits.max_inflated_bytes)?
+        gzip::inflate(&plain, limits.max_inflated_bytes)?
     } else {
         plain.into_owned()
     };
@@ -455,7 +442,7 @@ pub(crate) fn decode_owned(
         crypt.decrypt(&mut bytes[o.body.clone()])?;
     }
     let data = if o.compressed {
-        inflate(&bytes[o.body], limits.max_inflated_bytes)?
+        gzip::inflate(&bytes[o.body], limits.max_inflated_bytes)?
     } else {
         bytes.truncate(o.body.end);
         bytes.drain(..o.body.start);
@@ -507,88 +494,6 @@ pub(crate) fn inspect(bytes: &[u8]) -> Result<Inspected, Error> {
     })
 }
 
-/// Deflate's largest expansion: a compressed byte never stands for more than 1032 output bytes.
-const MAX_INFLATE_RATIO: usize = 1032;
-
-/// Inflates one gzip member, refusing to produce more than `cap` bytes.
-///
-/// The output buffer starts at the size the gzip trailer declares (`ISIZE`, the inflated length mod
-/// 2^32), bounded by `cap` and by what `gz` can inflate to at deflate's largest ratio, so an honest
-/// file is inflated into a buffer of exactly its size, never a doubled one. The trailer is only a
-/// hint until flate2 checks it at the end of the stream, so it never decides more than this:
-/// - a declared size of at least `cap` starts the buffer at `cap`: an honest file fills it and is
-///   refused, a lying one costs at most `cap`; the buffer never grows;
-/// - when the cap leaves no room for data of 4 GiB or more (whose `ISIZE` wraps), output past a
-///   declared size below the cap is damage and refused at once: the buffer never grows;
-/// - otherwise the buffer starts at no more than half the cap and grows with the data actually
-///   produced, never past `cap`; once past half of the cap it goes straight to the cap, so the
-///   last reallocation holds at most 1.5 × `cap` (old and new buffer) at once.
-///
-/// An initial size the allocator refuses is dropped, and the buffer grows with the data instead.
-fn inflate(gz: &[u8], cap: u64) -> Result<Vec<u8>, Error> {
-    let cap_usize = usize::try_from(cap).unwrap_or(usize::MAX);
-    let declared = gz
-        .last_chunk::<4>()
-        .map_or(0, |isize| u32::from_le_bytes(*isize));
-    let possible = gz.len().saturating_mul(MAX_INFLATE_RATIO);
-    let declared_usize = usize::try_from(declared).unwrap_or(usize::MAX);
-    let clipped = declared_usize.min(cap_usize).min(possible);
-    // Output past an unclipped declared size is only legitimate for data of 4 GiB or more, whose
-    // trailer wrapped around; below such a cap it is damage (flate2 would refuse the trailer at the
-    // end anyway).
-    let strict = (clipped == declared_usize && cap < u64::from(declared) + (1 << 32))
-        .then_some(declared_usize);
-    // A buffer that may still have to grow starts at no more than half the cap, which keeps the last
-    // reallocation within 1.5 × cap; one at the cap or the declared size never grows.
-    let initial = if strict.is_some() || clipped == cap_usize {
-        clipped
-    } else {
-        clipped.min(cap_usize / 2)
-    };
-    let mut out: Vec<u8> = Vec::new();
-    // Refused: only the hint is lost, the loop below grows the buffer as needed.
-    let _ = out.try_reserve_exact(initial);
-    let mut decoder = flate2::bufread::GzDecoder::new(gz);
-    let mut chunk = [0u8; 64 * 1024];
-    loop {
-        let n = decoder
-            .read(&mut chunk)
-            .map_err(|e| Error::corrupt(format!("bad gzip payload: {e}")))?;
-        if n == 0 {
-            break;
-        }
-        let total = (out.len() as u64).saturating_add(n as u64);
-        if total > cap {
-            return Err(Error::TooLarge { limit: cap });
-        }
-        if strict.is_some_and(|d| total > d as u64) {
-            return Err(Error::corrupt(format!(
-                "bad gzip payload: it inflates past the {declared} bytes its trailer declares"
-            )));
-        }
-        if out.capacity() - out.len() < n {
-            // Grow geometrically, but never beyond the cap; once past half of it, go straight to the
-            // cap so the last reallocation holds at most 1.5 × cap (old and new buffer) at once.
-            let doubled = out.capacity().saturating_mul(2).max(out.len() + n);
-            let want = if doubled > cap_usize / 2 {
-                cap_usize
-            } else {
-                doubled
-            };
-            out.reserve_exact(want - out.len());
-        }
-        out.extend_from_slice(&chunk[..n]);
-    }
-    let rest = decoder.into_inner();
-    if !rest.is_empty() {
-        return Err(Error::corrupt(format!(
-            "{} bytes follow the gzip stream in the payload",
-            rest.len()
-        )));
-    }
-    Ok(out)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -612,94 +517,7 @@ mod tests {
         assert!(std::str::from_utf8(&MAGIC).is_err());
     }
 
-    #[test]
-    fn inflate_stops_at_the_cap_and_accepts_exactly_the_cap() {
-        let data = vec![b'x'; 10_000];
-        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
-        gz.write_all(&data).unwrap();
-        let gz = gz.finish().unwrap();
-        assert_eq!(inflate(&gz, 10_000).unwrap(), data);
-        assert!(matches!(
-            inflate(&gz, 9_999),
-            Err(Error::TooLarge { limit: 9_999 })
-        ));
-        assert!(matches!(inflate(&gz, 0), Err(Error::TooLarge { limit: 0 })));
-        let mut trailing = gz.clone();
-        trailing.push(0);
-        assert!(matches!(
-            inflate(&trailing, 10_000),
-            Err(Error::Corrupt { .. })
-        ));
-        assert!(matches!(
-            inflate(&gz[..gz.len() - 1], 10_000),
-            Err(Error::Corrupt { .. })
-        ));
-    }
-
-    fn gzip(data: &[u8]) -> Vec<u8> {
-        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
-        gz.write_all(data).unwrap();
-        gz.finish().unwrap()
-    }
-
-    fn with_isize(gz: &[u8], isize: u32) -> Vec<u8> {
-        let mut gz = gz.to_vec();
-        let n = gz.len();
-        gz[n - 4..].copy_from_slice(&isize.to_le_bytes());
-        gz
-    }
-
-    #[test]
-    fn inflate_sizes_its_buffer_from_the_trailer() {
-        for len in [0, 1, 1000, 64 * 1024, 64 * 1024 + 1, 300_000] {
-            let data: Vec<u8> = (0..len).map(|i| (i * 7 % 251) as u8).collect();
-            let out = inflate(&gzip(&data), 1 << 20).unwrap();
-            assert_eq!(out, data);
-            // Exactly the size: no doubling, no slack.
-            assert_eq!(out.capacity(), len, "{len}");
-        }
-    }
-
-    #[test]
-    fn a_trailer_that_understates_the_size_is_damage() {
-        let data = vec![b'y'; 200_000];
-        let gz = gzip(&data);
-        for declared in [0, 1, 65_535, 199_999] {
-            let err = inflate(&with_isize(&gz, declared), 1 << 20).unwrap_err();
-            assert!(
-                matches!(&err, Error::Corrupt { detail } if detail.contains("declares")),
-                "{declared}: {err:?}"
-            );
-        }
-        // Past the cap first: the cap's error, as before.
-        let err = inflate(&with_isize(&gz, 150_000), 100_000).unwrap_err();
-        assert!(matches!(err, Error::TooLarge { limit: 100_000 }), "{err:?}");
-    }
-
-    #[test]
-    fn a_trailer_that_overstates_the_size_is_refused_by_flate2() {
-        let data = vec![b'z'; 5_000];
-        let gz = gzip(&data);
-        for declared in [5_001, 1 << 20, u32::MAX] {
-            let err = inflate(&with_isize(&gz, declared), 1 << 30).unwrap_err();
-            assert!(matches!(err, Error::Corrupt { .. }), "{declared}: {err:?}");
-        }
-    }
-
-    #[test]
-    fn a_cap_that_allows_4_gib_lets_the_buffer_grow_past_the_trailer() {
-        // The data of a 4 GiB + n file would carry ISIZE = n; a cap of 4 GiB or more must not refuse
-        // output past n as damage. Here the lie is real, so flate2 refuses it at the end instead.
-        let data = vec![b'w'; 100_000];
-        let gz = with_isize(&gzip(&data), 10);
-        let err = inflate(&gz, 5 << 30).unwrap_err();
-        assert!(
-            matches!(&err, Error::Corrupt { detail } if !detail.contains("declares")),
-            "{err:?}"
-        );
-        assert_eq!(inflate(&gzip(&data), 5 << 30).unwrap(), data);
-    }
-
+    #[cfg(all(feature = "compression", feature = "encryption"))]
     #[test]
     fn owned_decoding_matches_borrowed_decoding_for_every_envelope() {
         let keys =

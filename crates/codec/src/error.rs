@@ -112,6 +112,15 @@ pub enum Error {
         source: std::io::Error,
     },
 
+    /// The data needs a part of the codec this build leaves out (a Cargo feature that is off):
+    /// compressing or inflating without `compression`, encrypting or decrypting without
+    /// `encryption`. Nothing was written and no payload byte was interpreted.
+    #[error("this needs the `{feature}` feature of statevault-codec, which this build leaves out")]
+    FeatureDisabled {
+        /// The Cargo feature: `compression` or `encryption`.
+        feature: &'static str,
+    },
+
     /// The operating system's random number generator failed.
     #[error("the system random number generator failed: {0}")]
     Random(getrandom::Error),

@@ -62,6 +62,17 @@
 //! # }
 //! ```
 //!
+//! # Features
+//!
+//! | feature | default | adds | dependencies |
+//! |---|---|---|---|
+//! | `compression` | on | gzip payloads | `flate2` (zlib-rs) |
+//! | `encryption` | on | AES-256-GCM-SIV payloads, `KeychainProvider` | `aes-gcm-siv`, `keyring-core`, the platform's keychain store |
+//!
+//! A build without one still reads every file's header ([`inspect`]) and refuses to compress,
+//! encrypt, inflate or decrypt with [`Error::FeatureDisabled`]: never plaintext in place of
+//! ciphertext, never compressed bytes taken for data. The other key providers are in every build.
+//!
 //! # Limitations
 //!
 //! - Whole files are held in memory: encode and decode take and return complete buffers. Inflated data is
@@ -82,10 +93,14 @@
 
 #![deny(missing_docs)]
 
+mod aead;
 mod codec;
 mod envelope;
 mod error;
+mod gzip;
 mod json;
+#[cfg(feature = "encryption")]
+mod keychain;
 mod keys;
 mod providers;
 mod types;
@@ -98,10 +113,9 @@ pub use envelope::{MAGIC as ENVELOPE_MAGIC, VERSION as ENVELOPE_VERSION};
 pub use error::Error;
 pub use json::MAX_SCHEMA_VERSION_LEN;
 pub use keys::{DataKey, KEY_LEN, KeySet};
-pub use providers::{
-    EnvKeyProvider, FileKeyProvider, KEY_ENV_VAR, KEYCHAIN_SERVICE, KeyProvider, KeychainBackend,
-    KeychainProvider, StaticKeyProvider,
-};
+#[cfg(feature = "encryption")]
+pub use keychain::{KEYCHAIN_SERVICE, KeychainBackend, KeychainProvider};
+pub use providers::{EnvKeyProvider, FileKeyProvider, KEY_ENV_VAR, KeyProvider, StaticKeyProvider};
 pub use types::{
     Compression, Context, Decoded, EncodeOptions, Format, Inspected, KeyId, Limits, Meta,
 };

@@ -35,6 +35,7 @@ pub enum Compression {
 }
 
 impl Compression {
+    #[cfg(feature = "compression")]
     pub(crate) fn level(self) -> u32 {
         match self {
             Compression::Fast => 1,
