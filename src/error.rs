@@ -424,6 +424,7 @@ fn codec_kind(error: &statevault_codec::Error) -> ErrorKind {
         Codec::KeyFormat { .. } => ErrorKind::Corrupt,
         Codec::InvalidInput { .. } => ErrorKind::InvalidInput,
         Codec::Io { .. } => ErrorKind::Io,
+        Codec::FeatureDisabled { .. } => ErrorKind::FeatureDisabled,
         _ => ErrorKind::Other,
     }
 }

@@ -867,6 +867,7 @@ mod tests {
         assert!(matches!(error, Error::NewerVersion { .. }), "{error}");
     }
 
+    #[cfg(all(feature = "compression", feature = "encryption"))]
     #[test]
     fn the_save_policy_encrypts_and_the_value_holds_no_plaintext() {
         let pipeline = pipeline();

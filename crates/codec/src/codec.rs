@@ -137,8 +137,9 @@ pub fn decode_owned(
 }
 
 /// Whether decoding `bytes` needs keys: `true` exactly when they are an intact encrypted envelope,
-/// that is when [`decode`] without keys would fail with [`Error::NoKey`]. Every other file (plain,
-/// legacy, unencrypted, damaged) decodes, or fails, the same way with or without keys.
+/// that is when [`decode`] without keys would fail with [`Error::NoKey`] (in a build without the
+/// `encryption` feature, with [`Error::FeatureDisabled`] whatever the keys). Every other file
+/// (plain, legacy, unencrypted, damaged) decodes, or fails, the same way with or without keys.
 ///
 /// It verifies the envelope's checksum (CRC-32C, far cheaper than decryption), so a damaged file is
 /// reported as damage by the decode that follows, not as a key problem. Meant for callers that load

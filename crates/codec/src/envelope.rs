@@ -345,10 +345,11 @@ struct Crypt<'k> {
 impl Crypt<'_> {
     /// Decrypts `buf` (the ciphertext without its tag) in place.
     fn decrypt(&self, buf: &mut [u8]) -> Result<(), Error> {
-        aead::open_in_place(self.key, &self.nonce, &self.aad, buf, &self.tag)
-            .map_err(|()| Error::Decrypt {
+        aead::open_in_place(self.key, &self.nonce, &self.aad, buf, &self.tag).map_err(|()| {
+            Error::Decrypt {
                 key_id: self.key_id,
-            })
+            }
+        })
     }
 }
 

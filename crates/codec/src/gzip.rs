@@ -9,7 +9,11 @@ const FEATURE: &str = "compression";
 
 /// Appends `data`, gzip-compressed at `level`, to `out`.
 #[cfg(feature = "compression")]
-pub(crate) fn compress_into(out: &mut Vec<u8>, data: &[u8], level: Compression) -> Result<(), Error> {
+pub(crate) fn compress_into(
+    out: &mut Vec<u8>,
+    data: &[u8],
+    level: Compression,
+) -> Result<(), Error> {
     use std::io::Write as _;
     let mut gz = flate2::write::GzEncoder::new(out, flate2::Compression::new(level.level()));
     gz.write_all(data)
@@ -20,7 +24,11 @@ pub(crate) fn compress_into(out: &mut Vec<u8>, data: &[u8], level: Compression) 
 
 /// Without the `compression` feature nothing is compressed: asking is an error.
 #[cfg(not(feature = "compression"))]
-pub(crate) fn compress_into(_out: &mut Vec<u8>, _data: &[u8], _level: Compression) -> Result<(), Error> {
+pub(crate) fn compress_into(
+    _out: &mut Vec<u8>,
+    _data: &[u8],
+    _level: Compression,
+) -> Result<(), Error> {
     Err(Error::FeatureDisabled { feature: FEATURE })
 }
 

@@ -112,9 +112,9 @@ pub use codec::{
 pub use envelope::{MAGIC as ENVELOPE_MAGIC, VERSION as ENVELOPE_VERSION};
 pub use error::Error;
 pub use json::MAX_SCHEMA_VERSION_LEN;
-pub use keys::{DataKey, KEY_LEN, KeySet};
 #[cfg(feature = "encryption")]
 pub use keychain::{KEYCHAIN_SERVICE, KeychainBackend, KeychainProvider};
+pub use keys::{DataKey, KEY_LEN, KeySet};
 pub use providers::{EnvKeyProvider, FileKeyProvider, KEY_ENV_VAR, KeyProvider, StaticKeyProvider};
 pub use types::{
     Compression, Context, Decoded, EncodeOptions, Format, Inspected, KeyId, Limits, Meta,

@@ -72,7 +72,10 @@ fn disabled(result: Result<Vec<u8>, Error>, feature: &str) {
         Err(Error::FeatureDisabled { feature: f }) => {
             assert_eq!(f, feature);
             let message = Error::FeatureDisabled { feature: f }.to_string();
-            assert!(message.contains(&format!("`{feature}` feature")), "{message}");
+            assert!(
+                message.contains(&format!("`{feature}` feature")),
+                "{message}"
+            );
         }
         other => panic!("expected FeatureDisabled({feature}), got {other:?}"),
     }

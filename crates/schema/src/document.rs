@@ -112,8 +112,10 @@ pub struct DocumentInfo {
     version: Version,
     schema: Value,
     migrations: Vec<MigrationStep>,
+    #[cfg(feature = "validation")]
     validator: OnceLock<Result<jsonschema::Validator, String>>,
     /// Validators of parts of the schema, for partial checks.
+    #[cfg(feature = "validation")]
     partial: crate::partial::Cache,
 }
 
@@ -123,7 +125,6 @@ impl fmt::Debug for DocumentInfo {
             .field("name", &self.name)
             .field("version", &self.version)
             .field("migrations", &self.migrations.len())
-            .field("compiled", &self.validator.get().is_some())
             .finish_non_exhaustive()
     }
 }
@@ -148,7 +149,9 @@ impl DocumentInfo {
                 .expect("VERSION was checked by is_semver at compile time"),
             schema: schema_for::<T>(),
             migrations: T::migrations(),
+            #[cfg(feature = "validation")]
             validator: OnceLock::new(),
+            #[cfg(feature = "validation")]
             partial: Default::default(),
         }
     }
@@ -171,9 +174,12 @@ impl DocumentInfo {
             version,
             schema,
             migrations: Vec::new(),
+            #[cfg(feature = "validation")]
             validator: OnceLock::new(),
+            #[cfg(feature = "validation")]
             partial: Default::default(),
         };
+        #[cfg(feature = "validation")]
         info.compile()?;
         Ok(info)
     }
@@ -216,6 +222,7 @@ impl DocumentInfo {
         data.get("version").and_then(Value::as_str)
     }
 
+    #[cfg(feature = "validation")]
     /// Compiles the validator now (it is otherwise compiled on first use) and reports a schema
     /// that does not compile.
     pub fn compile(&self) -> Result<(), Error> {
@@ -228,6 +235,7 @@ impl DocumentInfo {
         }
     }
 
+    #[cfg(feature = "validation")]
     /// Checks `value` against the schema and returns every violation when it does not match.
     ///
     /// A schema that does not compile makes every value fail with one violation at the root that
@@ -284,6 +292,7 @@ impl DocumentInfo {
         })
     }
 
+    #[cfg(feature = "validation")]
     pub(crate) fn validator(&self) -> Result<&jsonschema::Validator, &str> {
         self.validator
             .get_or_init(|| {
@@ -296,6 +305,7 @@ impl DocumentInfo {
             .map_err(String::as_str)
     }
 
+    #[cfg(feature = "validation")]
     pub(crate) fn partial_cache(&self) -> &crate::partial::Cache {
         &self.partial
     }
@@ -309,6 +319,7 @@ impl DocumentInfo {
 /// The values a `oneOf`/`anyOf` of constants, or an `enum`, at `schema_path` allows, joined for
 /// a message (`"dark", "light"`); `None` when the keyword there is anything else. Local `$ref`s
 /// on the path are followed.
+#[cfg(feature = "validation")]
 fn allowed_values(schema: &Value, schema_path: &str) -> Option<String> {
     let mut node = schema;
     for segment in schema_path.split('/').skip(1) {
@@ -362,6 +373,7 @@ pub fn document_info<T: Document>() -> Arc<DocumentInfo> {
 }
 
 /// Validates `value` against `T`'s schema with `T`'s cached validator.
+#[cfg(feature = "validation")]
 pub fn validate<T: Document>(value: &Value) -> Result<(), ValidationError> {
     document_info::<T>().validate(value)
 }
@@ -500,6 +512,7 @@ mod tests {
     use super::*;
     use proptest::prelude::*;
 
+    #[cfg(feature = "validation")]
     #[test]
     fn a_choice_among_constants_names_the_allowed_values() {
         let schema = serde_json::json!({

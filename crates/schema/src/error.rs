@@ -72,6 +72,7 @@ pub enum Error {
         #[source]
         source: serde_json::Error,
     },
+    #[cfg(feature = "typescript")]
     /// Generated files on disk are not what the code generates now
     /// ([`ensure_generated_files`](crate::ensure_generated_files)).
     #[error(

@@ -46,6 +46,16 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 //!
+//! # Features
+//!
+//! | feature | default | adds | dependencies |
+//! |---|---|---|---|
+//! | `validation` | on | `DocumentInfo::validate`, `compile`, partial validation of patches | `jsonschema` |
+//! | `typescript` | on | the TypeScript generator and the generated files | — |
+//!
+//! Without `validation` the validating functions do not exist (nothing answers "valid" without
+//! looking); documents, versions, migrations, the registry and [`schema_for`] are in every build.
+//!
 //! # Limitations
 //!
 //! - Validation is JSON Schema's: relations between fields (`minW <= w <= maxW`, a layout key
@@ -66,12 +76,14 @@
 #![deny(missing_docs)]
 
 mod builtin;
+#[cfg(feature = "typescript")]
 mod codegen;
 pub mod contract;
 mod document;
 mod error;
 mod partial;
 mod registry;
+#[cfg(feature = "typescript")]
 mod typescript;
 
 pub use builtin::{
@@ -82,17 +94,22 @@ pub use builtin::{
     UiPreferences, UpdateChannel, UpdateSettings, UserPreferencesState, WidgetInstance,
     WindowBounds, WindowState,
 };
+#[cfg(feature = "typescript")]
 pub use codegen::{
     GeneratedFile, SCHEMAS_DIR, StaleFile, Staleness, TYPESCRIPT_PATH, ensure_generated_files,
     generated_files, stale_files,
 };
+#[cfg(feature = "validation")]
+pub use document::validate;
 pub use document::{
     Document, DocumentInfo, MigrationStep, ValidationError, Violation, document_info, schema_for,
-    validate,
 };
 pub use error::Error;
-pub use partial::{Checked, Touched, Verdict};
+pub use partial::Touched;
+#[cfg(feature = "validation")]
+pub use partial::{Checked, Verdict};
 pub use registry::Registry;
+#[cfg(feature = "typescript")]
 pub use typescript::{TypeScriptModule, typescript};
 
 /// The README's example, compiled and run as a test so that it stays true.

@@ -5,11 +5,10 @@ use std::sync::Arc;
 
 use metrics_util::debugging::{DebugValue, DebuggingRecorder};
 use serde_json::{Value, json};
-use statevault_codec::{StaticKeyProvider, Zeroizing};
 use statevault_migrate::Version;
-use statevault_schema::{DocumentInfo, Registry, contract::SaveOptions};
+use statevault_schema::{DocumentInfo, Registry};
 
-use crate::{Batch, Error, ErrorKind, FileFormat, Patch, PatchValidation, Store, StoreOptions};
+use crate::{Batch, Error, ErrorKind, Patch, PatchValidation, Store, StoreOptions};
 
 fn patch(operations: Value) -> Patch {
     serde_json::from_value(operations).expect("a patch")
@@ -190,8 +189,13 @@ fn a_registered_document_patched_into_an_invalid_state_is_refused_and_unchanged(
     assert_eq!(store.read_raw("history.conversations").unwrap(), before);
 }
 
+#[cfg(all(feature = "compression", feature = "encryption"))]
 #[test]
 fn a_patch_of_an_encrypted_compressed_key_round_trips_and_stays_encrypted() {
+    use crate::FileFormat;
+    use statevault_codec::{StaticKeyProvider, Zeroizing};
+    use statevault_schema::contract::SaveOptions;
+
     let dir = tempfile::tempdir().unwrap();
     let provider = Arc::new(StaticKeyProvider::from_bytes(Zeroizing::new([3; 32])));
     let store = Store::open_with(

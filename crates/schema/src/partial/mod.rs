@@ -11,17 +11,22 @@
 //! containers, whatever the length of the history.
 
 mod touched;
+#[cfg(feature = "validation")]
 mod walk;
 
+#[cfg(feature = "validation")]
 use serde_json::Value;
 
+#[cfg(feature = "validation")]
 use crate::{DocumentInfo, ValidationError};
 
 pub use touched::Touched;
+#[cfg(feature = "validation")]
 pub(crate) use walk::Cache;
 
 /// What a partial check says of a patched document, the document before the patch having been
 /// valid.
+#[cfg(feature = "validation")]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Verdict {
@@ -36,6 +41,7 @@ pub enum Verdict {
 }
 
 /// How [`DocumentInfo::validate_touched`] validated a document.
+#[cfg(feature = "validation")]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Checked {
@@ -45,6 +51,7 @@ pub enum Checked {
     Full,
 }
 
+#[cfg(feature = "validation")]
 impl DocumentInfo {
     /// The partial check of `value`, a document of this type after a patch that touched the
     /// locations in `touched`, on the premise that the document was valid before the patch.
