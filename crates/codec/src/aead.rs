@@ -1,9 +1,13 @@
 //! AES-256-GCM-SIV for the envelope's payload (the `encryption` feature), and its twin without
 //! the feature, which refuses with [`Error::FeatureDisabled`].
 
-use crate::envelope::{NONCE_LEN, TAG_LEN};
 use crate::error::Error;
 use crate::keys::DataKey;
+
+/// The AES-GCM-SIV nonce in an envelope's header.
+pub(crate) const NONCE_LEN: usize = 12;
+/// The authentication tag after an encrypted payload.
+pub(crate) const TAG_LEN: usize = 16;
 
 /// The feature this module needs.
 const FEATURE: &str = "encryption";

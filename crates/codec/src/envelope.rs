@@ -19,7 +19,7 @@
 
 use std::borrow::Cow;
 
-use crate::aead;
+use crate::aead::{self, NONCE_LEN, TAG_LEN};
 use crate::error::Error;
 use crate::gzip;
 use crate::json::check_schema_version;
@@ -49,8 +49,6 @@ pub(crate) const FIXED_HEADER_LEN: usize = OFF_SCHEMA;
 /// The CRC-32C trailer. Every envelope version ends with it, so damage is told apart from a future
 /// version before the version field is trusted.
 pub(crate) const TRAILER_LEN: usize = 4;
-pub(crate) const NONCE_LEN: usize = 12;
-pub(crate) const TAG_LEN: usize = 16;
 
 pub(crate) const FLAG_COMPRESSED: u8 = 1 << 0;
 pub(crate) const FLAG_ENCRYPTED: u8 = 1 << 1;
