@@ -54,6 +54,13 @@ fn notes_store(dir: &Path) -> Store {
     Store::open_with(dir, options.unwrap()).unwrap()
 }
 
+/// Save options that ask for one thing (a layer the build may leave out).
+fn asking_for(set: fn(&mut SaveOptions)) -> SaveOptions {
+    let mut options = SaveOptions::default();
+    set(&mut options);
+    options
+}
+
 #[test]
 fn plain_json_is_saved_loaded_batched_and_patched() {
     let dir = tempfile::tempdir().unwrap();
@@ -113,10 +120,7 @@ fn an_older_document_is_migrated_on_load() {
 fn without_encryption_an_encrypted_save_is_refused_and_writes_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let store = notes_store(dir.path());
-    let options = SaveOptions {
-        encrypt: Some(true),
-        ..SaveOptions::default()
-    };
+    let options = asking_for(|o| o.encrypt = Some(true));
     let error = store
         .save_with("secrets.token", &json!({"t": "s3cret"}), &options)
         .unwrap_err();
@@ -135,10 +139,7 @@ fn without_encryption_an_encrypted_save_is_refused_and_writes_nothing() {
 fn with_encryption_a_value_is_sealed_and_read_back() {
     let dir = tempfile::tempdir().unwrap();
     let store = notes_store(dir.path());
-    let options = SaveOptions {
-        encrypt: Some(true),
-        ..SaveOptions::default()
-    };
+    let options = asking_for(|o| o.encrypt = Some(true));
     store
         .save_with("secrets.token", &json!({"t": "s3cret"}), &options)
         .unwrap();
@@ -154,10 +155,7 @@ fn with_encryption_a_value_is_sealed_and_read_back() {
 fn without_compression_a_compressed_save_is_refused_and_writes_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let store = notes_store(dir.path());
-    let options = SaveOptions {
-        compress: Some(true),
-        ..SaveOptions::default()
-    };
+    let options = asking_for(|o| o.compress = Some(true));
     let error = store
         .save_with("history.big", &json!({"m": "x".repeat(4096)}), &options)
         .unwrap_err();
@@ -174,10 +172,7 @@ fn without_compression_a_compressed_save_is_refused_and_writes_nothing() {
 fn with_compression_a_value_is_compressed_and_read_back() {
     let dir = tempfile::tempdir().unwrap();
     let store = notes_store(dir.path());
-    let options = SaveOptions {
-        compress: Some(true),
-        ..SaveOptions::default()
-    };
+    let options = asking_for(|o| o.compress = Some(true));
     let value = json!({"m": "x".repeat(4096)});
     store.save_with("history.big", &value, &options).unwrap();
     store.checkpoint().unwrap();
@@ -195,10 +190,7 @@ fn without_backups_a_save_that_asks_for_one_is_refused_and_changes_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let store = Store::open(dir.path()).unwrap();
     store.save("settings.a", &json!({"n": 1})).unwrap();
-    let options = SaveOptions {
-        backup: Some(true),
-        ..SaveOptions::default()
-    };
+    let options = asking_for(|o| o.backup = Some(true));
     let error = store
         .save_with("settings.a", &json!({"n": 2}), &options)
         .unwrap_err();
@@ -228,10 +220,7 @@ fn with_backups_a_save_that_asks_for_one_keeps_the_old_value() {
     let dir = tempfile::tempdir().unwrap();
     let store = Store::open(dir.path()).unwrap();
     store.save("settings.a", &json!({"n": 1})).unwrap();
-    let options = SaveOptions {
-        backup: Some(true),
-        ..SaveOptions::default()
-    };
+    let options = asking_for(|o| o.backup = Some(true));
     store
         .save_with("settings.a", &json!({"n": 2}), &options)
         .unwrap();

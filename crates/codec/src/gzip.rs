@@ -48,8 +48,8 @@ pub(crate) fn inflate(_gz: &[u8], _cap: u64) -> Result<Vec<u8>, Error> {
     Err(Error::FeatureDisabled { feature: FEATURE })
 }
 
-#[cfg(feature = "compression")]
 /// Deflate's largest expansion: a compressed byte never stands for more than 1032 output bytes.
+#[cfg(feature = "compression")]
 const MAX_INFLATE_RATIO: usize = 1032;
 
 /// Inflates one gzip member, refusing to produce more than `cap` bytes.
